@@ -1,0 +1,101 @@
+"""Inline [n] citation markers: map to the chunks given to the model, drop the ones that don't."""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import BaseModel
+
+from retrieval.types import RetrievedChunk
+
+_MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+_WORD = re.compile(r"[a-z0-9]+(?:[.,][0-9]+)*")
+_STOPWORDS = frozenset(
+    "a an the is are was were be been of to in on at for by with and or not no it its this that "
+    "these those as from into than then there their they you your we our us i he she his her do "
+    "does did can could should would will may might must has have had what which who whom how "
+    "when where why".split()
+)
+_REFUSALS = ("i don't know", "i do not know", "i dont know")
+
+
+class Citation(BaseModel):
+    n: int
+    method: str = "model"  # "model": the model wrote [n]; "overlap": attributed by word overlap
+    chunk_id: str
+    source: str
+    page: int | None
+    chunk_index: int
+    text: str
+
+
+def format_sources(chunks: list[RetrievedChunk]) -> str:
+    """Numbered, delimited sources for the prompt; [n] is the n-th chunk."""
+    blocks = []
+    for n, chunk in enumerate(chunks, start=1):
+        where = chunk.source.rsplit("/", 1)[-1] + (f", page {chunk.page}" if chunk.page else "")
+        blocks.append(f"[{n}] ({where})\n<<<\n{chunk.text.strip()}\n>>>")
+    return "\n\n".join(blocks)
+
+
+def extract_citations(answer: str, chunks: list[RetrievedChunk]) -> tuple[str, list[Citation], int]:
+    """Return the answer without invalid markers, the valid citations in order, and the drop count."""
+    cited: dict[int, Citation] = {}
+    dropped = 0
+
+    def keep_valid(match: re.Match[str]) -> str:
+        nonlocal dropped
+        valid = []
+        for n in (int(x) for x in match.group(1).split(",")):
+            if 1 <= n <= len(chunks):
+                valid.append(n)
+                c = chunks[n - 1]
+                cited.setdefault(n, Citation(n=n, chunk_id=c.id, source=c.source, page=c.page,
+                                             chunk_index=c.chunk_index, text=c.text))
+            else:
+                dropped += 1
+        return "".join(f"[{n}]" for n in valid)
+
+    cleaned = _MARKER.sub(keep_valid, answer)
+    cleaned = re.sub(r"[ \t]+([.,;:])", r"\1", cleaned).strip()
+    return cleaned, list(cited.values()), dropped
+
+
+def is_refusal(answer: str) -> bool:
+    text = answer.strip().lower().replace("’", "'")
+    return any(text.startswith(r) for r in _REFUSALS)
+
+
+def _content_words(text: str) -> set[str]:
+    return {w for w in _WORD.findall(text.lower()) if w not in _STOPWORDS}
+
+
+def attribute_sentences(answer: str, chunks: list[RetrievedChunk], *, min_overlap: float = 0.5
+                        ) -> tuple[str, list[Citation]]:
+    """Add [n] to each uncited sentence whose content words come mostly from source n.
+
+    Small local models often answer correctly but forget the markers; this keeps every claim
+    traceable without trusting the model to format. A sentence with no well-supported source
+    stays uncited (the grounding check judges it).
+    """
+    source_words = [_content_words(c.text) for c in chunks]
+    added: dict[int, Citation] = {}
+    out = []
+    for sentence in _SENTENCE_END.split(answer.strip()):
+        words = _content_words(_MARKER.sub("", sentence))
+        if _MARKER.search(sentence) or not words or not chunks:
+            out.append(sentence)
+            continue
+        overlaps = [len(words & sw) / len(words) for sw in source_words]
+        best = max(range(len(chunks)), key=overlaps.__getitem__)
+        if overlaps[best] < min_overlap:
+            out.append(sentence)
+            continue
+        n, c = best + 1, chunks[best]
+        added.setdefault(n, Citation(n=n, method="overlap", chunk_id=c.id, source=c.source,
+                                     page=c.page, chunk_index=c.chunk_index, text=c.text))
+        stripped = sentence.rstrip()
+        end = stripped[-1] if stripped and stripped[-1] in ".!?" else ""
+        out.append(f"{stripped[: len(stripped) - len(end)]} [{n}]{end}")
+    return " ".join(out), list(added.values())

@@ -1,0 +1,1 @@
+"""Shared foundation: settings, errors, model providers and model artifacts."""

@@ -1,0 +1,111 @@
+"""Chat and embedding models behind one small interface, built by factories keyed on provider/model.
+
+Heavy libraries are imported lazily inside each builder, and built models are cached per process
+(loading the embedded GGUF takes a second; nothing loads at import time).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from pathlib import Path
+
+from langchain_core.embeddings import Embeddings
+from langchain_core.language_models import BaseChatModel
+
+from core.artifacts import ensure
+from core.artifacts.catalog import LOCAL_CHAT, LOCAL_EMBEDDING
+from core.errors import ConfigError
+from core.models.spec import ModelSpec
+from core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+__all__ = ["ModelSpec", "get_chat_model", "get_embeddings", "local_chat_path"]
+
+
+def local_chat_path(model: str, settings: Settings) -> Path:
+    """Path of an embedded GGUF: a catalogued name (fetched and verified) or a file path."""
+    if model in LOCAL_CHAT:
+        return ensure(LOCAL_CHAT[model], settings.model_cache)
+    path = Path(model).expanduser()
+    if path.suffix == ".gguf" and path.is_file():
+        return path
+    raise ConfigError(
+        f"unknown local chat model '{model}'",
+        fix=f"use one of {', '.join(LOCAL_CHAT)} or local/PATH/TO/MODEL.gguf",
+    )
+
+
+def get_chat_model(spec: str | ModelSpec, settings: Settings) -> BaseChatModel:
+    spec = ModelSpec.parse(spec) if isinstance(spec, str) else spec
+    if spec.provider == "local":
+        s = settings.local
+        return _local_chat(str(local_chat_path(spec.model, settings)), s.n_ctx, s.n_threads,
+                           s.max_tokens, s.temperature)
+    if spec.provider == "ollama":
+        from langchain_ollama import ChatOllama
+
+        o = settings.ollama
+        return ChatOllama(model=spec.model, base_url=o.host, num_ctx=o.num_ctx,
+                          temperature=o.temperature, client_kwargs={"timeout": o.timeout_s})
+    from langchain_openai import ChatOpenAI
+
+    o = settings.openai
+    return ChatOpenAI(model=spec.model, base_url=o.base_url, api_key=_openai_key(settings),
+                      timeout=o.timeout_s, max_retries=o.max_retries, temperature=o.temperature)
+
+
+@functools.lru_cache(maxsize=2)
+def _local_chat(path: str, n_ctx: int, n_threads: int | None, max_tokens: int,
+                temperature: float) -> BaseChatModel:
+    from langchain_community.chat_models import ChatLlamaCpp
+
+    log.info("loading embedded chat model %s", path)
+    return ChatLlamaCpp(model_path=path, n_ctx=n_ctx, n_threads=n_threads, max_tokens=max_tokens,
+                        temperature=temperature, n_batch=512, verbose=False)
+
+
+def get_embeddings(spec: str | ModelSpec, settings: Settings) -> Embeddings:
+    spec = ModelSpec.parse(spec) if isinstance(spec, str) else spec
+    if spec.provider == "local":
+        if spec.model not in LOCAL_EMBEDDING:
+            raise ConfigError(f"unknown local embedding model '{spec.model}'",
+                              fix=f"use one of {', '.join(LOCAL_EMBEDDING)}")
+        return _local_embeddings(spec.model, settings.model_cache)
+    if spec.provider == "ollama":
+        from langchain_ollama import OllamaEmbeddings
+
+        return OllamaEmbeddings(model=spec.model, base_url=settings.ollama.host,
+                                client_kwargs={"timeout": settings.ollama.timeout_s})
+    from langchain_openai import OpenAIEmbeddings
+
+    o = settings.openai
+    return OpenAIEmbeddings(
+        model=spec.model, base_url=o.base_url, api_key=_openai_key(settings),
+        timeout=o.timeout_s, max_retries=o.max_retries,
+        # Token-id arrays break non-OpenAI servers, and tiktoken downloads its files offline.
+        check_embedding_ctx_length=o.base_url is None,
+    )
+
+
+@functools.lru_cache(maxsize=4)
+def _local_embeddings(model: str, cache: Path) -> Embeddings:
+    from core.models.local_embeddings import OnnxSentenceEmbeddings, WordLlamaEmbeddings
+
+    if model == "wordllama-l2-supercat":
+        return WordLlamaEmbeddings()
+    onnx, tokenizer = (ensure(a, cache) for a in LOCAL_EMBEDDING[model])
+    return OnnxSentenceEmbeddings(onnx, tokenizer)
+
+
+def _openai_key(settings: Settings) -> str:
+    key = settings.openai.api_key
+    if key is not None:
+        return key.get_secret_value()
+    if settings.openai.base_url:
+        return "not-needed"  # local OpenAI-compatible servers accept any key
+    raise ConfigError(
+        "no OpenAI API key is set",
+        fix="set RAGLOOM_OPENAI__API_KEY, or RAGLOOM_OPENAI__BASE_URL for a local server",
+    )

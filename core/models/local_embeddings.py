@@ -1,0 +1,88 @@
+"""Embedded embedding models that run in-process with no server and no download at run time."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+
+class OnnxSentenceEmbeddings(Embeddings):
+    """A sentence-transformers model exported to ONNX: mean-pooled, L2-normalised vectors."""
+
+    def __init__(self, model_path: Path, tokenizer_path: Path, *, max_length: int = 256,
+                 batch_size: int = 32, threads: int | None = None):
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        options = ort.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+        self._session = ort.InferenceSession(
+            str(model_path), options, providers=["CPUExecutionProvider"]
+        )
+        self._inputs = {i.name for i in self._session.get_inputs()}
+        self._tokenizer = Tokenizer.from_file(str(tokenizer_path))
+        self._tokenizer.enable_truncation(max_length=max_length)
+        self._tokenizer.enable_padding()  # pad to the longest text in each batch only
+        self._batch_size = batch_size
+        self._lock = threading.Lock()  # the tokenizer's padding state is not thread-safe
+        self.dimension = int(self._session.get_outputs()[0].shape[-1])
+
+    def _embed_batch(self, texts: list[str]) -> np.ndarray:
+        with self._lock:
+            encodings = self._tokenizer.encode_batch(texts)
+        ids = np.array([e.ids for e in encodings], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        feeds = {"input_ids": ids, "attention_mask": mask}
+        if "token_type_ids" in self._inputs:
+            feeds["token_type_ids"] = np.zeros_like(ids)
+        hidden = self._session.run(None, feeds)[0]
+        weights = mask[..., None].astype(np.float32)
+        pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+        return pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
+
+    def embed_array(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        # Sorting by length keeps padding small inside each batch.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = np.empty((len(texts), self.dimension), dtype=np.float32)
+        for start in range(0, len(order), self._batch_size):
+            idx = order[start : start + self._batch_size]
+            out[idx] = self._embed_batch([texts[i] or " " for i in idx])
+        return out
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.embed_array(texts).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embed_array([text])[0].tolist()
+
+
+class WordLlamaEmbeddings(Embeddings):
+    """WordLlama static embeddings: very fast, semantically weaker than MiniLM."""
+
+    def __init__(self, config: str = "l2_supercat", dim: int = 256):
+        import wordllama
+        from wordllama import WordLlama
+
+        # The wheel ships its tokenizer where load() does not look; point it at the package.
+        self._model = WordLlama.load(
+            config=config, dim=dim, cache_dir=Path(wordllama.__file__).parent,
+            disable_download=True,
+        )
+        self.dimension = dim
+
+    def embed_array(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.asarray(self._model.embed(texts, norm=True), dtype=np.float32)
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.embed_array(texts).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embed_array([text])[0].tolist()

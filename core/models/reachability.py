@@ -1,0 +1,63 @@
+"""Turn connection failures of any provider into one readable ModelUnavailableError."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import httpx
+
+from core.errors import ModelUnavailableError
+from core.models.spec import ModelSpec
+from core.settings import Settings
+
+
+def host_of(spec: ModelSpec, settings: Settings) -> str:
+    if spec.provider == "ollama":
+        return settings.ollama.host
+    if spec.provider == "openai":
+        return settings.openai.base_url or "https://api.openai.com/v1"
+    return "in-process"
+
+
+def _fix_for(spec: ModelSpec, settings: Settings) -> str:
+    if spec.provider == "ollama":
+        return (f"start Ollama (`ollama serve`) and `ollama pull {spec.model}`, or set "
+                "RAGLOOM_OLLAMA__HOST to where it runs")
+    return ("start the server or correct RAGLOOM_OPENAI__BASE_URL / RAGLOOM_OPENAI__API_KEY, "
+            f"and check that it serves '{spec.model}'")
+
+
+def _is_connection_error(exc: BaseException) -> bool:
+    import openai
+
+    if isinstance(exc, httpx.TransportError | ConnectionError | openai.APIConnectionError):
+        return True
+    return bool(exc.__cause__ and _is_connection_error(exc.__cause__))
+
+
+def _is_missing_model(exc: BaseException) -> bool:
+    import openai
+
+    status = getattr(exc, "status_code", None)
+    return status == 404 or isinstance(exc, openai.NotFoundError)
+
+
+@contextlib.contextmanager
+def model_call(spec: ModelSpec, settings: Settings, role: str) -> Iterator[None]:
+    """Wrap a model call; unreachable hosts and missing models become one clear error."""
+    try:
+        yield
+    except ModelUnavailableError:
+        raise
+    except Exception as exc:
+        if spec.provider == "local":
+            raise
+        if _is_connection_error(exc):
+            what = f"cannot reach {spec.provider} at {host_of(spec, settings)}"
+        elif _is_missing_model(exc):
+            what = f"{spec.provider} at {host_of(spec, settings)} does not serve this model"
+        else:
+            raise
+        raise ModelUnavailableError(what, subject=f"{role} model {spec}",
+                                    fix=_fix_for(spec, settings)) from exc

@@ -1,0 +1,112 @@
+"""One settings object, resolved at the edge.
+
+Precedence (lowest to highest): defaults < ``ragloom.toml`` < ``RAGLOOM_*`` environment < flags.
+Nested sections use ``__`` in environment names, e.g. ``RAGLOOM_OLLAMA__HOST``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+DEFAULT_CHAT = "local/qwen2.5-coder-0.5b"
+DEFAULT_EMBEDDING = "local/minilm-l6-v2"
+
+
+class LocalSettings(BaseModel):
+    """The embedded llama.cpp runtime."""
+
+    n_ctx: int = Field(4096, ge=512, description="Context window of the embedded chat model.")
+    n_threads: int | None = Field(None, description="CPU threads; None lets llama.cpp decide.")
+    max_tokens: int = Field(384, ge=16)
+    temperature: float = Field(0.0, ge=0.0, le=2.0)
+
+
+class OllamaSettings(BaseModel):
+    host: str = "http://localhost:11434"
+    # Ollama's own default (4096) silently truncates RAG prompts.
+    num_ctx: int = Field(8192, ge=512)
+    timeout_s: float = Field(120.0, gt=0)
+    temperature: float = 0.0
+
+
+class OpenAISettings(BaseModel):
+    base_url: str | None = Field(None, description="None means api.openai.com.")
+    api_key: SecretStr | None = None
+    timeout_s: float = Field(60.0, gt=0)
+    max_retries: int = Field(2, ge=0)
+    temperature: float = 0.0
+
+
+class ChromaSettings(BaseModel):
+    mode: Literal["embedded", "server"] = "embedded"
+    host: str = "localhost"
+    port: int = 8000
+
+
+class RetrievalSettings(BaseModel):
+    top_k: int = Field(4, ge=1, le=100)
+    chunk_size: int = Field(256, ge=64, description="Tokens per chunk.")
+    chunk_overlap: int = Field(32, ge=0)
+    # Below this cosine similarity nothing counts as relevant and ragloom says it does not know.
+    min_relevance: float = Field(0.15, ge=-1.0, le=1.0)
+    embed_batch_size: int = Field(64, ge=1)
+    store_batch_size: int = Field(128, ge=1)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="RAGLOOM_",
+        env_nested_delimiter="__",
+        toml_file="ragloom.toml",
+        extra="forbid",
+    )
+
+    chat: str = Field(DEFAULT_CHAT, description="Chat model as provider/model.")
+    embedding: str = Field(DEFAULT_EMBEDDING, description="Embedding model as provider/model.")
+    judge: str = Field(DEFAULT_CHAT, description="Evaluation judge as provider/model.")
+    home: Path = Field(Path(".ragloom"), description="Where indexes, manifests and traces live.")
+    model_cache: Path = Field(
+        Path.home() / ".cache" / "ragloom" / "models",
+        description="Where verified model files are assembled once.",
+    )
+    collection: str = "default"
+    prompt_label: str = "production"
+
+    local: LocalSettings = LocalSettings()
+    ollama: OllamaSettings = OllamaSettings()
+    openai: OpenAISettings = OpenAISettings()
+    chroma: ChromaSettings = ChromaSettings()
+    retrieval: RetrievalSettings = RetrievalSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # First wins: flags (init) > environment > ragloom.toml > defaults.
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Build settings from all sources; ``overrides`` are command-line flags (None = not given)."""
+    flags = {k: v for k, v in overrides.items() if v is not None}
+    if config_file is None:
+        return Settings(**flags)
+
+    class _FromFile(Settings):
+        model_config = SettingsConfigDict(toml_file=config_file)
+
+    return _FromFile(**flags)

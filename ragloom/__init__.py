@@ -1,0 +1,1 @@
+"""ragloom interfaces: the CLI and (later) the HTTP service."""

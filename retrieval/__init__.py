@@ -1,0 +1,1 @@
+"""Data platform and retrieval: load, chunk, embed, store in Chroma, and search."""

@@ -1,0 +1,39 @@
+"""The records that flow from ingestion through retrieval to the agent."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class Section(BaseModel):
+    """A loaded piece of a document before chunking (a page of a PDF, a whole text file)."""
+
+    text: str
+    page: int | None = None
+
+
+class Chunk(BaseModel):
+    id: str
+    text: str
+    source: str
+    chunk_index: int
+    page: int | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    def store_metadata(self) -> dict[str, Any]:
+        """Flat metadata for Chroma (scalars only; None is not allowed there)."""
+        meta = {"source": self.source, "chunk_index": self.chunk_index, **self.metadata}
+        if self.page is not None:
+            meta["page"] = self.page
+        return {k: v for k, v in meta.items() if v is not None}
+
+
+class RetrievedChunk(BaseModel):
+    id: str
+    text: str
+    source: str
+    chunk_index: int
+    page: int | None = None
+    score: float = Field(description="Cosine similarity to the query (higher is closer).")
