@@ -15,7 +15,7 @@ SAMPLE_QUESTION ?= What temperature should I brew the Oolong at?
 $(BIN)/ragloom: pyproject.toml requirements.lock
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q uv==0.13.9
-	$(UV) pip sync --python $(BIN)/python requirements.lock
+	$(UV) pip install --python $(BIN)/python -r requirements.lock
 	$(UV) pip install --python $(BIN)/python --no-deps -e .
 	touch $(BIN)/ragloom
 

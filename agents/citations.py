@@ -11,12 +11,12 @@ from retrieval.types import RetrievedChunk
 _MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _WORD = re.compile(r"[a-z0-9]+(?:[.,][0-9]+)*")
-_STOPWORDS = frozenset(
-    "a an the is are was were be been of to in on at for by with and or not no it its this that "
-    "these those as from into than then there their they you your we our us i he she his her do "
-    "does did can could should would will may might must has have had what which who whom how "
-    "when where why".split()
-)
+# Words too common to show that a sentence came from a particular source.
+_STOPWORDS = frozenset("""
+a an the is are was were be been of to in on at for by with and or not no it its this that these
+those as from into than then there their they you your we our us i he she his her do does did can
+could should would will may might must has have had what which who whom how when where why
+""".split())
 _REFUSALS = ("i don't know", "i do not know", "i dont know")
 
 

@@ -18,8 +18,8 @@ app = typer.Typer(help="ragloom: ask questions over your documents, with cited a
                   no_args_is_help=True, pretty_exceptions_enable=False)
 models_app = typer.Typer(help="Embedded model files: list and fetch.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 def _settings(ctx: typer.Context) -> Settings:

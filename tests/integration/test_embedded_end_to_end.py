@@ -1,0 +1,90 @@
+"""The first-run path of a new user, on the real embedded models and a real embedded Chroma."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import SAMPLE_CORPUS
+
+pytestmark = pytest.mark.integration
+RAGLOOM = [sys.executable, "-m", "ragloom"]
+
+
+def _run(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*RAGLOOM, "--home", str(home), *args], capture_output=True, text=True,
+                          timeout=300, cwd=Path(__file__).resolve().parents[2])
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    home = tmp_path_factory.mktemp("home")
+    result = _run(home, "ingest", str(SAMPLE_CORPUS), "--collection", "sample")
+    assert result.returncode == 0, result.stderr
+    assert "3 file(s) ingested" in result.stdout
+    return home
+
+
+def test_cited_answer_from_the_pdf(home: Path) -> None:
+    result = _run(home, "ask", "What temperature should I brew the Oolong at?", "--collection",
+                  "sample", "--json")
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert "85" in answer["answer"] and not answer["refused"]
+    cited = answer["citations"]
+    assert cited and cited[0]["source"].endswith("tea-guide.pdf") and cited[0]["page"] == 1
+    assert f"[{cited[0]['n']}]" in answer["answer"]
+    assert answer["prompts"] == {"answer": "answer@1"}
+    assert answer["models"]["chat"] == "local/qwen2.5-coder-0.5b"
+    assert answer["timings"]["total"] > 0
+
+
+def test_question_the_documents_cannot_answer_is_refused(home: Path) -> None:
+    result = _run(home, "ask", "Who won the 1998 football world cup?", "--collection", "sample",
+                  "--json")
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert answer["refused"] and answer["citations"] == []
+    assert answer["answer"].startswith("I don't know")
+
+
+def test_reingest_skips_unchanged_files(home: Path) -> None:
+    result = _run(home, "ingest", str(SAMPLE_CORPUS), "--collection", "sample")
+    assert result.returncode == 0 and "3 unchanged" in result.stdout
+
+
+def test_stream_prints_steps_and_the_answer(home: Path) -> None:
+    result = _run(home, "ask", "When are members paid?", "--collection", "sample", "--stream")
+    assert result.returncode == 0, result.stderr
+    assert "retrieve_documents" in result.stderr and "generate_answer" in result.stderr
+    assert "June" in result.stdout or "December" in result.stdout
+
+
+def test_doctor_reports_embedded_models_ready(home: Path) -> None:
+    result = _run(home, "doctor")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("ok") >= 4 and "collections: sample" in result.stdout
+
+
+def test_missing_collection_is_one_clear_line(home: Path) -> None:
+    result = _run(home, "ask", "anything", "--collection", "nothing-here")
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith("error: collection 'nothing-here' does not exist")
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_minilm_embeddings_rank_paraphrases_first() -> None:
+    from core.models import get_embeddings
+    from core.settings import load_settings
+
+    emb = get_embeddings("local/minilm-l6-v2", load_settings())
+    q, close, far = emb.embed_documents(["How long is delivery to Canada?",
+                                         "Orders to Canada take 7 to 10 business days.",
+                                         "Green tea keeps its flavour for a year."])
+    dot = lambda a, b: sum(x * y for x, y in zip(a, b, strict=True))  # noqa: E731
+    assert len(q) == 384 and abs(dot(q, q) - 1) < 1e-4
+    assert dot(q, close) > dot(q, far) + 0.2

@@ -1,0 +1,117 @@
+"""One conformance suite for the chunk store, run against embedded Chroma and a real `chroma run`."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from core.errors import StoreError
+from core.settings import Settings, load_settings
+from retrieval.store import ChunkStore, check_store, open_client
+from retrieval.types import Chunk
+from tests.fakes import BagOfWordsEmbeddings
+
+pytestmark = pytest.mark.integration
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    exe = shutil.which("chroma") or str(Path(__import__("sys").executable).parent / "chroma")
+    port = _free_port()
+    path = tmp_path_factory.mktemp("chroma-server")
+    proc = subprocess.Popen([exe, "run", "--path", str(path), "--host", "127.0.0.1", "--port",
+                             str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1).is_success:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        else:
+            pytest.fail("chroma run did not start within 60 s")
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture(params=["embedded", "server"])
+def mode_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    if request.param == "embedded":
+        return load_settings(home=tmp_path)
+    port = request.getfixturevalue("chroma_server")
+    return load_settings(home=tmp_path, chroma={"mode": "server", "host": "127.0.0.1",
+                                                "port": port})
+
+
+def _chunks(n: int, source: str = "/d/a.md", version: str = "h1") -> list[Chunk]:
+    return [Chunk(id=f"{source}-{version}-{i}", text=f"chunk {i} about topic{i} {version}",
+                  source=source, chunk_index=i, page=i + 1, metadata={"content_hash": version})
+            for i in range(n)]
+
+
+def _store(settings: Settings, name: str) -> ChunkStore:
+    return ChunkStore(open_client(settings), name, BagOfWordsEmbeddings(), "test/bow")
+
+
+def test_add_query_and_count(mode_settings: Settings, request: pytest.FixtureRequest) -> None:
+    store = _store(mode_settings, f"conf-{request.node.callspec.id}-aq")
+    chunks = _chunks(5)
+    store.add(chunks, store.embeddings.embed_documents([c.text for c in chunks]))
+    assert store.count() == 5
+    hits = store.query(store.embeddings.embed_query("topic3 h1"), k=2)
+    assert hits[0].id == chunks[3].id and hits[0].page == 4 and hits[0].score > hits[1].score
+    assert store.query(store.embeddings.embed_query("topic3"), k=3,
+                       where={"page": {"$gte": 4}})[0].page >= 4
+
+
+def test_upsert_is_idempotent(mode_settings: Settings, request: pytest.FixtureRequest) -> None:
+    store = _store(mode_settings, f"conf-{request.node.callspec.id}-up")
+    chunks = _chunks(3)
+    vecs = store.embeddings.embed_documents([c.text for c in chunks])
+    store.add(chunks, vecs)
+    store.add(chunks, vecs)
+    assert store.count() == 3
+
+
+def test_versions_of_a_file(mode_settings: Settings, request: pytest.FixtureRequest) -> None:
+    store = _store(mode_settings, f"conf-{request.node.callspec.id}-ver")
+    old, new = _chunks(3, version="h1"), _chunks(2, version="h2")
+    for batch in (old, new):
+        store.add(batch, store.embeddings.embed_documents([c.text for c in batch]))
+    assert store.has_file("/d/a.md", "h1") and store.has_file("/d/a.md", "h2")
+    store.delete_other_versions("/d/a.md", "h2")
+    assert not store.has_file("/d/a.md", "h1") and store.count() == 2
+
+
+def test_empty_collection_query(mode_settings: Settings, request: pytest.FixtureRequest) -> None:
+    store = _store(mode_settings, f"conf-{request.node.callspec.id}-empty")
+    assert store.query(store.embeddings.embed_query("x"), k=5) == []
+
+
+def test_health_check(mode_settings: Settings) -> None:
+    check = check_store(mode_settings)
+    assert check.ok, check.detail
+
+
+def test_unreachable_server_is_a_clear_error(tmp_path: Path) -> None:
+    settings = load_settings(home=tmp_path, chroma={"mode": "server", "host": "127.0.0.1",
+                                                    "port": _free_port()})
+    with pytest.raises(StoreError, match="cannot reach the Chroma server"):
+        open_client(settings)
+    assert not check_store(settings).ok

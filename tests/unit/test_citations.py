@@ -1,0 +1,48 @@
+from agents.citations import attribute_sentences, extract_citations, format_sources, is_refusal
+from retrieval.types import RetrievedChunk
+
+
+def _chunks(*texts: str) -> list[RetrievedChunk]:
+    return [RetrievedChunk(id=f"c{i}", text=t, source=f"/docs/f{i}.md", chunk_index=i,
+                           page=i + 1, score=0.9) for i, t in enumerate(texts)]
+
+
+def test_valid_markers_map_to_given_chunks() -> None:
+    chunks = _chunks("Shipping takes 3 days.", "Returns within 30 days.")
+    text, cites, dropped = extract_citations("Shipping takes 3 days [1]. Returns [2].", chunks)
+    assert [c.chunk_id for c in cites] == ["c0", "c1"] and dropped == 0
+    assert text == "Shipping takes 3 days [1]. Returns [2]."
+    assert cites[0].page == 1 and cites[0].method == "model"
+
+
+def test_markers_to_chunks_not_given_are_removed_and_counted() -> None:
+    chunks = _chunks("only one")
+    text, cites, dropped = extract_citations("Fact [1][7]. Other [1, 9].", chunks)
+    assert text == "Fact [1]. Other [1]."
+    assert [c.n for c in cites] == [1] and dropped == 2
+
+
+def test_sources_are_numbered_and_delimited() -> None:
+    block = format_sources(_chunks("alpha", "beta"))
+    assert block.index("[1] (f0.md, page 1)") < block.index("alpha") < block.index("[2]")
+    assert "<<<" in block and ">>>" in block
+
+
+def test_uncited_sentences_get_the_source_they_come_from() -> None:
+    chunks = _chunks("Green tea brews at 75 degrees for 2 minutes.",
+                     "Orders to Canada take 7 to 10 business days.")
+    text, cites = attribute_sentences("Canada orders take 7 to 10 business days.", chunks)
+    assert text == "Canada orders take 7 to 10 business days [2]."
+    assert [(c.n, c.method) for c in cites] == [(2, "overlap")]
+
+
+def test_unsupported_sentence_stays_uncited() -> None:
+    chunks = _chunks("Green tea brews at 75 degrees.")
+    text, cites = attribute_sentences("The moon is made of cheese.", chunks)
+    assert text == "The moon is made of cheese." and cites == []
+
+
+def test_refusal_detection() -> None:
+    assert is_refusal("I don't know.") and is_refusal("I do not know the answer")
+    assert is_refusal("I don’t know")
+    assert not is_refusal("Shipping takes 3 days; I don't know about returns.")

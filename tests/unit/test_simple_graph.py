@@ -1,0 +1,98 @@
+from pathlib import Path
+
+import pytest
+
+from agents.service import ask, ask_stream
+from agents.state import RagContext
+from core.errors import ModelUnavailableError
+from retrieval.ingest import ingest
+from retrieval.retriever import DenseRetriever
+from tests.conftest import SAMPLE_CORPUS
+from tests.fakes import ExplodingChat, scripted_chat
+
+
+@pytest.fixture
+def filled_store(store, settings):
+    ingest([SAMPLE_CORPUS], store, settings.retrieval)
+    return store
+
+
+def _context(store, chat, **kw) -> RagContext:
+    return RagContext(chat_model=chat, retriever=DenseRetriever(store, store.embeddings),
+                      collection=store.name, **kw)
+
+
+def test_answer_carries_citations_prompt_and_timings(filled_store, settings) -> None:
+    chat = scripted_chat("Brew the Oolong at 85 degrees Celsius [1].")
+    answer = ask("At what temperature do I brew the Oolong?", settings,
+                 context=_context(filled_store, chat))
+    assert not answer.refused and "85 degrees" in answer.answer
+    assert answer.citations[0].source.endswith("tea-guide.pdf")
+    assert answer.prompts == {"answer": "answer@1"}
+    assert {"retrieve", "generate", "total"} <= set(answer.timings)
+
+
+def test_irrelevant_question_is_declined_without_calling_the_model(filled_store, settings) -> None:
+    answer = ask("zebra quantum xylophone", settings, context=_context(filled_store, ExplodingChat(
+        messages=iter([]))))
+    assert answer.refused and answer.citations == [] and "I don't know" in answer.answer
+
+
+def test_model_refusal_is_reported_as_refusal(filled_store, settings) -> None:
+    chat = scripted_chat("I don't know.")
+    answer = ask("How long does shipping to Canada take?", settings,
+                 context=_context(filled_store, chat))
+    assert answer.refused and answer.answer == "I don't know." and answer.citations == []
+
+
+def test_pinned_prompt_version_is_recorded(filled_store, settings) -> None:
+    chat = scripted_chat("Seven to ten business days [1].")
+    ctx = _context(filled_store, chat, answer_prompt="answer@1")
+    assert ask("shipping Canada", settings, context=ctx).prompts["answer"] == "answer@1"
+
+
+def test_stream_yields_steps_tokens_then_answer(filled_store, settings) -> None:
+    chat = scripted_chat("Members are paid in June and December.")
+    events = list(ask_stream("When are members paid?", settings,
+                             context=_context(filled_store, chat)))
+    kinds = [k for k, _ in events]
+    assert kinds[0] == "step" and kinds[-1] == "answer" and "token" in kinds
+    steps = [v for k, v in events if k == "step"]
+    assert steps == ["retrieve_documents", "generate_answer"]
+    tokens = "".join(v for k, v in events if k == "token")
+    assert tokens == "Members are paid in June and December."
+    assert events[-1][1].citations  # attributed by overlap with the handbook
+
+
+def test_unreachable_model_becomes_one_clear_error(filled_store, settings) -> None:
+    import contextlib
+
+    import httpx
+
+    from core.models.reachability import model_call
+    from core.models.spec import ModelSpec
+
+    class Down(ExplodingChat):
+        def _generate(self, *a, **k):  # type: ignore[no-untyped-def]
+            raise httpx.ConnectError("connection refused")
+
+    spec = ModelSpec.parse("ollama/llama3.2")
+    ctx = _context(filled_store, Down(messages=iter([])),
+                   model_guard=lambda role: model_call(spec, settings, role)
+                   if role == "chat" else contextlib.nullcontext())
+    with pytest.raises(ModelUnavailableError) as info:
+        ask("When are members paid?", settings, context=ctx)
+    line = str(info.value)
+    assert "cannot reach ollama at http://localhost:11434" in line
+    assert "ollama pull llama3.2" in line and "\n" not in line
+
+
+def test_unknown_graph_is_a_config_error(filled_store, settings) -> None:
+    from core.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="unknown graph"):
+        ask("q", settings, graph="nope", context=_context(filled_store, scripted_chat("x")))
+
+
+def test_sample_corpus_present() -> None:
+    assert {p.suffix for p in Path(SAMPLE_CORPUS).iterdir()} >= {".md", ".txt", ".pdf"}
