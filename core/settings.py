@@ -54,8 +54,13 @@ class ChromaSettings(BaseModel):
 
 class RetrievalSettings(BaseModel):
     top_k: int = Field(4, ge=1, le=100)
+    chunker: Literal["sentence", "structure"] = "sentence"
     chunk_size: int = Field(256, ge=64, description="Tokens per chunk.")
     chunk_overlap: int = Field(32, ge=0)
+    min_chunk_chars: int = Field(80, ge=0, description="Shorter fragments merge into the previous chunk.")
+    max_file_mb: float = Field(200.0, gt=0, description="Larger files are refused.")
+    max_pages: int = Field(5000, ge=1, description="PDFs with more pages are refused.")
+    ingest_workers: int | None = Field(None, ge=1, description="Parser processes; None = CPU count.")
     # Below this cosine similarity nothing counts as relevant and ragloom says it does not know.
     min_relevance: float = Field(0.15, ge=-1.0, le=1.0)
     embed_batch_size: int = Field(64, ge=1)

@@ -8,30 +8,27 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from core.errors import RagloomError
-from core.settings import Settings, load_settings
+from core.settings import load_settings
+from ragloom import cli_data
+from ragloom.console import ChatOption, EmbeddingOption, err, out, settings_of
 
 app = typer.Typer(help="ragloom: ask questions over your documents, with cited answers.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
 models_app = typer.Typer(help="Embedded model files: list and fetch.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
-
-
-def _settings(ctx: typer.Context) -> Settings:
-    return ctx.obj["settings"]  # type: ignore[no-any-return]
+app.command()(cli_data.ingest)
+app.command()(cli_data.reindex)
+app.add_typer(cli_data.collections_app, name="collections")
 
 
 @app.callback()
 def configure(
     ctx: typer.Context,
     config: Annotated[Path | None, typer.Option(help="A ragloom.toml to read.")] = None,
-    chat: Annotated[str | None, typer.Option(help="Chat model, provider/model.")] = None,
-    embedding: Annotated[str | None, typer.Option(help="Embedding model, provider/model.")] = None,
+    chat: ChatOption = None,
+    embedding: EmbeddingOption = None,
     home: Annotated[Path | None, typer.Option(help="Data directory (indexes, traces).")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress details.")] = False,
 ) -> None:
@@ -39,36 +36,6 @@ def configure(
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     ctx.obj = {"settings": load_settings(config, chat=chat, embedding=embedding, home=home)}
-
-
-@app.command()
-def ingest(
-    ctx: typer.Context,
-    paths: Annotated[list[Path], typer.Argument(help="Files or folders to ingest.")],
-    collection: Annotated[str | None, typer.Option(help="Collection name.")] = None,
-) -> None:
-    """Load, chunk, embed and store documents (.txt, .md, .pdf). Unchanged files are skipped."""
-    from core.models import get_embeddings
-    from retrieval.ingest import ingest as run_ingest
-    from retrieval.store import open_store
-
-    settings = _settings(ctx)
-    name = collection or settings.collection
-    store = open_store(settings, name, get_embeddings(settings.embedding, settings))
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TextColumn("{task.fields[chunks]} chunks"), TimeRemainingColumn())
-    with Progress(*columns, console=err, transient=True) as bar:
-        task = bar.add_task("ingesting", total=None, chunks=0)
-        report = run_ingest(paths, store, settings.retrieval, on_progress=lambda p: bar.update(
-            task, completed=p.files_done, total=p.files_total, chunks=p.chunks_added))
-    out.print(f"collection '{name}': {len(report.ingested)} file(s) ingested, "
-              f"{len(report.unchanged)} unchanged, {report.chunks_added} chunks added, "
-              f"{store.count()} chunks in total")
-    for path, reason in report.failed:
-        err.print(f"[red]failed[/red] {path}: {reason}", highlight=False)
-    if report.failed:
-        err.print(f"{len(report.failed)} file(s) failed; every other file was ingested.")
-        raise typer.Exit(1)
 
 
 @app.command()
@@ -81,12 +48,14 @@ def ask(
     graph: Annotated[str, typer.Option(help="Graph: simple.")] = "simple",
     as_json: Annotated[bool, typer.Option("--json", help="Print the whole answer as JSON.")] = False,
     stream: Annotated[bool, typer.Option(help="Stream steps and tokens as they come.")] = False,
+    chat: ChatOption = None,
+    embedding: EmbeddingOption = None,
 ) -> None:
     """Answer a question from the collection, with numbered citations."""
     from agents.service import Answer, ask_stream
     from agents.service import ask as run_ask
 
-    settings = _settings(ctx)
+    settings = settings_of(ctx, chat=chat, embedding=embedding)
     kwargs: dict[str, Any] = {"collection": collection, "prompt": prompt, "graph": graph}
     if stream and not as_json:
         answer = None
@@ -124,7 +93,7 @@ def doctor(ctx: typer.Context) -> None:
     from core.health import check_models
     from retrieval.store import check_store
 
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     checks = [*check_models(settings), check_store(settings)]
     for c in checks:
         mark = "[green]ok[/green]  " if c.ok else "[red]FAIL[/red]"
@@ -141,7 +110,7 @@ def models_list(ctx: typer.Context) -> None:
     from core.artifacts import is_verified
     from core.artifacts.catalog import LOCAL_CHAT, LOCAL_EMBEDDING
 
-    cache = _settings(ctx).model_cache
+    cache = settings_of(ctx).model_cache
     rows = [("chat", n, (a,)) for n, a in LOCAL_CHAT.items()]
     rows += [("embedding", n, arts) for n, arts in LOCAL_EMBEDDING.items()]
     for role, name, arts in rows:
@@ -157,7 +126,7 @@ def models_pull(ctx: typer.Context) -> None:
     from core.artifacts.catalog import LOCAL_CHAT, LOCAL_EMBEDDING
     from core.models.spec import ModelSpec
 
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     wanted = []
     for role in ("chat", "embedding", "judge"):
         spec = ModelSpec.parse(getattr(settings, role))

@@ -1,23 +1,29 @@
-"""Ingest files into a collection: load, chunk, embed in batches, store in batches.
+"""Ingest files into a collection: parse in parallel, embed and store in batches, crash-safely.
 
-Re-ingesting is idempotent: a file whose content is already stored is skipped, and a changed
-file's new chunks are stored before its old ones are deleted (so it stays queryable).
+Unchanged files (same size and mtime, or same content hash) are skipped; a changed file's new
+chunks are stored before its old ones are deleted; with ``sync`` files that disappeared from the
+given folders are removed. The manifest's intent log (``retrieval.manifest``) makes a SIGKILL at
+any point harmless: the next run first recovers, then yields exactly what a clean run yields.
 """
 
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from core.errors import IngestError
-from core.settings import RetrievalSettings
-from retrieval.chunking import chunk_sections, content_hash
+from retrieval.chunking import ChunkingConfig, chunk_sections, content_hash
+from retrieval.collections import Collection
 from retrieval.loaders import load_file, supported
+from retrieval.manifest import FileEntry, Manifest, now
 from retrieval.store import ChunkStore
 from retrieval.types import Chunk
 
@@ -28,8 +34,10 @@ log = logging.getLogger(__name__)
 class IngestReport:
     ingested: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
     chunks_added: int = 0
+    recovered: int = 0  # interrupted file versions cleaned up before this run
 
     @property
     def ok(self) -> bool:
@@ -38,59 +46,224 @@ class IngestReport:
 
 @dataclass(frozen=True)
 class Progress:
+    """One progress event; the CLI draws a bar from these and the UI can too."""
+
     path: str
     files_done: int
     files_total: int
     chunks_added: int
+    status: str  # "ingested" | "unchanged" | "failed"
 
 
-def discover(paths: Iterable[Path]) -> Iterator[Path]:
-    """Supported files under ``paths`` in a stable order; symlinked directories are not followed."""
+@dataclass(frozen=True)
+class Limits:
+    max_bytes: int
+    max_pages: int
+
+
+@dataclass(frozen=True)
+class Prepared:
+    source: str
+    content_hash: str
+    size: int
+    mtime_ns: int
+    loader: str
+    chunks: list[Chunk]
+
+
+def discover(paths: Iterable[Path], report: IngestReport) -> Iterator[Path]:
+    """Supported files under ``paths`` in a stable order; symlinked folders are not followed."""
     for root in paths:
         if root.is_file():
             yield root
-            continue
-        if not root.exists():
-            raise IngestError("path does not exist", subject=str(root))
-        for dirpath, dirnames, filenames in os.walk(root):
-            dirnames.sort()
-            for name in sorted(filenames):
-                path = Path(dirpath) / name
-                if supported(path) and path.is_file():
-                    yield path
+        elif root.is_dir():
+            for dirpath, dirnames, filenames in os.walk(root):
+                dirnames.sort()
+                for name in sorted(filenames):
+                    path = Path(dirpath) / name
+                    if supported(path) and path.is_file():
+                        yield path
+        else:
+            report.failed.append((str(root), "path does not exist"))
 
 
-def _embed_and_store(chunks: list[Chunk], store: ChunkStore, cfg: RetrievalSettings) -> None:
-    for start in range(0, len(chunks), cfg.store_batch_size):
-        batch = chunks[start : start + cfg.store_batch_size]
-        vectors = np.asarray(store.embeddings.embed_documents([c.text for c in batch]))
-        store.add(batch, vectors)
+def prepare(path: Path, known_hash: str | None, cfg: ChunkingConfig, limits: Limits
+            ) -> Prepared | str | tuple[str, str]:
+    """Parse and chunk one file (runs in a worker process).
 
-
-def ingest(paths: Iterable[Path], store: ChunkStore, cfg: RetrievalSettings,
-           on_progress: Callable[[Progress], None] | None = None) -> IngestReport:
-    files = list(discover(paths))
-    report = IngestReport()
-    for done, path in enumerate(files, start=1):
+    Returns the prepared file, its hash alone when the content is unchanged, or (path, reason).
+    """
+    try:
+        stat = path.stat()
+        if stat.st_size > limits.max_bytes:  # refuse before reading it into memory
+            raise IngestError(f"file is {stat.st_size / 2**20:.0f} MB, over the limit",
+                              subject=str(path), fix="raise retrieval.max_file_mb or split the file")
+        data = path.read_bytes()
+        digest = content_hash(data)
+        if digest == known_hash:
+            return digest
+        loader, sections = load_file(path, max_bytes=limits.max_bytes, max_pages=limits.max_pages)
         source = str(path.resolve())
+        chunks = chunk_sections(sections, source=source, file_hash=digest, cfg=cfg,
+                                metadata={"loader": loader, "file_name": path.name,
+                                          "file_type": loader, "ingested_at": now()})
+        if not chunks:
+            raise IngestError("no text found", subject=str(path),
+                              fix="scanned documents need OCR before ingesting")
+        return Prepared(source, digest, stat.st_size, stat.st_mtime_ns, loader, chunks)
+    except FileNotFoundError:
+        return (str(path), "file disappeared while ingesting")
+    except (IngestError, OSError) as exc:
+        return (str(path), str(exc))
+    except Exception as exc:  # a parser bug must not stop the other files
+        log.exception("unexpected error while parsing %s", path)
+        return (str(path), f"unexpected {type(exc).__name__}: {exc}")
+
+
+def recover(manifest: Manifest, store: ChunkStore) -> int:
+    """Finish or undo the file versions an interrupted run left half-stored."""
+    intents = manifest.intents()
+    for intent in intents:
+        entry = manifest.get(intent.source)
+        keep = set(entry.chunk_ids) if entry else set()
+        doomed = intent.drop_ids if intent.committed else intent.add_ids
+        store.delete([cid for cid in doomed if cid not in keep])
+        manifest.finish(intent.source)
+    if intents:
+        log.warning("recovered %d interrupted file version(s)", len(intents))
+    return len(intents)
+
+
+class _Writer:
+    """Buffers prepared files and stores them in embedding-sized batches, per the manifest protocol."""
+
+    def __init__(self, collection: Collection, report: IngestReport, batch_chunks: int):
+        self.store, self.manifest = collection.store, collection.manifest
+        self.batch_size = collection.settings.retrieval.store_batch_size
+        self.report, self.batch_chunks = report, batch_chunks
+        self.buffer: list[Prepared] = []
+
+    def add(self, prepared: Prepared) -> None:
+        self.buffer.append(prepared)
+        if sum(len(p.chunks) for p in self.buffer) >= self.batch_chunks:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.buffer:
+            return
+        drops: dict[str, list[str]] = {}
+        for p in self.buffer:
+            old = self.manifest.get(p.source)
+            new_ids = {c.id for c in p.chunks}
+            drops[p.source] = [cid for cid in (old.chunk_ids if old else ()) if cid not in new_ids]
+            self.manifest.begin(p.source, sorted(new_ids), drops[p.source])
+        chunks = [c for p in self.buffer for c in p.chunks]
+        vectors = np.asarray(self.store.embeddings.embed_documents([c.text for c in chunks]),
+                             dtype=np.float32)
+        for start in range(0, len(chunks), self.batch_size):
+            self.store.add(chunks[start : start + self.batch_size],
+                           vectors[start : start + self.batch_size])
+        for p in self.buffer:
+            entry = FileEntry(p.source, p.content_hash, p.size, p.mtime_ns, p.loader,
+                              tuple(c.id for c in p.chunks), now())
+            self.manifest.commit(entry, p.source)
+            self.store.delete(drops[p.source])
+            self.manifest.finish(p.source)
+            self.report.ingested.append(p.source)
+            self.report.chunks_added += len(p.chunks)
+        self.buffer.clear()
+
+
+def _remove_missing(collection: Collection, roots: list[Path], seen: set[str],
+                    report: IngestReport) -> None:
+    prefixes = [str(r.resolve()) for r in roots]
+    for entry in list(collection.manifest.entries()):
+        under = any(entry.source == p or entry.source.startswith(p.rstrip("/") + "/")
+                    for p in prefixes)
+        if under and entry.source not in seen and not Path(entry.source).exists():
+            collection.manifest.begin(entry.source, [], list(entry.chunk_ids))
+            collection.manifest.commit(None, entry.source)
+            collection.store.delete(entry.chunk_ids)
+            collection.manifest.finish(entry.source)
+            report.removed.append(entry.source)
+
+
+def ingest(paths: Iterable[Path], collection: Collection, *, sync: bool = False,
+           on_progress: Callable[[Progress], None] | None = None, workers: int | None = None,
+           batch_chunks: int = 256) -> IngestReport:
+    roots = [Path(p) for p in paths]
+    report = IngestReport()
+    report.recovered = recover(collection.manifest, collection.store)
+    r = collection.settings.retrieval
+    limits = Limits(int(r.max_file_mb * 1024 * 1024), r.max_pages)
+    manifest = collection.manifest
+
+    todo: list[tuple[Path, str | None]] = []
+    seen: set[str] = set()
+    files = list(discover(roots, report))
+    for path in files:
+        source = str(path.resolve())
+        seen.add(source)
+        entry = manifest.get(source)
         try:
-            data = path.read_bytes()
-            digest = content_hash(data)
-            if store.has_file(source, digest):
-                report.unchanged.append(source)
-            else:
-                chunks = chunk_sections(load_file(path), source=source, file_hash=digest,
-                                        chunk_size=cfg.chunk_size, chunk_overlap=cfg.chunk_overlap)
-                if not chunks:
-                    raise IngestError("no text found", subject=source,
-                                      fix="scanned PDFs need OCR before ingesting")
-                _embed_and_store(chunks, store, cfg)
-                store.delete_other_versions(source, digest)
-                report.ingested.append(source)
-                report.chunks_added += len(chunks)
-        except (IngestError, OSError) as exc:
-            log.warning("skipped %s: %s", path, exc)
+            st = path.stat()
+        except OSError as exc:
             report.failed.append((str(path), str(exc)))
+            continue
+        if entry and entry.size == st.st_size and entry.mtime_ns == st.st_mtime_ns:
+            report.unchanged.append(source)
+        else:
+            todo.append((path, entry.content_hash if entry else None))
+
+    done = len(files) - len(todo)
+    writer = _Writer(collection, report, batch_chunks)
+    for (path, _), result in zip(todo, _run(todo, collection.chunking, limits, workers), strict=True):
+        done += 1
+        if isinstance(result, Prepared):
+            writer.add(result)
+            status = "ingested"
+        elif isinstance(result, str):  # same content, new timestamps
+            st = path.stat()
+            manifest.touch(str(path.resolve()), st.st_size, st.st_mtime_ns)
+            report.unchanged.append(str(path.resolve()))
+            status = "unchanged"
+        else:
+            log.warning("skipped %s: %s", *result)
+            report.failed.append(result)
+            status = "failed"
         if on_progress:
-            on_progress(Progress(str(path), done, len(files), report.chunks_added))
+            on_progress(Progress(str(path), done, len(files), report.chunks_added
+                                 + sum(len(p.chunks) for p in writer.buffer), status))
+    writer.flush()
+    if sync:
+        _remove_missing(collection, roots, seen, report)
     return report
+
+
+def _run(todo: list[tuple[Path, str | None]], cfg: ChunkingConfig, limits: Limits,
+         workers: int | None) -> Iterator[Prepared | str | tuple[str, str]]:
+    """Prepare files in order, parsing ahead in worker processes when there is more than one."""
+    workers = min(workers or os.cpu_count() or 1, len(todo))
+    if workers <= 1:
+        for path, known in todo:
+            yield prepare(path, known, cfg, limits)
+        return
+    from retrieval.chunking import _splitter
+
+    _splitter(cfg.chunk_size, cfg.chunk_overlap)  # import llama-index once, before forking
+    # fork: workers inherit the imported parsers instead of paying seconds of imports each.
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        yield from _bounded_map(pool, todo, cfg, limits, window=2 * workers)
+
+
+def _bounded_map(pool: Executor, todo: list[tuple[Path, str | None]], cfg: ChunkingConfig,
+                 limits: Limits, window: int) -> Iterator[Prepared | str | tuple[str, str]]:
+    """Like ``pool.map`` but with at most ``window`` files parsed ahead (bounded memory)."""
+    pending: deque[Future] = deque()  # type: ignore[type-arg]
+    items = iter(todo)
+    for path, known in items:
+        pending.append(pool.submit(prepare, path, known, cfg, limits))
+        if len(pending) >= window:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()

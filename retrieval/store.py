@@ -8,7 +8,7 @@ downloads a model at run time).
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -42,7 +42,7 @@ def open_client(settings: Settings):  # type: ignore[no-untyped-def]
     return chromadb.PersistentClient(path=str(path), settings=config)
 
 
-class _ChromaEmbedding:
+class ChromaEmbeddingAdapter:
     """Adapter so that any Chroma call that embeds by itself uses our model."""
 
     def __init__(self, embeddings: Embeddings, model_id: str):
@@ -79,20 +79,25 @@ def validate_collection_name(name: str) -> str:
     return name
 
 
+def collection_exists(client: Any, name: str) -> bool:
+    return name in {c.name if hasattr(c, "name") else str(c) for c in client.list_collections()}
+
+
 class ChunkStore:
     """One Chroma collection of chunks, tied to one embedding model."""
 
     def __init__(self, client: Any, name: str, embeddings: Embeddings, embedding_id: str,
-                 *, create: bool = True):
+                 *, create: bool = True, metadata: dict[str, Any] | None = None):
         self.name = validate_collection_name(name)
         self.embeddings = embeddings
         self.embedding_id = embedding_id
-        ef = _ChromaEmbedding(embeddings, embedding_id)
+        ef = ChromaEmbeddingAdapter(embeddings, embedding_id)
         try:
             if create:
                 self._col = client.get_or_create_collection(
                     name, embedding_function=ef,
-                    metadata={"hnsw:space": "cosine", "embedding_model": embedding_id},
+                    metadata={"hnsw:space": "cosine", "embedding_model": embedding_id,
+                              **(metadata or {})},
                 )
             else:
                 self._col = client.get_collection(name, embedding_function=ef)
@@ -112,8 +117,26 @@ class ChunkStore:
                 fix=f"use --embedding {stored}, or re-embed the collection with the new model",
             )
 
+    @property
+    def metadata(self) -> dict[str, Any]:
+        return dict(self._col.metadata or {})
+
     def count(self) -> int:
         return int(self._col.count())
+
+    def records(self, batch: int = 1000, include_embeddings: bool = False
+                ) -> Iterator[tuple[str, str, dict[str, Any]]]:
+        """Every stored (id, text, metadata), page by page."""
+        offset = 0
+        while True:
+            page = self._col.get(limit=batch, offset=offset, include=["documents", "metadatas"])
+            if not page["ids"]:
+                return
+            yield from zip(page["ids"], page["documents"], page["metadatas"], strict=True)
+            offset += len(page["ids"])
+
+    def ids(self) -> set[str]:
+        return {cid for cid, _, _ in self.records()}
 
     def add(self, chunks: Sequence[Chunk], vectors: np.ndarray | Sequence[Sequence[float]]) -> None:
         if not chunks:
@@ -125,18 +148,10 @@ class ChunkStore:
             embeddings=np.asarray(vectors, dtype=np.float32),
         )
 
-    def has_file(self, source: str, file_hash: str) -> bool:
-        """True when this exact version of ``source`` is already stored."""
-        found = self._col.get(where={"$and": [{"source": source}, {"content_hash": file_hash}]},
-                              limit=1, include=[])
-        return bool(found["ids"])
-
-    def delete_other_versions(self, source: str, file_hash: str) -> None:
-        self._col.delete(where={"$and": [{"source": source}, {"content_hash": {"$ne": file_hash}}]})
-
-    def delete(self, ids: Sequence[str]) -> None:
-        if ids:
-            self._col.delete(ids=list(ids))
+    def delete(self, ids: Sequence[str], batch: int = 1000) -> None:
+        ids = list(ids)
+        for start in range(0, len(ids), batch):
+            self._col.delete(ids=ids[start : start + batch])
 
     def query(self, vector: Sequence[float], k: int,
               where: dict[str, Any] | None = None) -> list[RetrievedChunk]:

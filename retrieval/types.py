@@ -12,6 +12,7 @@ class Section(BaseModel):
 
     text: str
     page: int | None = None
+    heading: str | None = Field(None, description='Heading path when known, e.g. "Intro > Scope".')
 
 
 class Chunk(BaseModel):

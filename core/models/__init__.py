@@ -77,11 +77,12 @@ def get_embeddings(spec: str | ModelSpec, settings: Settings) -> Embeddings:
         from langchain_ollama import OllamaEmbeddings
 
         return OllamaEmbeddings(model=spec.model, base_url=settings.ollama.host,
+                                num_ctx=settings.ollama.num_ctx,
                                 client_kwargs={"timeout": settings.ollama.timeout_s})
-    from langchain_openai import OpenAIEmbeddings
+    from core.models.openai_embeddings import FlatOpenAIEmbeddings
 
     o = settings.openai
-    return OpenAIEmbeddings(
+    return FlatOpenAIEmbeddings(
         model=spec.model, base_url=o.base_url, api_key=_openai_key(settings),
         timeout=o.timeout_s, max_retries=o.max_retries,
         # Token-id arrays break non-OpenAI servers, and tiktoken downloads its files offline.

@@ -42,9 +42,11 @@ def llama_server(model: Path, alias: str, log: Path, *extra: str,
                  startup_s: float = 120.0) -> Iterator[str]:
     """Run ``python -m llama_cpp.server`` on a free loopback port; yield its ``/v1`` base URL."""
     port = free_port()
+    # One thread each: ggml's threads spin at barriers, so with 2 cores shared (two servers,
+    # pytest, other jobs) 2 threads were 3-15x slower than 1 in measurements here.
     cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", HOST,
-           "--port", str(port), "--n_ctx", "2048", "--n_threads", "2", "--model_alias", alias,
-           *extra]
+           "--port", str(port), "--n_ctx", "2048", "--n_threads", "1", "--n_threads_batch", "1",
+           "--model_alias", alias, *extra]
     base = f"http://{HOST}:{port}/v1"
     with log.open("wb") as sink:
         proc = subprocess.Popen(cmd, stdout=sink, stderr=subprocess.STDOUT)

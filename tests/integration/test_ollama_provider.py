@@ -145,7 +145,7 @@ def test_cli_ask_with_unreachable_ollama_prints_one_error_line(tmp_path: Path) -
                              "--collection", "sample"], capture_output=True, text=True, env=env,
                             cwd=tmp_path, timeout=300)
     assert ingest.returncode == 0, ingest.stderr
-    # --chat is an option of the top-level callback, so it goes before the subcommand.
+    # --chat given to the top-level callback (the documented global flag).
     result = subprocess.run([str(RAGLOOM), "--home", str(home), "--chat", "ollama/llama3.2", "ask",
                              "What temperature should I brew the Oolong at?", "--collection",
                              "sample"], capture_output=True, text=True, env=env, cwd=tmp_path,

@@ -89,14 +89,15 @@ def test_upsert_is_idempotent(mode_settings: Settings, request: pytest.FixtureRe
     assert store.count() == 3
 
 
-def test_versions_of_a_file(mode_settings: Settings, request: pytest.FixtureRequest) -> None:
-    store = _store(mode_settings, f"conf-{request.node.callspec.id}-ver")
-    old, new = _chunks(3, version="h1"), _chunks(2, version="h2")
-    for batch in (old, new):
-        store.add(batch, store.embeddings.embed_documents([c.text for c in batch]))
-    assert store.has_file("/d/a.md", "h1") and store.has_file("/d/a.md", "h2")
-    store.delete_other_versions("/d/a.md", "h2")
-    assert not store.has_file("/d/a.md", "h1") and store.count() == 2
+def test_records_ids_and_delete(mode_settings: Settings, request: pytest.FixtureRequest) -> None:
+    store = _store(mode_settings, f"conf-{request.node.callspec.id}-rec")
+    chunks = _chunks(2500)  # more than one page of records
+    store.add(chunks, store.embeddings.embed_documents([c.text for c in chunks]))
+    assert store.ids() == {c.id for c in chunks}
+    first = next(store.records())
+    assert first[2]["source"] == "/d/a.md" and first[1].startswith("chunk ")
+    store.delete([c.id for c in chunks[:1500]])
+    assert store.ids() == {c.id for c in chunks[1500:]}
 
 
 def test_empty_collection_query(mode_settings: Settings, request: pytest.FixtureRequest) -> None:

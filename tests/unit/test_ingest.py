@@ -1,12 +1,19 @@
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 
 from core.errors import StoreError
-from retrieval.ingest import ingest
+from retrieval.collections import Collection, delete_collection, list_collections
+from retrieval.ingest import Progress, ingest
 from retrieval.store import ChunkStore, open_client
 from tests.conftest import SAMPLE_CORPUS
+
+
+@pytest.fixture
+def col(settings, fake_embeddings) -> Collection:
+    return Collection(settings, "docs", fake_embeddings)
 
 
 def _copy_corpus(tmp_path: Path) -> Path:
@@ -15,48 +22,104 @@ def _copy_corpus(tmp_path: Path) -> Path:
     return dest
 
 
-def test_ingests_every_format_with_metadata(store: ChunkStore, settings, tmp_path: Path) -> None:
+def test_ingests_every_format_with_metadata(col: Collection, tmp_path: Path) -> None:
     docs = _copy_corpus(tmp_path)
-    report = ingest([docs], store, settings.retrieval)
-    assert report.ok and len(report.ingested) == 3 and report.chunks_added == store.count() > 0
-    hits = store.query(store.embeddings.embed_query("Oolong degrees Celsius"), k=1)
+    events: list[Progress] = []
+    report = ingest([docs], col, on_progress=events.append, workers=1)
+    assert report.ok and len(report.ingested) == 3 and report.chunks_added == col.store.count() > 0
+    hits = col.store.query(col.store.embeddings.embed_query("Oolong degrees Celsius"), k=1)
     assert hits[0].source.endswith("tea-guide.pdf") and hits[0].page == 1
-    assert 0.0 < hits[0].score <= 1.0
+    meta = next(m for _, _, m in col.store.records() if m["source"].endswith(".pdf"))
+    assert meta["loader"] == "pdf" and meta["file_name"] == "tea-guide.pdf"
+    assert len(meta["content_hash"]) == 64 and meta["ingested_at"] > 0
+    assert [e.files_done for e in events] == [1, 2, 3] and events[-1].files_total == 3
+    assert col.manifest.counts() == (3, col.store.count())
 
 
-def test_reingest_is_idempotent_and_replaces_changed_files(store, settings, tmp_path) -> None:
+def test_rerun_skips_unchanged_and_replaces_changed(col: Collection, tmp_path: Path) -> None:
     docs = _copy_corpus(tmp_path)
-    first = ingest([docs], store, settings.retrieval)
-    again = ingest([docs], store, settings.retrieval)
+    first = ingest([docs], col, workers=1)
+    again = ingest([docs], col, workers=1)
     assert again.ingested == [] and len(again.unchanged) == 3
-    assert store.count() == first.chunks_added
+    assert col.store.count() == first.chunks_added
 
     faq = docs / "shipping-faq.txt"
-    faq.write_text("Shipping to Mars takes 9 years.\n")
-    changed = ingest([docs], store, settings.retrieval)
+    faq.write_text("Shipping to Mars takes 9 years, as every traveller to Mars soon learns.\n")
+    changed = ingest([docs], col, workers=1)
     assert changed.ingested == [str(faq.resolve())]
-    hits = store.query(store.embeddings.embed_query("shipping Mars"), k=store.count())
-    faq_texts = [h.text for h in hits if h.source == str(faq.resolve())]
-    assert faq_texts == ["Shipping to Mars takes 9 years."]  # old version gone, no duplicates
+    faq_texts = [t for _, t, m in col.store.records() if m["source"] == str(faq.resolve())]
+    assert faq_texts == [faq.read_text().strip()]  # old version gone, no duplicates
 
 
-def test_bad_files_are_reported_and_good_ones_kept(store, settings, tmp_path) -> None:
+def test_touched_but_identical_file_is_not_reembedded(col: Collection, tmp_path: Path) -> None:
+    docs = _copy_corpus(tmp_path)
+    ingest([docs], col, workers=1)
+    faq = docs / "shipping-faq.txt"
+    os.utime(faq, ns=(1, 1))
+    report = ingest([docs], col, workers=1)
+    assert report.ingested == [] and str(faq.resolve()) in report.unchanged
+    assert col.manifest.get(str(faq.resolve())).mtime_ns == 1  # type: ignore[union-attr]
+
+
+def test_sync_removes_deleted_files(col: Collection, tmp_path: Path) -> None:
+    docs = _copy_corpus(tmp_path)
+    ingest([docs], col, workers=1)
+    (docs / "shipping-faq.txt").unlink()
+    kept = ingest([docs], col, workers=1)
+    assert kept.removed == [] and col.manifest.counts()[0] == 3
+    report = ingest([docs], col, sync=True, workers=1)
+    assert len(report.removed) == 1 and col.manifest.counts()[0] == 2
+    assert not any(m["source"].endswith(".txt") for _, _, m in col.store.records())
+
+
+def test_parallel_parsing_gives_the_same_index(settings, fake_embeddings, tmp_path) -> None:
+    docs = _copy_corpus(tmp_path)
+    one = Collection(settings, "serial", fake_embeddings)
+    two = Collection(settings, "parallel", fake_embeddings)
+    ingest([docs], one, workers=1)
+    ingest([docs], two, workers=2)
+    strip = lambda col: {(i, t) for i, t, _ in col.store.records()}  # noqa: E731
+    assert strip(one) == strip(two)
+
+
+def test_bad_files_are_reported_and_good_ones_kept(col: Collection, tmp_path: Path) -> None:
     docs = _copy_corpus(tmp_path)
     (docs / "junk.pdf").write_bytes(b"\x00\x01 definitely not a pdf")
     (docs / "latin1.txt").write_bytes("caf\xe9".encode("latin-1"))
     (docs / "empty.md").write_text("")
-    report = ingest([docs], store, settings.retrieval)
+    report = ingest([docs, tmp_path / "missing-folder"], col, workers=1)
     failed = {Path(p).name: reason for p, reason in report.failed}
-    assert set(failed) == {"junk.pdf", "latin1.txt", "empty.md"}
-    assert "UTF-8" in failed["latin1.txt"] and "PDF" in failed["junk.pdf"]
+    assert set(failed) == {"junk.pdf", "latin1.txt", "empty.md", "missing-folder"}
     assert len(report.ingested) == 3 and not report.ok
+    assert col.manifest.counts()[0] == 3
 
 
-def test_collection_remembers_its_embedding_model(settings, fake_embeddings) -> None:
-    client = open_client(settings)
-    ChunkStore(client, "pinned", fake_embeddings, "local/model-a")
-    with pytest.raises(StoreError, match="model-a"):
-        ChunkStore(client, "pinned", fake_embeddings, "local/model-b")
+def test_collection_records_model_dimension_and_chunking(settings, fake_embeddings) -> None:
+    col = Collection(settings, "pinned", fake_embeddings)
+    meta = col.store.metadata
+    assert meta["embedding_model"] == settings.embedding
+    assert meta["embedding_dim"] == fake_embeddings.dimension
+    assert meta["chunking_chunk_size"] == settings.retrieval.chunk_size
+    with pytest.raises(StoreError, match=settings.embedding):
+        ChunkStore(open_client(settings), "pinned", fake_embeddings, "local/other-model")
+
+
+def test_recorded_chunking_wins_over_later_settings(settings, fake_embeddings) -> None:
+    Collection(settings, "fixed", fake_embeddings)
+    changed = settings.model_copy(update={"retrieval": settings.retrieval.model_copy(
+        update={"chunk_size": 999})})
+    assert Collection(changed, "fixed", fake_embeddings).chunking.chunk_size == \
+        settings.retrieval.chunk_size
+
+
+def test_list_and_delete_collections(settings, fake_embeddings, tmp_path) -> None:
+    col = Collection(settings, "listed", fake_embeddings)
+    ingest([_copy_corpus(tmp_path)], col, workers=1)
+    rows = {r["name"]: r for r in list_collections(settings)}
+    assert rows["listed"]["files"] == 3 and rows["listed"]["chunks"] == col.store.count()
+    delete_collection(settings, "listed")
+    assert "listed" not in {r["name"] for r in list_collections(settings)}
+    assert not (settings.home / "manifests" / "listed.sqlite").exists()
 
 
 def test_missing_collection_says_how_to_create_it(settings, fake_embeddings) -> None:

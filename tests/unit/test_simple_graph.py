@@ -5,6 +5,7 @@ import pytest
 from agents.service import ask, ask_stream
 from agents.state import RagContext
 from core.errors import ModelUnavailableError
+from retrieval.collections import Collection
 from retrieval.ingest import ingest
 from retrieval.retriever import DenseRetriever
 from tests.conftest import SAMPLE_CORPUS
@@ -12,9 +13,10 @@ from tests.fakes import ExplodingChat, scripted_chat
 
 
 @pytest.fixture
-def filled_store(store, settings):
-    ingest([SAMPLE_CORPUS], store, settings.retrieval)
-    return store
+def filled_store(settings, fake_embeddings):
+    col = Collection(settings, "sample", fake_embeddings)
+    ingest([SAMPLE_CORPUS], col, workers=1)
+    return col.store
 
 
 def _context(store, chat, **kw) -> RagContext:

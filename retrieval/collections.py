@@ -1,0 +1,96 @@
+"""Collections as first-class objects: a Chroma collection plus its manifest and chunking config.
+
+Each collection records, at creation, its embedding model id and dimension and how it chunks;
+later ingests use the recorded chunking, and opening it with another embedding model fails with
+the command that re-embeds it (``ragloom reindex``).
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from langchain_core.embeddings import Embeddings
+
+from core.errors import StoreError
+from core.settings import Settings
+from retrieval.chunking import ChunkingConfig
+from retrieval.manifest import Manifest
+from retrieval.store import ChunkStore, collection_exists, open_client, validate_collection_name
+
+
+@dataclass(frozen=True)
+class CollectionInfo:
+    name: str
+    files: int
+    chunks: int
+    embedding_model: str
+    dimension: int | None
+    chunker: str
+    size_bytes: int | None  # on disk, embedded mode only
+
+
+def manifest_path(settings: Settings, name: str) -> Path:
+    return settings.home / "manifests" / f"{name}.sqlite"
+
+
+class Collection:
+    def __init__(self, settings: Settings, name: str, embeddings: Embeddings, *,
+                 create: bool = True, chunking: ChunkingConfig | None = None):
+        self.settings = settings
+        self.name = validate_collection_name(name)
+        r = settings.retrieval
+        chunking = chunking or ChunkingConfig(r.chunker, r.chunk_size, r.chunk_overlap,
+                                              r.min_chunk_chars)
+        client = open_client(settings)
+        creation: dict[str, Any] = {f"chunking_{k}": v for k, v in asdict(chunking).items()}
+        if create and not collection_exists(client, name):
+            creation["embedding_dim"] = len(embeddings.embed_query("dimension probe"))
+        self.store = ChunkStore(client, name, embeddings, settings.embedding, create=create,
+                                metadata=creation)
+        meta = self.store.metadata
+        # The collection's recorded chunking wins over current settings, so all files match.
+        self.chunking = ChunkingConfig(**{
+            k: meta.get(f"chunking_{k}", v) for k, v in asdict(chunking).items()})
+        self.manifest = Manifest(manifest_path(settings, name))
+
+    def info(self) -> CollectionInfo:
+        files, chunks = self.manifest.counts()
+        meta = self.store.metadata
+        return CollectionInfo(self.name, files, chunks, str(meta.get("embedding_model", "?")),
+                              meta.get("embedding_dim"), self.chunking.chunker,
+                              _dir_size(self.settings) if self.settings.chroma.mode == "embedded"
+                              else None)
+
+
+def _dir_size(settings: Settings) -> int:
+    root = settings.home / "chroma"
+    return sum(p.stat().st_size for p in root.rglob("*") if p.is_file()) if root.exists() else 0
+
+
+def list_collections(settings: Settings) -> list[dict[str, Any]]:
+    """Name, files, chunks and embedding model of every collection, without loading any model."""
+    rows = []
+    for col in open_client(settings).list_collections():
+        meta = col.metadata or {}
+        path = manifest_path(settings, col.name)
+        files, chunks = Manifest(path).counts() if path.exists() else (0, col.count())
+        rows.append({"name": col.name, "files": files, "chunks": chunks,
+                     "embedding_model": meta.get("embedding_model", "?"),
+                     "dimension": meta.get("embedding_dim"),
+                     "chunker": meta.get("chunking_chunker", "sentence")})
+    return sorted(rows, key=lambda r: r["name"])
+
+
+def delete_collection(settings: Settings, name: str) -> None:
+    client = open_client(settings)
+    try:
+        client.delete_collection(name)
+    except Exception as exc:
+        raise StoreError(f"cannot delete collection '{name}': {exc}",
+                         fix="see `ragloom collections list`") from exc
+    for path in manifest_path(settings, name).parent.glob(f"{name}.sqlite*"):
+        path.unlink()
+    shutil.rmtree(settings.home / "bm25" / name, ignore_errors=True)

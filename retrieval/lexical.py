@@ -1,0 +1,114 @@
+"""A BM25 index (bm25s) of a collection's chunks, persisted beside it and rebuilt by ingestion.
+
+bm25s has no incremental updates, so ingestion rebuilds it from the stored chunk texts whenever
+the manifest's generation moved; queries only ever load it (memory-mapped), never rebuild it.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import shutil
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from retrieval.filters import matches
+
+log = logging.getLogger(__name__)
+_STATE = "ragloom_state.json"
+
+
+@dataclass(frozen=True)
+class BM25Params:
+    k1: float = 0.9
+    b: float = 0.4
+
+
+@functools.lru_cache(maxsize=1)
+def _stemmer():  # type: ignore[no-untyped-def]
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+def tokenize(texts: list[str]):  # type: ignore[no-untyped-def]
+    import bm25s
+
+    return bm25s.tokenize(texts, stopwords="en", stemmer=_stemmer(), show_progress=False)
+
+
+class LexicalIndex:
+    def __init__(self, retriever: Any, ids: list[str], metadatas: list[dict[str, Any]],
+                 generation: int):
+        self._retriever = retriever
+        self.ids = ids
+        self.metadatas = metadatas
+        self.generation = generation
+
+    @classmethod
+    def build(cls, records: Iterable[tuple[str, str, dict[str, Any]]], directory: Path,
+              generation: int, params: BM25Params = BM25Params()) -> LexicalIndex:
+        import bm25s
+
+        ids, texts, metas = [], [], []
+        for cid, text, meta in records:
+            ids.append(cid)
+            texts.append(text)
+            metas.append(meta)
+        retriever = bm25s.BM25(k1=params.k1, b=params.b)
+        if texts:
+            retriever.index(tokenize(texts), show_progress=False)
+        tmp = directory.with_name(directory.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        if texts:
+            retriever.save(str(tmp))
+        (tmp / "ids.json").write_text(json.dumps(ids))
+        (tmp / "metadatas.json").write_text(json.dumps(metas))
+        (tmp / _STATE).write_text(json.dumps({"generation": generation, "count": len(ids)}))
+        shutil.rmtree(directory, ignore_errors=True)
+        tmp.rename(directory)  # readers see the old index or the new one, never half of one
+        log.info("built BM25 index of %d chunks in %s", len(ids), directory)
+        return cls(retriever if texts else None, ids, metas, generation)
+
+    @classmethod
+    def load(cls, directory: Path) -> LexicalIndex | None:
+        state_file = directory / _STATE
+        if not state_file.exists():
+            return None
+        import bm25s
+
+        state = json.loads(state_file.read_text())
+        ids = json.loads((directory / "ids.json").read_text())
+        metas = json.loads((directory / "metadatas.json").read_text())
+        retriever = bm25s.BM25.load(str(directory), mmap=True) if ids else None
+        return cls(retriever, ids, metas, int(state["generation"]))
+
+    def search(self, query: str, k: int, where: dict[str, Any] | None = None
+               ) -> list[tuple[str, float]]:
+        """(chunk id, BM25 score) of the best ``k`` chunks matching ``where``, best first."""
+        if self._retriever is None or not self.ids:
+            return []
+        mask = None
+        if where:
+            mask = np.fromiter((matches(m, where) for m in self.metadatas), dtype=np.float32,
+                               count=len(self.metadatas))
+            if not mask.any():
+                return []
+        k = min(k, len(self.ids) if mask is None else int(mask.sum()))
+        tokens = tokenize([query])
+        if not tokens.vocab or not any(tokens.ids):
+            return []
+        docs, scores = self._retriever.retrieve(tokens, k=k, show_progress=False,
+                                                weight_mask=mask, n_threads=1)
+        return [(self.ids[int(d)], float(s)) for d, s in zip(docs[0], scores[0], strict=True)
+                if s > 0]
+
+
+def index_dir(home: Path, collection: str) -> Path:
+    return home / "bm25" / collection
