@@ -17,8 +17,7 @@ from core.models.reachability import model_call
 from core.models.spec import ModelSpec
 from core.settings import Settings
 from prompts import PromptStore
-from retrieval.retriever import DenseRetriever
-from retrieval.store import open_store
+from retrieval.service import open_retriever
 
 
 class Answer(BaseModel):
@@ -40,10 +39,9 @@ def build_context(settings: Settings, *, collection: str | None = None,
     collection = collection or settings.collection
     specs = {"chat": ModelSpec.parse(settings.chat), "embedding": ModelSpec.parse(settings.embedding)}
     embeddings = get_embeddings(specs["embedding"], settings)
-    store = open_store(settings, collection, embeddings, create=False)
     return RagContext(
         chat_model=get_chat_model(specs["chat"], settings),
-        retriever=DenseRetriever(store, embeddings),
+        retriever=open_retriever(settings, collection, embeddings),
         prompts=PromptStore(),
         answer_prompt=prompt or f"answer:{settings.prompt_label}",
         top_k=settings.retrieval.top_k,

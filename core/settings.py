@@ -63,6 +63,15 @@ class RetrievalSettings(BaseModel):
     ingest_workers: int | None = Field(None, ge=1, description="Parser processes; None = CPU count.")
     # Below this cosine similarity nothing counts as relevant and ragloom says it does not know.
     min_relevance: float = Field(0.15, ge=-1.0, le=1.0)
+    mode: Literal["hybrid", "dense", "bm25"] = "hybrid"
+    rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
+    dense_weight: float = Field(1.0, ge=0.0)
+    lexical_weight: float = Field(1.0, ge=0.0)
+    candidates: int = Field(50, ge=1, description="Hits each retriever contributes to fusion.")
+    mmr: bool = Field(False, description="Diversify results with maximal marginal relevance.")
+    mmr_lambda: float = Field(0.7, ge=0.0, le=1.0, description="1 = relevance only, 0 = diversity.")
+    bm25_k1: float = Field(0.9, gt=0.0)
+    bm25_b: float = Field(0.4, ge=0.0, le=1.0)
     embed_batch_size: int = Field(64, ge=1)
     store_batch_size: int = Field(128, ge=1)
 

@@ -17,6 +17,7 @@ from langchain_core.embeddings import Embeddings
 from core.errors import StoreError
 from core.settings import Settings
 from retrieval.chunking import ChunkingConfig
+from retrieval.lexical import BM25Params, LexicalIndex, index_dir
 from retrieval.manifest import Manifest
 from retrieval.store import ChunkStore, collection_exists, open_client, validate_collection_name
 
@@ -56,6 +57,21 @@ class Collection:
             k: meta.get(f"chunking_{k}", v) for k, v in asdict(chunking).items()})
         self.manifest = Manifest(manifest_path(settings, name))
 
+    @property
+    def lexical_dir(self) -> Path:
+        return index_dir(self.settings.home, self.name)
+
+    def refresh_lexical_index(self) -> bool:
+        """Rebuild the BM25 index if the manifest moved since it was built; True if rebuilt."""
+        generation = self.manifest.generation()
+        current = LexicalIndex.load(self.lexical_dir)
+        if current is not None and current.generation == generation:
+            return False
+        r = self.settings.retrieval
+        LexicalIndex.build(self.store.records(), self.lexical_dir, generation,
+                           BM25Params(r.bm25_k1, r.bm25_b))
+        return True
+
     def info(self) -> CollectionInfo:
         files, chunks = self.manifest.counts()
         meta = self.store.metadata
@@ -93,4 +109,4 @@ def delete_collection(settings: Settings, name: str) -> None:
                          fix="see `ragloom collections list`") from exc
     for path in manifest_path(settings, name).parent.glob(f"{name}.sqlite*"):
         path.unlink()
-    shutil.rmtree(settings.home / "bm25" / name, ignore_errors=True)
+    shutil.rmtree(index_dir(settings.home, name), ignore_errors=True)

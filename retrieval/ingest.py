@@ -237,6 +237,7 @@ def ingest(paths: Iterable[Path], collection: Collection, *, sync: bool = False,
     writer.flush()
     if sync:
         _remove_missing(collection, roots, seen, report)
+    collection.refresh_lexical_index()
     return report
 
 

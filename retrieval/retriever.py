@@ -1,13 +1,23 @@
-"""The one retrieval interface used by the agent graphs, the CLI, the API and the evaluations."""
+"""The one retrieval interface used by the agent graphs, the CLI, the API and the evaluations.
+
+``HybridRetriever`` fuses dense (Chroma) and lexical (BM25) rankings by reciprocal-rank fusion,
+applies the same metadata filter to both, optionally diversifies with MMR, and scores every
+returned chunk by cosine similarity so that callers can apply one relevance threshold.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
 
+import numpy as np
 from langchain_core.embeddings import Embeddings
 
+from retrieval.lexical import LexicalIndex
 from retrieval.store import ChunkStore
 from retrieval.types import RetrievedChunk
+
+Mode = Literal["hybrid", "dense", "bm25"]
 
 
 class Retriever(Protocol):
@@ -15,13 +25,78 @@ class Retriever(Protocol):
                  ) -> list[RetrievedChunk]: ...
 
 
-class DenseRetriever:
-    """Nearest chunks by cosine similarity of embeddings."""
+class Reranker(Protocol):
+    def rerank(self, query: str, chunks: list[RetrievedChunk], k: int) -> list[RetrievedChunk]: ...
 
-    def __init__(self, store: ChunkStore, embeddings: Embeddings):
+
+@dataclass(frozen=True)
+class FusionConfig:
+    mode: Mode = "hybrid"
+    rrf_k: int = 60
+    dense_weight: float = 1.0
+    lexical_weight: float = 1.0
+    candidates: int = 50
+    mmr: bool = False
+    mmr_lambda: float = 0.7
+
+
+def rrf(rankings: list[tuple[list[str], float]], rrf_k: int) -> dict[str, float]:
+    """Reciprocal-rank fusion: each ranking adds weight / (rrf_k + rank) to its ids."""
+    fused: dict[str, float] = {}
+    for ids, weight in rankings:
+        for rank, cid in enumerate(ids, start=1):
+            fused[cid] = fused.get(cid, 0.0) + weight / (rrf_k + rank)
+    return fused
+
+
+def mmr_select(query: np.ndarray, chunks: list[RetrievedChunk], k: int, lam: float
+               ) -> list[RetrievedChunk]:
+    """Greedy maximal marginal relevance over the candidates' vectors."""
+    vectors = np.stack([c.vector for c in chunks])
+    relevance = vectors @ query
+    chosen: list[int] = []
+    while len(chosen) < min(k, len(chunks)):
+        redundancy = (vectors @ vectors[chosen].T).max(axis=1) if chosen else np.zeros(len(chunks))
+        gain = lam * relevance - (1 - lam) * redundancy
+        gain[chosen] = -np.inf
+        chosen.append(int(gain.argmax()))
+    return [chunks[i] for i in chosen]
+
+
+class HybridRetriever:
+    def __init__(self, store: ChunkStore, embeddings: Embeddings, lexical: LexicalIndex | None,
+                 config: FusionConfig = FusionConfig(), reranker: Reranker | None = None):
         self.store = store
         self.embeddings = embeddings
+        self.lexical = lexical
+        self.config = config
+        self.reranker = reranker
 
     def retrieve(self, query: str, k: int, where: dict[str, Any] | None = None
                  ) -> list[RetrievedChunk]:
-        return self.store.query(self.embeddings.embed_query(query), k, where=where)
+        cfg = self.config
+        n = max(cfg.candidates, k)
+        qv = np.asarray(self.embeddings.embed_query(query), dtype=np.float32)
+        dense = (self.store.query(qv, n, where, with_vectors=True) if cfg.mode != "bm25" else [])
+        lexical = (self.lexical.search(query, n, where)
+                   if self.lexical is not None and cfg.mode != "dense" else [])
+        fused = rrf([([c.id for c in dense], cfg.dense_weight),
+                     ([cid for cid, _ in lexical], cfg.lexical_weight)], cfg.rrf_k)
+        by_id = {c.id: c for c in dense}
+        missing = [cid for cid in fused if cid not in by_id]
+        for chunk in self.store.get_many(missing):
+            chunk.score = float(np.dot(qv, chunk.vector))  # cosine: vectors are normalised
+            by_id[chunk.id] = chunk
+        bm25 = dict(lexical)
+        ranked = sorted(fused, key=fused.__getitem__, reverse=True)
+        chunks = []
+        for cid in ranked:
+            if cid in by_id:
+                chunk = by_id[cid]
+                chunk.fused_score, chunk.lexical_score = fused[cid], bm25.get(cid)
+                chunks.append(chunk)
+        if self.reranker is not None:
+            chunks = self.reranker.rerank(query, chunks[: max(3 * k, 10)], k)
+        elif cfg.mmr and chunks:
+            chunks = mmr_select(qv, chunks[: max(3 * k, 20)], k, cfg.mmr_lambda)
+        return chunks[:k]

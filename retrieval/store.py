@@ -17,6 +17,7 @@ from langchain_core.embeddings import Embeddings
 from core.errors import StoreError
 from core.health import Check
 from core.settings import Settings
+from retrieval.filters import chroma_where
 from retrieval.types import Chunk, RetrievedChunk
 
 log = logging.getLogger(__name__)
@@ -153,23 +154,38 @@ class ChunkStore:
         for start in range(0, len(ids), batch):
             self._col.delete(ids=ids[start : start + batch])
 
-    def query(self, vector: Sequence[float], k: int,
-              where: dict[str, Any] | None = None) -> list[RetrievedChunk]:
+    def query(self, vector: Sequence[float], k: int, where: dict[str, Any] | None = None,
+              *, with_vectors: bool = False) -> list[RetrievedChunk]:
         n = min(k, self.count())
         if n == 0:
             return []
+        include = ["documents", "metadatas", "distances"] + (["embeddings"] if with_vectors else [])
         res = self._col.query(query_embeddings=[np.asarray(vector, dtype=np.float32)],
-                              n_results=n, where=where,
-                              include=["documents", "metadatas", "distances"])
-        hits = []
-        for cid, text, meta, dist in zip(res["ids"][0], res["documents"][0],
-                                         res["metadatas"][0], res["distances"][0], strict=True):
-            hits.append(RetrievedChunk(
-                id=cid, text=text or "", source=str(meta.get("source", "")),
-                chunk_index=int(meta.get("chunk_index", 0)), page=meta.get("page"),
-                score=1.0 - float(dist),
-            ))
-        return hits
+                              n_results=n, where=chroma_where(where), include=include)
+        vectors = res["embeddings"][0] if with_vectors else [None] * len(res["ids"][0])
+        return [_hit(cid, text, meta, 1.0 - float(dist), vec)
+                for cid, text, meta, dist, vec in zip(res["ids"][0], res["documents"][0],
+                                                      res["metadatas"][0], res["distances"][0],
+                                                      vectors, strict=True)]
+
+    def get_many(self, ids: Sequence[str]) -> list[RetrievedChunk]:
+        """Chunks by id with their vectors (score 0: the caller scores them)."""
+        if not ids:
+            return []
+        res = self._col.get(ids=list(ids), include=["documents", "metadatas", "embeddings"])
+        return [_hit(cid, text, meta, 0.0, vec) for cid, text, meta, vec in
+                zip(res["ids"], res["documents"], res["metadatas"], res["embeddings"], strict=True)]
+
+
+def _hit(cid: str, text: str | None, meta: dict[str, Any] | None, score: float,
+         vector: Any) -> RetrievedChunk:
+    meta = meta or {}
+    return RetrievedChunk(
+        id=cid, text=text or "", source=str(meta.get("source", "")),
+        chunk_index=int(meta.get("chunk_index", 0)), page=meta.get("page"), score=score,
+        metadata={k: v for k, v in meta.items() if k not in ("source", "chunk_index", "page")},
+        vector=None if vector is None else np.asarray(vector, dtype=np.float32),
+    )
 
 
 def open_store(settings: Settings, collection: str, embeddings: Embeddings, *,

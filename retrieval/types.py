@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Section(BaseModel):
@@ -32,9 +32,15 @@ class Chunk(BaseModel):
 
 
 class RetrievedChunk(BaseModel):
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
     id: str
     text: str
     source: str
     chunk_index: int
     page: int | None = None
     score: float = Field(description="Cosine similarity to the query (higher is closer).")
+    fused_score: float | None = Field(None, description="Reciprocal-rank-fusion score (hybrid).")
+    lexical_score: float | None = Field(None, description="BM25 score, when BM25 found it.")
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    vector: Any = Field(None, exclude=True, repr=False)  # np.ndarray for MMR; never serialised

@@ -7,7 +7,8 @@ from agents.state import RagContext
 from core.errors import ModelUnavailableError
 from retrieval.collections import Collection
 from retrieval.ingest import ingest
-from retrieval.retriever import DenseRetriever
+from retrieval.lexical import LexicalIndex
+from retrieval.retriever import HybridRetriever
 from tests.conftest import SAMPLE_CORPUS
 from tests.fakes import ExplodingChat, scripted_chat
 
@@ -16,12 +17,12 @@ from tests.fakes import ExplodingChat, scripted_chat
 def filled_store(settings, fake_embeddings):
     col = Collection(settings, "sample", fake_embeddings)
     ingest([SAMPLE_CORPUS], col, workers=1)
-    return col.store
+    return col
 
 
-def _context(store, chat, **kw) -> RagContext:
-    return RagContext(chat_model=chat, retriever=DenseRetriever(store, store.embeddings),
-                      collection=store.name, **kw)
+def _context(col, chat, **kw) -> RagContext:
+    retriever = HybridRetriever(col.store, col.store.embeddings, LexicalIndex.load(col.lexical_dir))
+    return RagContext(chat_model=chat, retriever=retriever, collection=col.name, **kw)
 
 
 def test_answer_carries_citations_prompt_and_timings(filled_store, settings) -> None:

@@ -1,0 +1,23 @@
+"""Open a collection's retriever from settings: the one place that wires store, BM25 and fusion."""
+
+from __future__ import annotations
+
+from langchain_core.embeddings import Embeddings
+
+from core.settings import Settings
+from retrieval.lexical import LexicalIndex, index_dir
+from retrieval.retriever import FusionConfig, HybridRetriever, Reranker
+from retrieval.store import open_store
+
+
+def fusion_config(settings: Settings) -> FusionConfig:
+    r = settings.retrieval
+    return FusionConfig(r.mode, r.rrf_k, r.dense_weight, r.lexical_weight, r.candidates, r.mmr,
+                        r.mmr_lambda)
+
+
+def open_retriever(settings: Settings, collection: str, embeddings: Embeddings,
+                   reranker: Reranker | None = None) -> HybridRetriever:
+    store = open_store(settings, collection, embeddings, create=False)
+    lexical = LexicalIndex.load(index_dir(settings.home, collection))
+    return HybridRetriever(store, embeddings, lexical, fusion_config(settings), reranker)
