@@ -25,7 +25,7 @@ from retrieval.collections import Collection
 from retrieval.loaders import load_file, supported
 from retrieval.manifest import FileEntry, Manifest, now
 from retrieval.store import ChunkStore
-from retrieval.types import Chunk
+from retrieval.types import Chunk, Section
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +128,7 @@ def recover(manifest: Manifest, store: ChunkStore) -> int:
         keep = set(entry.chunk_ids) if entry else set()
         doomed = intent.drop_ids if intent.committed else intent.add_ids
         store.delete([cid for cid in doomed if cid not in keep])
-        manifest.finish(intent.source)
+    manifest.finish([i.source for i in intents])
     if intents:
         log.warning("recovered %d interrupted file version(s)", len(intents))
     return len(intents)
@@ -156,19 +156,20 @@ class _Writer:
             old = self.manifest.get(p.source)
             new_ids = {c.id for c in p.chunks}
             drops[p.source] = [cid for cid in (old.chunk_ids if old else ()) if cid not in new_ids]
-            self.manifest.begin(p.source, sorted(new_ids), drops[p.source])
+        self.manifest.begin([(p.source, [c.id for c in p.chunks], drops[p.source])
+                             for p in self.buffer])
         chunks = [c for p in self.buffer for c in p.chunks]
         vectors = np.asarray(self.store.embeddings.embed_documents([c.text for c in chunks]),
                              dtype=np.float32)
         for start in range(0, len(chunks), self.batch_size):
             self.store.add(chunks[start : start + self.batch_size],
                            vectors[start : start + self.batch_size])
+        self.manifest.commit([(p.source, FileEntry(p.source, p.content_hash, p.size, p.mtime_ns,
+                                                   p.loader, tuple(c.id for c in p.chunks), now()))
+                              for p in self.buffer])
+        self.store.delete([cid for p in self.buffer for cid in drops[p.source]])
+        self.manifest.finish([p.source for p in self.buffer])
         for p in self.buffer:
-            entry = FileEntry(p.source, p.content_hash, p.size, p.mtime_ns, p.loader,
-                              tuple(c.id for c in p.chunks), now())
-            self.manifest.commit(entry, p.source)
-            self.store.delete(drops[p.source])
-            self.manifest.finish(p.source)
             self.report.ingested.append(p.source)
             self.report.chunks_added += len(p.chunks)
         self.buffer.clear()
@@ -177,15 +178,18 @@ class _Writer:
 def _remove_missing(collection: Collection, roots: list[Path], seen: set[str],
                     report: IngestReport) -> None:
     prefixes = [str(r.resolve()) for r in roots]
+    gone = []
     for entry in list(collection.manifest.entries()):
         under = any(entry.source == p or entry.source.startswith(p.rstrip("/") + "/")
                     for p in prefixes)
         if under and entry.source not in seen and not Path(entry.source).exists():
-            collection.manifest.begin(entry.source, [], list(entry.chunk_ids))
-            collection.manifest.commit(None, entry.source)
-            collection.store.delete(entry.chunk_ids)
-            collection.manifest.finish(entry.source)
-            report.removed.append(entry.source)
+            gone.append(entry)
+    if gone:
+        collection.manifest.begin([(e.source, [], list(e.chunk_ids)) for e in gone])
+        collection.manifest.commit([(e.source, None) for e in gone])
+        collection.store.delete([cid for e in gone for cid in e.chunk_ids])
+        collection.manifest.finish([e.source for e in gone])
+        report.removed.extend(e.source for e in gone)
 
 
 def ingest(paths: Iterable[Path], collection: Collection, *, sync: bool = False,
@@ -237,6 +241,42 @@ def ingest(paths: Iterable[Path], collection: Collection, *, sync: bool = False,
     writer.flush()
     if sync:
         _remove_missing(collection, roots, seen, report)
+    collection.refresh_lexical_index()
+    return report
+
+
+@dataclass(frozen=True)
+class Record:
+    """A document that is already text (a database row, a dataset entry): no file to parse."""
+
+    id: str
+    text: str
+    title: str | None = None
+    metadata: dict[str, str | int | float] = field(default_factory=dict)
+
+
+def ingest_records(records: Iterable[Record], collection: Collection, *, namespace: str,
+                   batch_chunks: int = 256) -> IngestReport:
+    """Ingest records under sources ``namespace://ID`` with the same manifest protocol as files."""
+    report = IngestReport()
+    report.recovered = recover(collection.manifest, collection.store)
+    writer = _Writer(collection, report, batch_chunks)
+    for rec in records:
+        source = f"{namespace}://{rec.id}"
+        data = f"{rec.title or ''}\n{rec.text}".encode()
+        digest = content_hash(data)
+        entry = collection.manifest.get(source)
+        if entry and entry.content_hash == digest:
+            report.unchanged.append(source)
+            continue
+        text = f"{rec.title}. {rec.text}" if rec.title else rec.text
+        chunks = chunk_sections([Section(text=text)], source=source, file_hash=digest,
+                                cfg=collection.chunking,
+                                metadata={"loader": "record", "file_type": "record",
+                                          "record_id": rec.id, **rec.metadata,
+                                          "ingested_at": now()})
+        writer.add(Prepared(source, digest, len(data), 0, "record", chunks))
+    writer.flush()
     collection.refresh_lexical_index()
     return report
 

@@ -20,6 +20,7 @@ import numpy as np
 from retrieval.filters import matches
 
 log = logging.getLogger(__name__)
+logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
 _STATE = "ragloom_state.json"
 
 

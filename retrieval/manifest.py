@@ -100,30 +100,33 @@ class Manifest:
             chunks += len(json.loads(ids))
         return files, chunks
 
-    # writes
-    def begin(self, source: str, add_ids: list[str], drop_ids: list[str]) -> None:
-        self._db.execute(
-            "INSERT OR REPLACE INTO intents (source, add_ids, drop_ids, committed) VALUES (?, ?, ?, 0)",
-            (source, json.dumps(add_ids), json.dumps(drop_ids)),
-        )
-
-    def commit(self, entry: FileEntry | None, source: str) -> None:
-        """Point ``source`` at ``entry`` (None: forget the file) and mark its intent committed."""
+    # writes: each is one transaction, however many files it covers (fsyncs dominate otherwise)
+    def begin(self, intents: list[tuple[str, list[str], list[str]]]) -> None:
+        """Record (source, chunk ids to add, chunk ids to drop) for each file about to change."""
         with self._transaction():
-            if entry is None:
-                self._db.execute("DELETE FROM files WHERE source = ?", (source,))
-            else:
-                self._db.execute(
-                    "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (entry.source, entry.content_hash, entry.size, entry.mtime_ns, entry.loader,
-                     json.dumps(list(entry.chunk_ids)), entry.ingested_at),
-                )
-            self._db.execute("UPDATE intents SET committed = 1 WHERE source = ?", (source,))
+            self._db.executemany(
+                "INSERT OR REPLACE INTO intents (source, add_ids, drop_ids, committed) "
+                "VALUES (?, ?, ?, 0)",
+                [(src, json.dumps(add), json.dumps(drop)) for src, add, drop in intents])
+
+    def commit(self, changes: list[tuple[str, FileEntry | None]]) -> None:
+        """Point each source at its new entry (None: forget the file); mark the intents committed."""
+        with self._transaction():
+            for source, entry in changes:
+                if entry is None:
+                    self._db.execute("DELETE FROM files WHERE source = ?", (source,))
+                else:
+                    self._db.execute(
+                        "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        (entry.source, entry.content_hash, entry.size, entry.mtime_ns, entry.loader,
+                         json.dumps(list(entry.chunk_ids)), entry.ingested_at))
+                self._db.execute("UPDATE intents SET committed = 1 WHERE source = ?", (source,))
             self._db.execute("INSERT INTO state VALUES ('generation', 1) "
                              "ON CONFLICT(key) DO UPDATE SET value = value + 1")
 
-    def finish(self, source: str) -> None:
-        self._db.execute("DELETE FROM intents WHERE source = ?", (source,))
+    def finish(self, sources: list[str]) -> None:
+        with self._transaction():
+            self._db.executemany("DELETE FROM intents WHERE source = ?", [(s,) for s in sources])
 
     def touch(self, source: str, size: int, mtime_ns: int) -> None:
         """Same content, new timestamps (e.g. after `touch`): remember them to skip hashing next time."""

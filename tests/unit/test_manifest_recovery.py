@@ -31,8 +31,8 @@ def _collection(settings, fake_embeddings) -> Collection:
 def test_crash_before_commit_undoes_the_new_version(settings, fake_embeddings) -> None:
     col = _collection(settings, fake_embeddings)
     v1 = _store_version(col, "v1", 3)
-    col.manifest.commit(_entry(v1, "v1"), "/d/a.md")
-    col.manifest.begin("/d/a.md", [f"src-v2-{i}" for i in range(4)], [c.id for c in v1])
+    col.manifest.commit([("/d/a.md", _entry(v1, "v1"))])
+    col.manifest.begin([("/d/a.md", [f"src-v2-{i}" for i in range(4)], [c.id for c in v1])])
     _store_version(col, "v2", 2)  # killed half-way through storing v2
     assert recover(col.manifest, col.store) == 1
     assert col.store.ids() == {c.id for c in v1} and not col.manifest.intents()
@@ -41,10 +41,10 @@ def test_crash_before_commit_undoes_the_new_version(settings, fake_embeddings) -
 def test_crash_after_commit_completes_the_swap(settings, fake_embeddings) -> None:
     col = _collection(settings, fake_embeddings)
     v1 = _store_version(col, "v1", 3)
-    col.manifest.commit(_entry(v1, "v1"), "/d/a.md")
-    col.manifest.begin("/d/a.md", [f"src-v2-{i}" for i in range(2)], [c.id for c in v1])
+    col.manifest.commit([("/d/a.md", _entry(v1, "v1"))])
+    col.manifest.begin([("/d/a.md", [f"src-v2-{i}" for i in range(2)], [c.id for c in v1])])
     v2 = _store_version(col, "v2", 2)
-    col.manifest.commit(_entry(v2, "v2"), "/d/a.md")  # killed before deleting v1
+    col.manifest.commit([("/d/a.md", _entry(v2, "v2"))])  # killed before deleting v1
     recover(col.manifest, col.store)
     assert col.store.ids() == {c.id for c in v2}
     assert col.manifest.get("/d/a.md").content_hash == "v2"  # type: ignore[union-attr]
@@ -53,15 +53,15 @@ def test_crash_after_commit_completes_the_swap(settings, fake_embeddings) -> Non
 def test_recover_is_a_no_op_on_a_clean_index(settings, fake_embeddings) -> None:
     col = _collection(settings, fake_embeddings)
     v1 = _store_version(col, "v1", 2)
-    col.manifest.commit(_entry(v1, "v1"), "/d/a.md")
-    col.manifest.finish("/d/a.md")
+    col.manifest.commit([("/d/a.md", _entry(v1, "v1"))])
+    col.manifest.finish(["/d/a.md"])
     assert recover(col.manifest, col.store) == 0 and col.store.count() == 2
 
 
 def test_manifest_survives_reopen(settings, fake_embeddings, tmp_path: Path) -> None:
     col = _collection(settings, fake_embeddings)
     v1 = _store_version(col, "v1", 2)
-    col.manifest.commit(_entry(v1, "v1"), "/d/a.md")
+    col.manifest.commit([("/d/a.md", _entry(v1, "v1"))])
     col.manifest.close()
     again = _collection(settings, fake_embeddings)
     assert again.manifest.counts() == (1, 2)
