@@ -1,64 +1,112 @@
-"""Graph nodes: each is one small function ``(state, runtime) -> partial update``."""
+"""Retrieval-side nodes: each is one small function ``(state, runtime) -> partial update``."""
 
 from __future__ import annotations
 
 import time
-from typing import Any, Literal
+from typing import Any
 
 from langgraph.runtime import Runtime
 
-from agents.citations import (
-    attribute_sentences,
-    extract_citations,
-    format_sources,
-    is_refusal,
-)
+from agents.calls import counted, say, step, structured
+from agents.citations import format_sources
+from agents.schemas import ChunkGrades, RewrittenQuery, StandaloneQuestion
 from agents.state import RagContext, RagState
+
+
+def start_turn(state: RagState, runtime: Runtime[RagContext]) -> dict[str, Any]:
+    """Reset the per-turn fields (a checkpointer keeps the last turn's) and condense follow-ups."""
+    start = time.perf_counter()
+    update: dict[str, Any] = {
+        "query": state["question"], "route": "documents", "retrieved": [], "sources": [],
+        "rewrites": 0, "generations": 0, "grounding_feedback": None, "sub_answers": [],
+        "citations": [], "dropped_citations": 0, "refused": False, "grounded": None,
+        "prompts": {}, "model_calls": {}, "steps": [],
+    }
+    history = state.get("history") or []
+    if history:
+        ctx = runtime.context
+        say("condensing the follow-up question")
+        prompt = ctx.prompt("condense")
+        turns = "\n".join(f"User: {t['question']}\nAssistant: {t['answer']}" for t in history[-3:])
+        result, calls, error = structured(
+            ctx, prompt.render(history=turns, question=state["question"]), StandaloneQuestion,
+            "stand-alone question")
+        update |= {"query": result.question if result else state["question"],
+                   "prompts": {"condense": prompt.ref}, "model_calls": {"chat": calls}}
+        if error:
+            update["steps"] = [{"error": error, "fallback": "searched the follow-up as asked"}]
+    detail = update["steps"][0] if update["steps"] else {}
+    update["steps"] = [{"node": "start_turn", "seconds": round(time.perf_counter() - start, 4),
+                        "query": update["query"], **detail}]
+    return update
 
 
 def retrieve_documents(state: RagState, runtime: Runtime[RagContext]) -> dict[str, Any]:
     ctx = runtime.context
     start = time.perf_counter()
+    query = state.get("query") or state["question"]
+    say(f"retrieving for: {query}")
     with ctx.model_guard("embedding"):
-        hits = ctx.retriever.retrieve(state["question"], ctx.top_k)
+        hits = ctx.retriever.retrieve(query, ctx.top_k)
     relevant = [h for h in hits if h.score >= ctx.min_relevance]
     return {"retrieved": hits, "sources": relevant,
-            "timings": {"retrieve": time.perf_counter() - start}}
+            "steps": step(state, "retrieve_documents", start, query=query,
+                          retrieved=[h.id for h in hits], kept=[h.id for h in relevant])}
 
 
-def route_after_retrieval(state: RagState) -> Literal["generate_answer", "decline_answer"]:
-    return "generate_answer" if state.get("sources") else "decline_answer"
-
-
-def generate_answer(state: RagState, runtime: Runtime[RagContext]) -> dict[str, Any]:
+def grade_documents(state: RagState, runtime: Runtime[RagContext]) -> dict[str, Any]:
+    """Keep only the chunks the model judges useful for the question (one call for all)."""
     ctx = runtime.context
     start = time.perf_counter()
-    prompt = ctx.prompts.get(ctx.answer_prompt)
-    sources = state["sources"]
-    messages = prompt.render(question=state["question"], context=format_sources(sources))
-    with ctx.model_guard("chat"):
-        reply = ctx.chat_model.invoke(messages, **prompt.params)
-    text, citations, dropped = extract_citations(str(reply.content), sources)
-    refused = is_refusal(text)
-    if not refused:
-        text, attributed = attribute_sentences(text, sources)
-        cited = {c.n for c in citations}
-        citations = sorted([*citations, *(c for c in attributed if c.n not in cited)],
-                           key=lambda c: c.n)
-    return {
-        "answer": "I don't know." if refused else text,
-        "citations": [] if refused else citations,
-        "dropped_citations": dropped,
-        "refused": refused,
-        "prompts": {"answer": prompt.ref},
-        "timings": {"generate": time.perf_counter() - start},
-    }
+    sources = state.get("sources") or []
+    if not sources:
+        return {"steps": step(state, "grade_documents", start, kept=[])}
+    say(f"grading {len(sources)} chunks")
+    prompt = ctx.prompt("grade")
+    grades, calls, error = structured(ctx, prompt.render(question=state["question"],
+                                                         context=format_sources(sources)),
+                                      ChunkGrades, "relevance grades")
+    if grades is None:  # keep what passed the similarity threshold, and say so in the trace
+        kept, detail = sources, {"error": error, "fallback": "kept all chunks above threshold"}
+    else:
+        kept = [sources[n - 1] for n in dict.fromkeys(grades.relevant) if 1 <= n <= len(sources)]
+        detail = {}
+    return {"sources": kept, "prompts": {**state.get("prompts", {}), "grade": prompt.ref},
+            "model_calls": counted(state, "chat", calls),
+            "steps": step(state, "grade_documents", start, kept=[c.id for c in kept], **detail)}
+
+
+def rewrite_query(state: RagState, runtime: Runtime[RagContext]) -> dict[str, Any]:
+    ctx = runtime.context
+    start = time.perf_counter()
+    say("rewriting the query")
+    prompt = ctx.prompt("rewrite")
+    previous = state.get("query") or state["question"]
+    result, calls, error = structured(ctx, prompt.render(question=state["question"], query=previous),
+                                      RewrittenQuery, "rewritten query")
+    query = result.query if result else previous
+    detail = {"error": error, "fallback": "searched the same query again"} if error else {}
+    return {"query": query, "rewrites": state.get("rewrites", 0) + 1,
+            "prompts": {**state.get("prompts", {}), "rewrite": prompt.ref},
+            "model_calls": counted(state, "chat", calls),
+            "steps": step(state, "rewrite_query", start, query=query, **detail)}
 
 
 def decline_answer(state: RagState, runtime: Runtime[RagContext]) -> dict[str, Any]:
-    """Nothing relevant was found: say so instead of letting the model invent an answer."""
-    return {
-        "answer": (f"I don't know: nothing in collection '{runtime.context.collection}' "
-                   "is relevant enough to answer this."),
-        "citations": [], "dropped_citations": 0, "refused": True,
-    }
+    """Say "I don't know" instead of inventing, and say what was found."""
+    start = time.perf_counter()
+    found = state.get("retrieved") or []
+    if state.get("grounded") is False:
+        detail = "the answer I drafted was not supported by the documents"
+    elif found:
+        names = sorted({h.source.rsplit("/", 1)[-1] for h in found[:3]})
+        detail = f"the closest passages (in {', '.join(names)}) do not answer it"
+    else:
+        detail = f"nothing in collection '{runtime.context.collection}' matches it"
+    return {"answer": f"I don't know: {detail}.", "citations": [], "refused": True,
+            "steps": step(state, "decline_answer", start)}
+
+
+def record_turn(state: RagState) -> dict[str, Any]:
+    """Append this turn to the conversation history (kept by the checkpointer)."""
+    return {"history": [{"question": state["question"], "answer": state.get("answer", "")}]}

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+from langgraph.errors import GraphRecursionError
 from pydantic import BaseModel, Field
 
 from agents.citations import Citation
 from agents.graphs import GRAPHS
 from agents.state import RagContext
-from core.errors import ConfigError
+from agents.traces import TraceStore
+from core.errors import ConfigError, RagloomError
 from core.models import get_chat_model, get_embeddings
 from core.models.reachability import model_call
 from core.models.spec import ModelSpec
@@ -19,82 +23,155 @@ from core.settings import Settings
 from prompts import PromptStore
 from retrieval.service import open_retriever
 
+ANSWER_NODES = {"generate_answer", "compose_answer", "answer_directly", "ask_clarification"}
+
 
 class Answer(BaseModel):
     question: str
     answer: str
     refused: bool
+    grounded: bool | None = Field(None, description="None: not checked (simple graph) or unknown")
     citations: list[Citation]
     dropped_citations: int = 0
     prompts: dict[str, str] = Field(description="role -> name@version of each prompt used")
     models: dict[str, str]
+    model_calls: dict[str, int] = Field(default_factory=dict)
     collection: str
     graph: str
+    route: str | None = None
     timings: dict[str, float] = Field(description="seconds per step, and total")
+    trace_id: str | None = None
+    thread: str | None = None
 
 
 def build_context(settings: Settings, *, collection: str | None = None,
-                  prompt: str | None = None) -> RagContext:
+                  prompts: dict[str, str] | None = None) -> RagContext:
     """Build the models, store and retriever a graph run needs, from settings."""
     collection = collection or settings.collection
     specs = {"chat": ModelSpec.parse(settings.chat), "embedding": ModelSpec.parse(settings.embedding)}
     embeddings = get_embeddings(specs["embedding"], settings)
+    a = settings.agent
     return RagContext(
         chat_model=get_chat_model(specs["chat"], settings),
         retriever=open_retriever(settings, collection, embeddings),
-        prompts=PromptStore(),
-        answer_prompt=prompt or f"answer:{settings.prompt_label}",
-        top_k=settings.retrieval.top_k,
-        min_relevance=settings.retrieval.min_relevance,
-        collection=collection,
-        model_guard=lambda role: model_call(specs[role], settings, role),
+        prompts=PromptStore(), prompt_refs=dict(prompts or {}), prompt_label=settings.prompt_label,
+        chat_provider=specs["chat"].provider, top_k=settings.retrieval.top_k,
+        min_relevance=settings.retrieval.min_relevance, max_rewrites=a.max_rewrites,
+        max_generations=a.max_generations, max_sub_questions=a.max_sub_questions,
+        collection=collection, model_guard=lambda role: model_call(specs[role], settings, role),
     )
 
 
-def _compiled(graph: str):  # type: ignore[no-untyped-def]
-    if graph not in GRAPHS:
-        raise ConfigError(f"unknown graph '{graph}'", fix=f"use one of {', '.join(GRAPHS)}")
-    return GRAPHS[graph]()
+def prompt_overrides(refs: list[str] | None) -> dict[str, str]:
+    """``["answer@2", "grade:staging"]`` -> ``{"answer": "answer@2", "grade": "grade:staging"}``."""
+    return {ref.split("@")[0].split(":")[0]: ref for ref in refs or []}
+
+
+@contextlib.contextmanager
+def _graph(settings: Settings, name: str, thread: str | None) -> Iterator[Any]:
+    if name not in GRAPHS:
+        raise ConfigError(f"unknown graph '{name}'", fix=f"use one of {', '.join(GRAPHS)}")
+    if thread is None:
+        compiled = GRAPHS[name]()
+        compiled.step_timeout = settings.agent.step_timeout_s
+        yield compiled
+        return
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    settings.home.mkdir(parents=True, exist_ok=True)
+    with SqliteSaver.from_conn_string(str(settings.home / "conversations.sqlite")) as saver:
+        compiled = GRAPHS[name](checkpointer=saver)
+        compiled.step_timeout = settings.agent.step_timeout_s
+        yield compiled
+
+
+def _config(settings: Settings, thread: str | None) -> dict[str, Any]:
+    config: dict[str, Any] = {"recursion_limit": settings.agent.step_budget}
+    if thread:
+        config["configurable"] = {"thread_id": thread}
+    return config
 
 
 def _to_answer(question: str, state: dict[str, Any], settings: Settings, ctx: RagContext,
-               graph: str, total: float) -> Answer:
-    return Answer(
-        question=question, answer=state["answer"], refused=state.get("refused", False),
-        citations=state.get("citations", []), dropped_citations=state.get("dropped_citations", 0),
-        prompts=state.get("prompts", {}),
+               graph: str, total: float, thread: str | None) -> Answer:
+    timings: dict[str, float] = {}
+    for s in state.get("steps", []):
+        timings[s["node"]] = timings.get(s["node"], 0.0) + s.get("seconds", 0.0)
+    answer = Answer(
+        question=question, answer=state.get("answer", ""), refused=state.get("refused", False),
+        grounded=state.get("grounded"), citations=state.get("citations", []),
+        dropped_citations=state.get("dropped_citations", 0), prompts=state.get("prompts", {}),
         models={"chat": settings.chat, "embedding": settings.embedding},
-        collection=ctx.collection, graph=graph,
-        timings={**state.get("timings", {}), "total": total},
+        model_calls=state.get("model_calls", {}), collection=ctx.collection, graph=graph,
+        route=state.get("route"), timings={**timings, "total": total}, thread=thread,
     )
+    trace = {**answer.model_dump(mode="json"), "steps": state.get("steps", []),
+             "retrieved": [{"id": h.id, "source": h.source, "page": h.page, "score": h.score}
+                           for h in state.get("retrieved", [])],
+             "kept": [h.id for h in state.get("sources", [])],
+             "sub_answers": [{"question": s["question"], "answer": s["answer"]}
+                             for s in state.get("sub_answers", [])]}
+    answer.trace_id = _traces(settings.home).save(trace)
+    return answer
+
+
+def _traces(home: Path) -> TraceStore:
+    return TraceStore(home / "traces.sqlite")
 
 
 def ask(question: str, settings: Settings, *, collection: str | None = None,
-        prompt: str | None = None, graph: str = "simple", context: RagContext | None = None
-        ) -> Answer:
-    ctx = context or build_context(settings, collection=collection, prompt=prompt)
-    start = time.perf_counter()
-    state = _compiled(graph).invoke({"question": question}, context=ctx)
-    return _to_answer(question, state, settings, ctx, graph, time.perf_counter() - start)
+        prompts: dict[str, str] | None = None, graph: str | None = None,
+        thread: str | None = None, context: RagContext | None = None) -> Answer:
+    return next(a for kind, a in ask_stream(question, settings, collection=collection,
+                                           prompts=prompts, graph=graph, thread=thread,
+                                           context=context) if kind == "answer")
 
 
 def ask_stream(question: str, settings: Settings, *, collection: str | None = None,
-               prompt: str | None = None, graph: str = "simple",
-               context: RagContext | None = None) -> Iterator[tuple[str, Any]]:
-    """Yield ("step", node_name), ("token", text) while running, then ("answer", Answer)."""
-    ctx = context or build_context(settings, collection=collection, prompt=prompt)
+               prompts: dict[str, str] | None = None, graph: str | None = None,
+               thread: str | None = None, context: RagContext | None = None
+               ) -> Iterator[tuple[str, Any]]:
+    """Yield ("step", text) and ("token", text) while running, then ("answer", Answer).
+
+    Tokens come only from answer-writing nodes (not from the JSON of grading or routing); a
+    ("step", "regenerating …") event tells a UI to clear the tokens it showed so far.
+    """
+    graph = graph or settings.agent.graph
+    ctx = context or build_context(settings, collection=collection, prompts=prompts)
     start = time.perf_counter()
     state: dict[str, Any] = {}
-    for mode, payload in _compiled(graph).stream(
-        {"question": question}, context=ctx, stream_mode=["updates", "messages", "values"]
-    ):
-        if mode == "messages":
-            chunk, _meta = payload
-            if chunk.content:
-                yield "token", str(chunk.content)
-        elif mode == "updates":
-            for node in payload:
-                yield "step", node
-        else:
-            state = payload
-    yield "answer", _to_answer(question, state, settings, ctx, graph, time.perf_counter() - start)
+    answering = 0
+    try:
+        with _graph(settings, graph, thread) as compiled:
+            for mode, payload in compiled.stream({"question": question}, _config(settings, thread),
+                                                 context=ctx,
+                                                 stream_mode=["custom", "messages", "values"]):
+                if mode == "custom":
+                    if payload.get("text", "").startswith("writing the answer"):
+                        answering += 1
+                        if answering > 1:
+                            yield "step", "regenerating: the first answer was not grounded"
+                    yield "step", payload.get("text", "")
+                elif mode == "messages":
+                    chunk, meta = payload
+                    if chunk.content and meta.get("langgraph_node") in ANSWER_NODES:
+                        yield "token", str(chunk.content)
+                else:
+                    state = payload
+    except GraphRecursionError as exc:
+        raise RagloomError(f"the question used up its step budget ({settings.agent.step_budget})",
+                           subject=question[:80],
+                           fix="raise agent.step_budget, or report the loop") from exc
+    yield "answer", _to_answer(question, state, settings, ctx, graph, time.perf_counter() - start,
+                               thread)
+
+
+def get_trace(settings: Settings, trace_id: str) -> dict[str, Any]:
+    trace = _traces(settings.home).get(trace_id)
+    if trace is None:
+        raise RagloomError(f"no trace '{trace_id}'", fix="see `ragloom trace --list`")
+    return trace
+
+
+def recent_traces(settings: Settings, limit: int = 20) -> list[tuple[str, float, str, str]]:
+    return _traces(settings.home).recent(limit)

@@ -1,4 +1,8 @@
-"""Typed graph state: a narrow input and a richer internal state with explicit reducers."""
+"""Typed graph state: a narrow input and a richer internal state.
+
+``history`` keeps the conversation across turns (with a checkpointer) through its ``add``
+reducer; every other field describes the current turn and is reset by the first node.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ import operator
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Annotated, TypedDict
+from typing import Annotated, Any, TypedDict
 
 from langchain_core.language_models import BaseChatModel
 
@@ -21,15 +25,35 @@ class AskInput(TypedDict):
     question: str
 
 
+class Turn(TypedDict):
+    question: str
+    answer: str
+
+
+class SubAnswer(TypedDict):
+    question: str
+    answer: str
+    sources: list[RetrievedChunk]
+
+
 class RagState(AskInput, total=False):
+    history: Annotated[list[Turn], operator.add]  # earlier turns of this conversation
+    query: str  # what is searched: the stand-alone question, or its rewrite
+    route: str
     retrieved: list[RetrievedChunk]  # everything the retriever returned
-    sources: list[RetrievedChunk]  # the relevant ones, numbered [1..n] for the model
+    sources: list[RetrievedChunk]  # what the model is shown, numbered [1..n]
+    rewrites: int
+    generations: int
+    grounding_feedback: str | None
+    sub_answers: list[SubAnswer]
     answer: str
     citations: list[Citation]
     dropped_citations: int
     refused: bool
-    prompts: Annotated[dict[str, str], operator.or_]  # role -> name@version used
-    timings: Annotated[dict[str, float], operator.or_]  # step -> seconds
+    grounded: bool | None
+    prompts: dict[str, str]  # role -> name@version used
+    model_calls: dict[str, int]  # role -> calls this turn
+    steps: list[dict[str, Any]]  # node, seconds, details: the trace of this turn
 
 
 @dataclass
@@ -39,9 +63,19 @@ class RagContext:
     chat_model: BaseChatModel
     retriever: Retriever
     prompts: PromptStore = field(default_factory=PromptStore)
-    answer_prompt: str = "answer"  # a prompt reference: name, name@N or name:label
+    prompt_refs: dict[str, str] = field(default_factory=dict)  # role -> ref, e.g. answer -> answer@2
+    prompt_label: str = "production"
+    chat_provider: str = "local"  # picks the JSON mode for structured outputs
     top_k: int = 4
     min_relevance: float = 0.15
+    max_rewrites: int = 1
+    max_generations: int = 2  # the first answer plus one regeneration after a failed check
+    max_sub_questions: int = 3
     collection: str = "default"
     # Wraps each model call by role ("chat", "embedding") to turn outages into clear errors.
-    model_guard: Callable[[str], AbstractContextManager[None]] = lambda role: contextlib.nullcontext()
+    model_guard: Callable[[str], AbstractContextManager[None]] = (
+        lambda role: contextlib.nullcontext())
+
+    def prompt(self, role: str):  # type: ignore[no-untyped-def]
+        """The prompt version for a node role: pinned by the request, else by label."""
+        return self.prompts.get(self.prompt_refs.get(role, f"{role}:{self.prompt_label}"))

@@ -76,6 +76,15 @@ class RetrievalSettings(BaseModel):
     store_batch_size: int = Field(128, ge=1)
 
 
+class AgentSettings(BaseModel):
+    graph: Literal["simple", "corrective", "adaptive"] = "corrective"
+    step_budget: int = Field(40, ge=5, description="Graph steps per question (LangGraph recursion limit).")
+    max_rewrites: int = Field(1, ge=0, description="Query rewrites when nothing relevant is found.")
+    max_generations: int = Field(2, ge=1, description="Answers per question, incl. regenerations.")
+    max_sub_questions: int = Field(3, ge=1, le=4)
+    step_timeout_s: float = Field(600.0, gt=0, description="Longest a single graph step may take.")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="RAGLOOM_",
@@ -100,6 +109,7 @@ class Settings(BaseSettings):
     openai: OpenAISettings = OpenAISettings()
     chroma: ChromaSettings = ChromaSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
+    agent: AgentSettings = AgentSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -44,38 +44,41 @@ def ask(
     ctx: typer.Context,
     question: Annotated[str, typer.Argument(help="The question.")],
     collection: Annotated[str | None, typer.Option(help="Collection to search.")] = None,
-    prompt: Annotated[str | None, typer.Option(help="Answer prompt: NAME@VERSION or NAME:LABEL.")
+    prompt: Annotated[list[str] | None, typer.Option(
+        help="Pin a prompt version, NAME@VERSION or NAME:LABEL (repeatable), e.g. answer@2.")
                       ] = None,
-    graph: Annotated[str, typer.Option(help="Graph: simple.")] = "simple",
+    graph: Annotated[str | None, typer.Option(
+        help="simple, corrective (default) or adaptive.")] = None,
+    thread: Annotated[str | None, typer.Option(
+        help="Conversation id: follow-up questions in the same thread remember earlier turns.")
+                      ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the whole answer as JSON.")] = False,
     stream: Annotated[bool, typer.Option(help="Stream steps and tokens as they come.")] = False,
     chat: ChatOption = None,
     embedding: EmbeddingOption = None,
 ) -> None:
     """Answer a question from the collection, with numbered citations."""
-    from agents.service import Answer, ask_stream
-    from agents.service import ask as run_ask
+    from agents.service import Answer, ask_stream, prompt_overrides
 
     settings = settings_of(ctx, chat=chat, embedding=embedding)
-    kwargs: dict[str, Any] = {"collection": collection, "prompt": prompt, "graph": graph}
-    if stream and not as_json:
-        answer = None
-        for kind, value in ask_stream(question, settings, **kwargs):
+    answer = None
+    for kind, value in ask_stream(question, settings, collection=collection, graph=graph,
+                                  prompts=prompt_overrides(prompt), thread=thread):
+        if kind == "answer":
+            answer = value
+        elif stream and not as_json:
             if kind == "step":
-                err.print(f"[dim]… {value}[/dim]")
-            elif kind == "token":
-                out.print(value, end="", highlight=False, markup=False)
+                err.print(f"[dim]… {value}[/dim]", highlight=False)
             else:
-                answer = value
-        out.print()
-        assert isinstance(answer, Answer)
-        _print_sources(answer)
-        return
-    answer = run_ask(question, settings, **kwargs)
+                out.print(value, end="", highlight=False, markup=False)
+    assert isinstance(answer, Answer)
     if as_json:
         out.print_json(answer.model_dump_json())
         return
-    out.print(answer.answer, highlight=False, markup=False)
+    if stream:
+        out.print()
+    else:
+        out.print(answer.answer, highlight=False, markup=False)
     _print_sources(answer)
 
 
@@ -84,8 +87,47 @@ def _print_sources(answer: Any) -> None:
         page = f", page {c.page}" if c.page else ""
         out.print(f"  [{c.n}] {c.source}{page} (chunk {c.chunk_index})", highlight=False,
                   markup=False)
-    out.print(f"[dim]{' '.join(answer.prompts.values()) or 'no prompt'} · {answer.models['chat']} "
-              f"· {answer.timings['total']:.1f}s[/dim]")
+    calls = sum(answer.model_calls.values())
+    check = {True: "grounded", False: "not grounded", None: "unchecked"}[answer.grounded]
+    out.print(f"[dim]{answer.graph} · {check} · {calls} model call(s) · "
+              f"{' '.join(answer.prompts.values()) or 'no prompt'} · {answer.models['chat']} · "
+              f"{answer.timings['total']:.1f}s · trace {answer.trace_id}[/dim]", highlight=False)
+
+
+@app.command()
+def trace(
+    ctx: typer.Context,
+    trace_id: Annotated[str | None, typer.Argument(help="Trace id (printed after each answer).")
+                        ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the trace as JSON.")] = False,
+) -> None:
+    """Show how an answer was made: steps, latencies, model calls, chunks, prompt versions."""
+    import datetime
+    import json
+
+    from agents.service import get_trace, recent_traces
+
+    settings = settings_of(ctx)
+    if trace_id is None:
+        for tid, created, graph_name, question in recent_traces(settings):
+            when = datetime.datetime.fromtimestamp(created).strftime("%Y-%m-%d %H:%M")
+            out.print(f"{tid}  {when}  {graph_name:10}  {question}", highlight=False, markup=False)
+        return
+    t = get_trace(settings, trace_id)
+    if as_json:
+        out.print_json(json.dumps(t))
+        return
+    out.print(f"question: {t['question']}\nanswer:   {t['answer']}", highlight=False, markup=False)
+    out.print(f"graph {t['graph']} · route {t.get('route')} · collection {t['collection']} · "
+              f"model calls {t['model_calls']} · prompts {t['prompts']}", highlight=False)
+    for s in t["steps"]:
+        extra = {k: v for k, v in s.items() if k not in ("node", "seconds")}
+        out.print(f"  {s['node']:22} {s.get('seconds', 0):7.2f}s  {json.dumps(extra)[:160]}",
+                  highlight=False, markup=False)
+    for r in t["retrieved"]:
+        mark = "kept" if r["id"] in t["kept"] else "    "
+        out.print(f"  {mark} {r['score']:.3f} {r['source']} p{r['page']}", highlight=False,
+                  markup=False)
 
 
 @app.command()

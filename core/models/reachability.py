@@ -43,6 +43,22 @@ def _is_missing_model(exc: BaseException) -> bool:
     return status == 404 or isinstance(exc, openai.NotFoundError)
 
 
+class ModelTimeoutError(ModelUnavailableError):
+    """A model call timed out or the host answered with a server error: worth retrying."""
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Errors a retry with backoff may cure: timeouts, 5xx, rate limits (not outages)."""
+    import openai
+
+    if isinstance(exc, ModelTimeoutError | TimeoutError | httpx.TimeoutException):
+        return True
+    if isinstance(exc, openai.APITimeoutError | openai.RateLimitError | openai.InternalServerError):
+        return True
+    status = getattr(exc, "status_code", None)
+    return isinstance(status, int) and (status >= 500 or status == 429)
+
+
 @contextlib.contextmanager
 def model_call(spec: ModelSpec, settings: Settings, role: str) -> Iterator[None]:
     """Wrap a model call; unreachable hosts and missing models become one clear error."""
@@ -53,6 +69,11 @@ def model_call(spec: ModelSpec, settings: Settings, role: str) -> Iterator[None]
     except Exception as exc:
         if spec.provider == "local":
             raise
+        if is_transient(exc):
+            raise ModelTimeoutError(
+                f"{spec.provider} at {host_of(spec, settings)} timed out or failed ({exc})",
+                subject=f"{role} model {spec}",
+                fix="retry later, raise the timeout setting, or use a faster model") from exc
         if _is_connection_error(exc):
             what = f"cannot reach {spec.provider} at {host_of(spec, settings)}"
         elif _is_missing_model(exc):

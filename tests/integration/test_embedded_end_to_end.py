@@ -60,7 +60,7 @@ def test_reingest_skips_unchanged_files(home: Path) -> None:
 def test_stream_prints_steps_and_the_answer(home: Path) -> None:
     result = _run(home, "ask", "When are members paid?", "--collection", "sample", "--stream")
     assert result.returncode == 0, result.stderr
-    assert "retrieve_documents" in result.stderr and "generate_answer" in result.stderr
+    assert "retrieving for" in result.stderr and "writing the answer" in result.stderr
     assert "June" in result.stdout or "December" in result.stdout
 
 

@@ -28,40 +28,41 @@ def _context(col, chat, **kw) -> RagContext:
 def test_answer_carries_citations_prompt_and_timings(filled_store, settings) -> None:
     chat = scripted_chat("Brew the Oolong at 85 degrees Celsius [1].")
     answer = ask("At what temperature do I brew the Oolong?", settings,
-                 context=_context(filled_store, chat))
+                 context=_context(filled_store, chat), graph="simple")
     assert not answer.refused and "85 degrees" in answer.answer
     assert answer.citations[0].source.endswith("tea-guide.pdf")
     assert answer.prompts == {"answer": "answer@1"}
-    assert {"retrieve", "generate", "total"} <= set(answer.timings)
+    assert {"retrieve_documents", "generate_answer", "total"} <= set(answer.timings)
+    assert answer.model_calls == {"chat": 1} and answer.trace_id
 
 
 def test_irrelevant_question_is_declined_without_calling_the_model(filled_store, settings) -> None:
     answer = ask("zebra quantum xylophone", settings, context=_context(filled_store, ExplodingChat(
-        messages=iter([]))))
+        messages=iter([]))), graph="simple")
     assert answer.refused and answer.citations == [] and "I don't know" in answer.answer
 
 
 def test_model_refusal_is_reported_as_refusal(filled_store, settings) -> None:
     chat = scripted_chat("I don't know.")
     answer = ask("How long does shipping to Canada take?", settings,
-                 context=_context(filled_store, chat))
+                 context=_context(filled_store, chat), graph="simple")
     assert answer.refused and answer.answer == "I don't know." and answer.citations == []
 
 
 def test_pinned_prompt_version_is_recorded(filled_store, settings) -> None:
     chat = scripted_chat("Seven to ten business days [1].")
-    ctx = _context(filled_store, chat, answer_prompt="answer@1")
-    assert ask("shipping Canada", settings, context=ctx).prompts["answer"] == "answer@1"
+    ctx = _context(filled_store, chat, prompt_refs={"answer": "answer@1"})
+    assert ask("shipping Canada", settings, context=ctx, graph="simple").prompts["answer"] == "answer@1"
 
 
 def test_stream_yields_steps_tokens_then_answer(filled_store, settings) -> None:
     chat = scripted_chat("Members are paid in June and December.")
     events = list(ask_stream("When are members paid?", settings,
-                             context=_context(filled_store, chat)))
+                             context=_context(filled_store, chat), graph="simple"))
     kinds = [k for k, _ in events]
     assert kinds[0] == "step" and kinds[-1] == "answer" and "token" in kinds
     steps = [v for k, v in events if k == "step"]
-    assert steps == ["retrieve_documents", "generate_answer"]
+    assert steps == ["retrieving for: When are members paid?", "writing the answer from 2 chunks"]
     tokens = "".join(v for k, v in events if k == "token")
     assert tokens == "Members are paid in June and December."
     assert events[-1][1].citations  # attributed by overlap with the handbook
@@ -84,7 +85,7 @@ def test_unreachable_model_becomes_one_clear_error(filled_store, settings) -> No
                    model_guard=lambda role: model_call(spec, settings, role)
                    if role == "chat" else contextlib.nullcontext())
     with pytest.raises(ModelUnavailableError) as info:
-        ask("When are members paid?", settings, context=ctx)
+        ask("When are members paid?", settings, context=ctx, graph="simple")
     line = str(info.value)
     assert "cannot reach ollama at http://localhost:11434" in line
     assert "ollama pull llama3.2" in line and "\n" not in line

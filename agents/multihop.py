@@ -1,0 +1,90 @@
+"""Routing and multi-hop nodes of the adaptive graph."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from agents.calls import chat, counted, say, step, structured
+from agents.citations import format_sources
+from agents.generation import cited_answer
+from agents.schemas import Decomposition, Route
+from agents.state import RagContext, RagState, SubAnswer
+from retrieval.types import RetrievedChunk
+
+
+def route_question(state: RagState, runtime: Runtime[RagContext]) -> dict[str, Any]:
+    ctx = runtime.context
+    start = time.perf_counter()
+    say("routing the question")
+    prompt = ctx.prompt("route")
+    route, calls, error = structured(
+        ctx, prompt.render(question=state.get("query") or state["question"]), Route, "route")
+    chosen = route.route if route else "documents"
+    detail = {"error": error, "fallback": "answer from documents"} if error else {}
+    return {"route": chosen, "prompts": {**state.get("prompts", {}), "route": prompt.ref},
+            "model_calls": counted(state, "chat", calls),
+            "steps": step(state, "route_question", start, route=chosen, **detail)}
+
+
+def answer_sub_questions(state: RagState, runtime: Runtime[RagContext]) -> dict[str, Any]:
+    """Decompose, then answer each sub-question in turn from its own retrieval.
+
+    Later sub-questions are searched together with the earlier answers, so a bridge question
+    ("the director of X" -> "when was that director born") can find its second hop.
+    """
+    ctx = runtime.context
+    start = time.perf_counter()
+    say("splitting into sub-questions")
+    decompose = ctx.prompt("decompose")
+    question = state.get("query") or state["question"]
+    plan, calls, error = structured(ctx, decompose.render(question=question), Decomposition,
+                                    "decomposition")
+    sub_questions = plan.sub_questions[: ctx.max_sub_questions] if plan else [question]
+    answer_prompt = ctx.prompt("answer")
+    subs: list[SubAnswer] = []
+    for sub in sub_questions:
+        query = " ".join([sub, *(s["answer"] for s in subs if not s["answer"].startswith("I don"))])
+        say(f"sub-question: {sub}")
+        with ctx.model_guard("embedding"):
+            hits = [h for h in ctx.retriever.retrieve(query, ctx.top_k) if h.score >= ctx.min_relevance]
+        if hits:
+            reply = chat(ctx, answer_prompt.render(question=sub, context=format_sources(hits)))
+            calls += 1
+            text = cited_answer(str(reply.content), hits)["answer"]
+        else:
+            text = "I don't know."
+        subs.append({"question": sub, "answer": text, "sources": hits})
+    sources = _union([h for s in subs for h in s["sources"]])
+    return {"sub_answers": subs, "sources": sources,
+            "retrieved": _union([*state.get("retrieved", []), *sources]),
+            "prompts": {**state.get("prompts", {}), "decompose": decompose.ref,
+                        "answer": answer_prompt.ref},
+            "model_calls": counted(state, "chat", calls),
+            "steps": step(state, "answer_sub_questions", start,
+                          sub_questions=[s["question"] for s in subs],
+                          **({"error": error, "fallback": "answered the question whole"}
+                             if error else {}))}
+
+
+def compose_answer(state: RagState, runtime: Runtime[RagContext]) -> dict[str, Any]:
+    ctx = runtime.context
+    start = time.perf_counter()
+    sources = state.get("sources") or []
+    if not sources:
+        return {"answer": "I don't know.", "refused": True, "citations": [],
+                "steps": step(state, "compose_answer", start)}
+    say("composing the final answer")
+    prompt = ctx.prompt("compose")
+    notes = "\n".join(f"- {s['question']} {s['answer']}" for s in state.get("sub_answers", []))
+    reply = chat(ctx, prompt.render(question=state["question"], notes=notes,
+                                    context=format_sources(sources)), **prompt.params)
+    return {**cited_answer(str(reply.content), sources), "generations": 1,
+            "prompts": {**state.get("prompts", {}), "compose": prompt.ref},
+            "model_calls": counted(state, "chat"), "steps": step(state, "compose_answer", start)}
+
+
+def _union(chunks: list[RetrievedChunk]) -> list[RetrievedChunk]:
+    return list({c.id: c for c in chunks}.values())

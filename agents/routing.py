@@ -1,0 +1,41 @@
+"""Pure routing functions: state (and limits from the runtime context) in, next node out."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from langgraph.runtime import Runtime
+
+from agents.state import RagContext, RagState
+
+
+def after_simple_retrieval(state: RagState) -> Literal["generate_answer", "decline_answer"]:
+    return "generate_answer" if state.get("sources") else "decline_answer"
+
+
+def after_grading(state: RagState, runtime: Runtime[RagContext]
+                  ) -> Literal["generate_answer", "rewrite_query", "decline_answer"]:
+    if state.get("sources"):
+        return "generate_answer"
+    if state.get("rewrites", 0) < runtime.context.max_rewrites:
+        return "rewrite_query"
+    return "decline_answer"
+
+
+def after_generation(state: RagState) -> Literal["check_grounding", "record_turn"]:
+    return "record_turn" if state.get("refused") else "check_grounding"
+
+
+def after_grounding(state: RagState, runtime: Runtime[RagContext]
+                    ) -> Literal["record_turn", "generate_answer", "decline_answer"]:
+    if state.get("grounded") is not False:  # True, or unknown after a failed check (recorded)
+        return "record_turn"
+    if state.get("generations", 0) < runtime.context.max_generations:
+        return "generate_answer"
+    return "decline_answer"
+
+
+def by_route(state: RagState) -> Literal["retrieve_documents", "answer_sub_questions",
+                                         "ask_clarification", "answer_directly"]:
+    return {"decompose": "answer_sub_questions", "clarify": "ask_clarification",
+            "direct": "answer_directly"}.get(state.get("route", ""), "retrieve_documents")  # type: ignore[return-value]

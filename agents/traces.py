@@ -1,0 +1,56 @@
+"""Every answer's trace, stored in SQLite: steps and latencies, model calls, chunks, prompts."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS traces (
+    id TEXT PRIMARY KEY,
+    created REAL NOT NULL,
+    thread TEXT,
+    collection TEXT NOT NULL,
+    graph TEXT NOT NULL,
+    question TEXT NOT NULL,
+    answer TEXT NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS traces_created ON traces (created);
+"""
+
+
+class TraceStore:
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.executescript(_SCHEMA)
+
+    def save(self, body: dict[str, Any]) -> str:
+        trace_id = uuid.uuid4().hex[:12]
+        self._db.execute(
+            "INSERT INTO traces VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (trace_id, time.time(), body.get("thread"), body["collection"], body["graph"],
+             body["question"], body["answer"], json.dumps(body, default=str)))
+        return trace_id
+
+    def get(self, trace_id: str) -> dict[str, Any] | None:
+        row = self._db.execute("SELECT id, created, body FROM traces WHERE id = ?",
+                               (trace_id,)).fetchone()
+        if row is None:
+            return None
+        return {"id": row[0], "created": row[1], **json.loads(row[2])}
+
+    def recent(self, limit: int = 20) -> list[tuple[str, float, str, str]]:
+        """(id, created, graph, question) of the newest traces."""
+        return list(self._db.execute(
+            "SELECT id, created, graph, question FROM traces ORDER BY created DESC LIMIT ?",
+            (limit,)))
+
+    def close(self) -> None:
+        self._db.close()

@@ -1,0 +1,222 @@
+"""Every route and bound of the corrective and adaptive graphs, with scripted fake models."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage
+
+from agents.service import ask, ask_stream
+from agents.state import RagContext
+from core.errors import ModelUnavailableError, RagloomError
+from core.models.reachability import model_call
+from core.models.spec import ModelSpec
+from retrieval.collections import Collection
+from retrieval.ingest import ingest
+from retrieval.lexical import LexicalIndex
+from retrieval.retriever import HybridRetriever
+from tests.conftest import SAMPLE_CORPUS
+from tests.fakes import scripted_chat
+
+J = json.dumps
+OOLONG = "What temperature should I brew the Oolong at?"
+
+
+@pytest.fixture
+def col(settings, fake_embeddings) -> Collection:
+    col = Collection(settings, "agents", fake_embeddings)
+    ingest([SAMPLE_CORPUS], col, workers=1)
+    return col
+
+
+def _ctx(col: Collection, chat, **kw) -> RagContext:
+    retriever = HybridRetriever(col.store, col.store.embeddings, LexicalIndex.load(col.lexical_dir))
+    return RagContext(chat_model=chat, retriever=retriever, collection=col.name,
+                      chat_provider="fake", **kw)
+
+
+class ConstantChat(GenericFakeChatModel):
+    """Answers every call with the same text, however often it is asked."""
+
+    reply: str = ""
+
+    def _generate(self, messages, stop=None, run_manager=None, **kwargs):  # type: ignore[no-untyped-def]
+        from langchain_core.outputs import ChatGeneration, ChatResult
+
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=self.reply))])
+
+
+def test_corrective_happy_path(col, settings) -> None:
+    chat = scripted_chat(J({"relevant": [1]}), "Brew it at 85 degrees Celsius [1].",
+                         J({"grounded": True, "unsupported": []}))
+    a = ask(OOLONG, settings, context=_ctx(col, chat), graph="corrective")
+    assert not a.refused and a.grounded is True and "85" in a.answer
+    assert a.citations[0].source.endswith("tea-guide.pdf")
+    assert a.model_calls == {"chat": 3}
+    assert set(a.prompts) == {"grade", "answer", "ground"}
+
+
+def test_nothing_relevant_rewrites_once_then_declines(col, settings) -> None:
+    chat = scripted_chat(J({"relevant": []}), J({"query": "oolong brewing degrees"}),
+                         J({"relevant": []}))
+    a = ask(OOLONG, settings, context=_ctx(col, chat), graph="corrective")
+    assert a.refused and a.answer.startswith("I don't know") and a.citations == []
+    assert a.model_calls == {"chat": 3}
+    assert "tea-guide.pdf" in a.answer  # says what it found
+
+
+def test_model_that_always_says_not_relevant_terminates(col, settings) -> None:
+    chat = ConstantChat(messages=iter([]), reply=J({"relevant": [], "query": "again"}))
+    a = ask(OOLONG, settings, context=_ctx(col, chat, max_rewrites=3), graph="corrective")
+    # one grading, then three rewrites; "again" matches nothing, so there is nothing to grade
+    assert a.refused and a.model_calls["chat"] == 4
+    assert a.timings["rewrite_query"] > 0 and a.timings["decline_answer"] >= 0
+
+
+def test_ungrounded_answer_is_regenerated_once_then_declined(col, settings) -> None:
+    bad = J({"grounded": False, "unsupported": ["it is brewed on the moon"]})
+    chat = scripted_chat(J({"relevant": [1]}), "Brew it on the moon.", bad,
+                         "Brew it on the moon again.", bad)
+    a = ask(OOLONG, settings, context=_ctx(col, chat), graph="corrective")
+    assert a.refused and a.grounded is False and "not supported" in a.answer
+    assert a.model_calls == {"chat": 5}
+
+
+def test_regeneration_gets_the_failure_as_feedback(col, settings) -> None:
+    seen: list[str] = []
+
+    class Recording(GenericFakeChatModel):
+        def _generate(self, messages, stop=None, run_manager=None, **kw):  # type: ignore[no-untyped-def]
+            seen.append(str(messages[-1].content))
+            return super()._generate(messages, stop, run_manager, **kw)
+
+    replies = [J({"relevant": [1]}), "On the moon.",
+               J({"grounded": False, "unsupported": ["on the moon"]}), "At 85 degrees [1].",
+               J({"grounded": True})]
+    chat = Recording(messages=iter(AIMessage(content=r) for r in replies))
+    a = ask(OOLONG, settings, context=_ctx(col, chat), graph="corrective")
+    assert a.grounded is True and "85" in a.answer
+    assert "on the moon" in seen[3] and "not supported" in seen[3]
+
+
+def test_malformed_json_is_repaired_or_retried(col, settings) -> None:
+    chat = scripted_chat("Sure! ```json\n{'relevant': [1],}\n```",  # repaired locally: 1 call
+                         "85 degrees [1].",
+                         "grounded yes",  # not JSON: the retry shows the model its error
+                         J({"grounded": True}))
+    a = ask(OOLONG, settings, context=_ctx(col, chat), graph="corrective")
+    assert a.grounded is True and a.model_calls == {"chat": 4}
+
+
+def test_json_that_never_parses_falls_back_visibly(col, settings) -> None:
+    chat = scripted_chat("no idea", "still no idea", "85 degrees Celsius [1].", "nope", "nope")
+    a = ask(OOLONG, settings, context=_ctx(col, chat), graph="corrective")
+    assert a.grounded is None and "85" in a.answer  # unchecked, and flagged as such
+    from agents.service import get_trace
+
+    steps = get_trace(settings, a.trace_id)["steps"]  # type: ignore[arg-type]
+    fallbacks = {s["node"]: s["fallback"] for s in steps if "fallback" in s}
+    assert fallbacks == {"grade_documents": "kept all chunks above threshold",
+                         "check_grounding": "answer returned unchecked"}
+
+
+def test_transient_timeouts_are_retried_then_reported(col, settings, monkeypatch) -> None:
+    from langgraph.types import RetryPolicy
+
+    import agents.graphs as graphs
+
+    monkeypatch.setattr(graphs, "MODEL_RETRY", RetryPolicy(max_attempts=3, initial_interval=0.01,
+                                                            retry_on=graphs.is_transient))
+    attempts = []
+
+    class Slow(GenericFakeChatModel):
+        def _generate(self, *a, **k):  # type: ignore[no-untyped-def]
+            attempts.append(1)
+            raise httpx.ReadTimeout("timed out")
+
+    spec = ModelSpec.parse("openai/slow")
+    guard = lambda role: model_call(spec, settings, role)  # noqa: E731
+    with pytest.raises(ModelUnavailableError, match="timed out"):
+        ask(OOLONG, settings, graph="simple",
+            context=_ctx(col, Slow(messages=iter([])), model_guard=guard))
+    assert len(attempts) == 3
+
+
+def test_step_budget_stops_any_loop(col, settings) -> None:
+    chat = ConstantChat(messages=iter([]), reply=J({"relevant": [], "query": "again"}))
+    tight = settings.model_copy(update={"agent": settings.agent.model_copy(
+        update={"step_budget": 6})})
+    with pytest.raises(RagloomError, match="step budget"):
+        ask(OOLONG, tight, context=_ctx(col, chat, max_rewrites=50), graph="corrective")
+
+
+@pytest.mark.parametrize(("route", "replies", "expect"), [
+    ("direct", [J({"route": "direct"}), "Hello! Ask me about your documents."], "Hello"),
+    ("clarify", [J({"route": "clarify"}), "Which tea do you mean?"], "Which tea"),
+])
+def test_adaptive_routes_without_documents(col, settings, route, replies, expect) -> None:
+    a = ask("hi there", settings, context=_ctx(col, scripted_chat(*replies)), graph="adaptive")
+    assert a.route == route and expect in a.answer and a.citations == []
+    assert a.model_calls == {"chat": 2}
+
+
+def test_adaptive_single_hop_uses_at_most_four_calls(col, settings) -> None:
+    chat = scripted_chat(J({"route": "documents"}), J({"relevant": [1]}), "85 degrees [1].",
+                         J({"grounded": True}))
+    a = ask(OOLONG, settings, context=_ctx(col, chat), graph="adaptive")
+    assert a.route == "documents" and a.grounded and sum(a.model_calls.values()) == 4
+
+
+def test_adaptive_decomposes_multi_hop_questions(col, settings) -> None:
+    chat = scripted_chat(
+        J({"route": "decompose"}),
+        J({"sub_questions": ["How long does shipping to Canada take?",
+                             "How long can unopened tins be returned?"]}),
+        "7 to 10 business days [1].", "Within 30 days [1].",
+        "Canada shipping takes 7 to 10 business days and returns are accepted within 30 days [1].",
+        J({"grounded": True}))
+    a = ask("How long does Canada shipping take, and how long do I have to return a tin?",
+            settings, context=_ctx(col, chat), graph="adaptive")
+    assert a.route == "decompose" and a.grounded and "30 days" in a.answer
+    assert a.citations and a.citations[0].source.endswith("shipping-faq.txt")
+    assert a.model_calls == {"chat": 6} and {"decompose", "compose"} <= set(a.prompts)
+
+
+def test_unroutable_reply_falls_back_to_documents(col, settings) -> None:
+    chat = scripted_chat("??", J({"route": "elsewhere"}), J({"relevant": [1]}), "85 degrees [1].",
+                         J({"grounded": True}))
+    a = ask(OOLONG, settings, context=_ctx(col, chat), graph="adaptive")
+    assert a.route == "documents" and "85" in a.answer
+
+
+def test_follow_up_in_a_thread_is_condensed(col, settings) -> None:
+    first = scripted_chat("85 degrees Celsius [1].")
+    ask(OOLONG, settings, context=_ctx(col, first), graph="simple", thread="t1")
+    seen: list[str] = []
+
+    class Recording(GenericFakeChatModel):
+        def _generate(self, messages, stop=None, run_manager=None, **kw):  # type: ignore[no-untyped-def]
+            seen.append(str(messages[-1].content))
+            return super()._generate(messages, stop, run_manager, **kw)
+
+    second = Recording(messages=iter([AIMessage(content=J({"question": "How many times can Oolong "
+                                                               "leaves be steeped?"})),
+                                      AIMessage(content="Up to five times [1].")]))
+    a = ask("How many times can it be steeped?", settings, context=_ctx(col, second),
+            graph="simple", thread="t1")
+    assert "85 degrees" in seen[0]  # the condense prompt saw the first turn
+    assert "five" in a.answer and a.model_calls == {"chat": 2}
+
+
+def test_stream_tokens_come_only_from_the_answer(col, settings) -> None:
+    chat = scripted_chat(J({"relevant": [1]}), "Brew at 85 degrees [1].", J({"grounded": True}))
+    events = list(ask_stream(OOLONG, settings, context=_ctx(col, chat), graph="corrective"))
+    tokens = "".join(v for k, v in events if k == "token")
+    assert tokens == "Brew at 85 degrees [1]."
+    steps = [v for k, v in events if k == "step"]
+    assert steps[:2] == [f"retrieving for: {OOLONG}", "grading 2 chunks"] or \
+        steps[0].startswith("retrieving")
+    assert any(s.startswith("checking that the answer is grounded") for s in steps)
