@@ -75,7 +75,10 @@ def answer_directly(state: RagState, runtime: Runtime[RagContext]) -> dict[str, 
     start = time.perf_counter()
     prompt = ctx.prompt("direct")
     reply = chat(ctx, prompt.render(question=state["question"]), **prompt.params)
-    return {"answer": str(reply.content).strip(), "citations": [], "refused": False,
+    text = str(reply.content).strip()
+    refused = is_refusal(text)  # a factual question routed here gets no answer from memory
+    return {"answer": "I don't know: I answer factual questions only from your documents."
+            if refused else text, "citations": [], "refused": refused,
             "prompts": {**state.get("prompts", {}), "direct": prompt.ref},
             "model_calls": counted(state, "chat"), "steps": step(state, "answer_directly", start)}
 

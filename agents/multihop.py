@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -23,10 +24,22 @@ def route_question(state: RagState, runtime: Runtime[RagContext]) -> dict[str, A
     route, calls, error = structured(
         ctx, prompt.render(question=state.get("query") or state["question"]), Route, "route")
     chosen = route.route if route else "documents"
-    detail = {"error": error, "fallback": "answer from documents"} if error else {}
+    detail: dict[str, Any] = {"error": error, "fallback": "answer from documents"} if error else {}
+    if chosen == "direct" and looks_like_question(state["question"]):
+        # Small models send factual questions to small talk and then answer from memory.
+        chosen, detail["override"] = "documents", "questions are answered from documents only"
     return {"route": chosen, "prompts": {**state.get("prompts", {}), "route": prompt.ref},
             "model_calls": counted(state, "chat", calls),
             "steps": step(state, "route_question", start, route=chosen, **detail)}
+
+
+_QUESTION_START = re.compile(
+    r"^(who|what|when|where|which|why|how|whose|whom|is|are|was|were|do|does|did|can|could|"
+    r"should|would|will|has|have|had|tell me|list|name|explain|describe|compare)\b", re.I)
+
+
+def looks_like_question(text: str) -> bool:
+    return "?" in text or bool(_QUESTION_START.match(text.strip()))
 
 
 def answer_sub_questions(state: RagState, runtime: Runtime[RagContext]) -> dict[str, Any]:

@@ -20,7 +20,6 @@ import numpy as np
 from retrieval.filters import matches
 
 log = logging.getLogger(__name__)
-logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
 _STATE = "ragloom_state.json"
 
 
@@ -37,9 +36,15 @@ def _stemmer():  # type: ignore[no-untyped-def]
     return Stemmer.Stemmer("english")
 
 
-def tokenize(texts: list[str]):  # type: ignore[no-untyped-def]
+def _bm25s():  # type: ignore[no-untyped-def]
     import bm25s
 
+    logging.getLogger("bm25s").setLevel(logging.WARNING)  # its import sets DEBUG; too chatty
+    return bm25s
+
+
+def tokenize(texts: list[str]):  # type: ignore[no-untyped-def]
+    bm25s = _bm25s()
     return bm25s.tokenize(texts, stopwords="en", stemmer=_stemmer(), show_progress=False)
 
 
@@ -54,7 +59,7 @@ class LexicalIndex:
     @classmethod
     def build(cls, records: Iterable[tuple[str, str, dict[str, Any]]], directory: Path,
               generation: int, params: BM25Params = BM25Params()) -> LexicalIndex:
-        import bm25s
+        bm25s = _bm25s()
 
         ids, texts, metas = [], [], []
         for cid, text, meta in records:
@@ -82,7 +87,7 @@ class LexicalIndex:
         state_file = directory / _STATE
         if not state_file.exists():
             return None
-        import bm25s
+        bm25s = _bm25s()
 
         state = json.loads(state_file.read_text())
         ids = json.loads((directory / "ids.json").read_text())

@@ -220,3 +220,16 @@ def test_stream_tokens_come_only_from_the_answer(col, settings) -> None:
     assert steps[:2] == [f"retrieving for: {OOLONG}", "grading 2 chunks"] or \
         steps[0].startswith("retrieving")
     assert any(s.startswith("checking that the answer is grounded") for s in steps)
+
+
+def test_small_talk_that_refuses_is_reported_as_refusal(col, settings) -> None:
+    chat = scripted_chat(J({"route": "direct"}), "I don't know.")
+    a = ask("tell the world cup winner", settings, context=_ctx(col, chat), graph="adaptive")
+    assert a.refused and "only from your documents" in a.answer
+
+
+def test_questions_are_never_routed_to_small_talk(col, settings) -> None:
+    chat = scripted_chat(J({"route": "direct"}), J({"relevant": []}), J({"query": "cup 1998"}),
+                         J({"relevant": []}))
+    a = ask("Who won the 1998 world cup?", settings, context=_ctx(col, chat), graph="adaptive")
+    assert a.route == "documents" and a.refused and a.citations == []
