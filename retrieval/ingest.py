@@ -8,6 +8,7 @@ any point harmless: the next run first recovers, then yields exactly what a clea
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -293,8 +294,18 @@ def _run(todo: list[tuple[Path, str | None]], cfg: ChunkingConfig, limits: Limit
 
     _splitter(cfg.chunk_size, cfg.chunk_overlap)  # import llama-index once, before forking
     # fork: workers inherit the imported parsers instead of paying seconds of imports each.
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
+                             initializer=_die_with_parent) as pool:
         yield from _bounded_map(pool, todo, cfg, limits, window=2 * workers)
+
+
+def _die_with_parent() -> None:
+    """Parser workers must not outlive a killed ingest (Linux: PR_SET_PDEATHSIG)."""
+    import ctypes
+    import signal
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
 
 
 def _bounded_map(pool: Executor, todo: list[tuple[Path, str | None]], cfg: ChunkingConfig,

@@ -54,6 +54,18 @@ def _run_clean(home: Path, corpus: Path) -> tuple[dict, dict]:
     return _snapshot(home)
 
 
+def _processes_using(home: Path) -> list[int]:
+    """Pids whose command line names ``home`` (the ingest and any parser worker it forked)."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and str(home).encode() in (proc / "cmdline").read_bytes():
+                pids.append(int(proc.name))
+        except OSError:
+            continue
+    return pids
+
+
 def _kill_at_random(home: Path, corpus: Path, rng: random.Random, kills: int) -> int:
     """Start the ingest and SIGKILL it ``kills`` times at random moments; returns kills landed."""
     landed = 0
@@ -65,6 +77,8 @@ def _kill_at_random(home: Path, corpus: Path, rng: random.Random, kills: int) ->
             proc.send_signal(signal.SIGKILL)
             landed += 1
         proc.wait()
+    time.sleep(0.5)
+    assert _processes_using(home) == [], "parser workers outlived the killed ingest"
     return landed
 
 
