@@ -62,7 +62,8 @@ def answer_sub_questions(state: RagState, runtime: Runtime[RagContext]) -> dict[
         query = " ".join([sub, *(s["answer"] for s in subs if not s["answer"].startswith("I don"))])
         say(f"sub-question: {sub}")
         with ctx.model_guard("embedding"):
-            hits = [h for h in ctx.retriever.retrieve(query, ctx.top_k) if h.score >= ctx.min_relevance]
+            hits = [h for h in ctx.retriever.retrieve(query, ctx.top_k, ctx.where)
+                    if h.score >= ctx.min_relevance]
         if hits:
             reply = chat(ctx, answer_prompt.render(question=sub, context=format_sources(hits)))
             calls += 1

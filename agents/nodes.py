@@ -47,7 +47,7 @@ def retrieve_documents(state: RagState, runtime: Runtime[RagContext]) -> dict[st
     query = state.get("query") or state["question"]
     say(f"retrieving for: {query}")
     with ctx.model_guard("embedding"):
-        hits = ctx.retriever.retrieve(query, ctx.top_k)
+        hits = ctx.retriever.retrieve(query, ctx.top_k, ctx.where)
     relevant = [h for h in hits if h.score >= ctx.min_relevance]
     return {"retrieved": hits, "sources": relevant,
             "steps": step(state, "retrieve_documents", start, query=query,

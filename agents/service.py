@@ -21,6 +21,7 @@ from core.models.reachability import model_call
 from core.models.spec import ModelSpec
 from core.settings import Settings
 from prompts import PromptStore
+from retrieval.rerank import LLMReranker
 from retrieval.service import open_retriever
 
 ANSWER_NODES = {"generate_answer", "compose_answer", "answer_directly", "ask_clarification"}
@@ -45,20 +46,25 @@ class Answer(BaseModel):
 
 
 def build_context(settings: Settings, *, collection: str | None = None,
-                  prompts: dict[str, str] | None = None) -> RagContext:
+                  prompts: dict[str, str] | None = None,
+                  where: dict[str, Any] | None = None) -> RagContext:
     """Build the models, store and retriever a graph run needs, from settings."""
     collection = collection or settings.collection
     specs = {"chat": ModelSpec.parse(settings.chat), "embedding": ModelSpec.parse(settings.embedding)}
     embeddings = get_embeddings(specs["embedding"], settings)
     a = settings.agent
+    chat_model = get_chat_model(specs["chat"], settings)
+    reranker = (LLMReranker(chat_model, specs["chat"].provider) if settings.retrieval.rerank
+                else None)
     return RagContext(
-        chat_model=get_chat_model(specs["chat"], settings),
-        retriever=open_retriever(settings, collection, embeddings),
+        chat_model=chat_model,
+        retriever=open_retriever(settings, collection, embeddings, reranker),
         prompts=PromptStore(), prompt_refs=dict(prompts or {}), prompt_label=settings.prompt_label,
         chat_provider=specs["chat"].provider, top_k=settings.retrieval.top_k,
         min_relevance=settings.retrieval.min_relevance, max_rewrites=a.max_rewrites,
         max_generations=a.max_generations, max_sub_questions=a.max_sub_questions,
-        collection=collection, model_guard=lambda role: model_call(specs[role], settings, role),
+        collection=collection, where=where,
+        model_guard=lambda role: model_call(specs[role], settings, role),
     )
 
 
@@ -121,23 +127,24 @@ def _traces(home: Path) -> TraceStore:
 
 def ask(question: str, settings: Settings, *, collection: str | None = None,
         prompts: dict[str, str] | None = None, graph: str | None = None,
-        thread: str | None = None, context: RagContext | None = None) -> Answer:
+        thread: str | None = None, where: dict[str, Any] | None = None,
+        context: RagContext | None = None) -> Answer:
     return next(a for kind, a in ask_stream(question, settings, collection=collection,
                                            prompts=prompts, graph=graph, thread=thread,
-                                           context=context) if kind == "answer")
+                                           where=where, context=context) if kind == "answer")
 
 
 def ask_stream(question: str, settings: Settings, *, collection: str | None = None,
                prompts: dict[str, str] | None = None, graph: str | None = None,
-               thread: str | None = None, context: RagContext | None = None
-               ) -> Iterator[tuple[str, Any]]:
+               thread: str | None = None, where: dict[str, Any] | None = None,
+               context: RagContext | None = None) -> Iterator[tuple[str, Any]]:
     """Yield ("step", text) and ("token", text) while running, then ("answer", Answer).
 
     Tokens come only from answer-writing nodes (not from the JSON of grading or routing); a
     ("step", "regenerating …") event tells a UI to clear the tokens it showed so far.
     """
     graph = graph or settings.agent.graph
-    ctx = context or build_context(settings, collection=collection, prompts=prompts)
+    ctx = context or build_context(settings, collection=collection, prompts=prompts, where=where)
     start = time.perf_counter()
     state: dict[str, Any] = {}
     answering = 0

@@ -72,6 +72,7 @@ class RagContext:
     max_generations: int = 2  # the first answer plus one regeneration after a failed check
     max_sub_questions: int = 3
     collection: str = "default"
+    where: dict[str, Any] | None = None  # metadata filter for every retrieval of this request
     # Wraps each model call by role ("chat", "embedding") to turn outages into clear errors.
     model_guard: Callable[[str], AbstractContextManager[None]] = (
         lambda role: contextlib.nullcontext())

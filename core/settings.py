@@ -70,6 +70,7 @@ class RetrievalSettings(BaseModel):
     candidates: int = Field(50, ge=1, description="Hits each retriever contributes to fusion.")
     mmr: bool = Field(False, description="Diversify results with maximal marginal relevance.")
     mmr_lambda: float = Field(0.7, ge=0.0, le=1.0, description="1 = relevance only, 0 = diversity.")
+    rerank: bool = Field(False, description="Reorder candidates with the chat model (one call).")
     bm25_k1: float = Field(0.9, gt=0.0)
     bm25_b: float = Field(0.4, ge=0.0, le=1.0)
     embed_batch_size: int = Field(64, ge=1)

@@ -52,6 +52,9 @@ def ask(
     thread: Annotated[str | None, typer.Option(
         help="Conversation id: follow-up questions in the same thread remember earlier turns.")
                       ] = None,
+    where: Annotated[str | None, typer.Option(
+        help='Metadata filter as JSON, e.g. \'{"file_type": "pdf", "page": {"$lte": 10}}\'.')
+                     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the whole answer as JSON.")] = False,
     stream: Annotated[bool, typer.Option(help="Stream steps and tokens as they come.")] = False,
     chat: ChatOption = None,
@@ -59,11 +62,13 @@ def ask(
 ) -> None:
     """Answer a question from the collection, with numbered citations."""
     from agents.service import Answer, ask_stream, prompt_overrides
+    from retrieval.filters import parse_where
 
     settings = settings_of(ctx, chat=chat, embedding=embedding)
     answer = None
     for kind, value in ask_stream(question, settings, collection=collection, graph=graph,
-                                  prompts=prompt_overrides(prompt), thread=thread):
+                                  prompts=prompt_overrides(prompt), thread=thread,
+                                  where=parse_where(where)):
         if kind == "answer":
             answer = value
         elif stream and not as_json:

@@ -44,6 +44,23 @@ def _op(name: str) -> Callable[[Any, Any], bool]:
     return _OPS[name]
 
 
+def parse_where(text: str | None) -> dict[str, Any] | None:
+    """A filter given as JSON text (CLI, API), checked for shape and operators."""
+    if not text:
+        return None
+    import json
+
+    try:
+        where = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"filter is not valid JSON: {exc.msg}", subject=text,
+                          fix='write e.g. {"file_type": "pdf"}') from exc
+    if not isinstance(where, dict):
+        raise ConfigError("filter must be a JSON object", subject=text)
+    matches({}, where)  # raises on unknown operators before any search runs
+    return where
+
+
 def chroma_where(where: dict[str, Any] | None) -> dict[str, Any] | None:
     """Chroma wants several top-level conditions wrapped in $and."""
     if not where or len(where) == 1:

@@ -233,3 +233,14 @@ def test_questions_are_never_routed_to_small_talk(col, settings) -> None:
                          J({"relevant": []}))
     a = ask("Who won the 1998 world cup?", settings, context=_ctx(col, chat), graph="adaptive")
     assert a.route == "documents" and a.refused and a.citations == []
+
+
+def test_request_filter_reaches_every_retrieval(col, settings) -> None:
+    chat = scripted_chat("Orders ship quickly [1].")
+    ctx = _ctx(col, chat, where={"file_type": "pdf"})
+    a = ask("How long does shipping to Canada take?", settings, context=ctx, graph="simple")
+    assert all(c.source.endswith(".pdf") for c in a.citations)
+    from agents.service import get_trace
+
+    retrieved = get_trace(settings, a.trace_id)["retrieved"]  # type: ignore[arg-type]
+    assert retrieved and all(r["source"].endswith(".pdf") for r in retrieved)

@@ -116,3 +116,25 @@ def test_mmr_option_changes_selection_but_not_count(col) -> None:
     plain = _retriever(col).retrieve("tea", 3)
     diverse = _retriever(col, mmr=True, mmr_lambda=0.3).retrieve("tea", 3)
     assert len(plain) == len(diverse) == 3
+
+
+def test_parse_where_gives_clear_errors() -> None:
+    from retrieval.filters import parse_where
+
+    assert parse_where('{"file_type": "pdf"}') == {"file_type": "pdf"} and parse_where(None) is None
+    for bad, message in [("{file_type: pdf}", "not valid JSON"), ("[1]", "JSON object"),
+                         ('{"page": {"$near": 3}}', "unknown filter operator")]:
+        with pytest.raises(ConfigError, match=message):
+            parse_where(bad)
+
+
+def test_llm_reranker_orders_and_keeps_the_rest(col) -> None:
+    from retrieval.rerank import LLMReranker
+    from tests.fakes import scripted_chat
+
+    hits = _retriever(col).retrieve("tea", 4)
+    reranker = LLMReranker(scripted_chat('{"ranking": [3, 1]}'), "fake")
+    out = reranker.rerank("tea", hits, 4)
+    assert [c.id for c in out] == [hits[2].id, hits[0].id, hits[1].id, hits[3].id]
+    broken = LLMReranker(scripted_chat("no", "still no"), "fake")
+    assert broken.rerank("tea", hits, 2) == hits[:2] and broken.calls == 2
