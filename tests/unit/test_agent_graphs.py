@@ -244,3 +244,27 @@ def test_request_filter_reaches_every_retrieval(col, settings) -> None:
 
     retrieved = get_trace(settings, a.trace_id)["retrieved"]  # type: ignore[arg-type]
     assert retrieved and all(r["source"].endswith(".pdf") for r in retrieved)
+
+
+def test_documented_custom_graph_composes(col) -> None:
+    """The example in docs/agents.md: the same nodes, wired differently."""
+    from agents.generation import generate_answer
+    from agents.graphs import new_graph
+    from agents.nodes import grade_documents
+    from agents.routing import after_grading
+
+    graph = new_graph()
+    graph.add_node(grade_documents)
+    graph.add_node(generate_answer)
+    graph.add_edge("start_turn", "retrieve_documents")
+    graph.add_edge("retrieve_documents", "grade_documents")
+    graph.add_conditional_edges("grade_documents", after_grading, {
+        "generate_answer": "generate_answer", "rewrite_query": "decline_answer",
+        "decline_answer": "decline_answer"})
+    graph.add_edge("generate_answer", "record_turn")
+    app = graph.compile()
+    chat = scripted_chat(J({"relevant": [1]}), "85 degrees [1].")
+    state = app.invoke({"question": OOLONG}, context=_ctx(col, chat))
+    assert "85" in state["answer"] and state["citations"][0].source.endswith(".pdf")
+    none = app.invoke({"question": OOLONG}, context=_ctx(col, scripted_chat(J({"relevant": []}))))
+    assert none["refused"]
