@@ -59,7 +59,7 @@ def build_context(settings: Settings, *, collection: str | None = None,
     return RagContext(
         chat_model=chat_model,
         retriever=open_retriever(settings, collection, embeddings, reranker),
-        prompts=PromptStore(), prompt_refs=dict(prompts or {}), prompt_label=settings.prompt_label,
+        prompts=PromptStore(settings.user_prompts_dir), prompt_refs=dict(prompts or {}), prompt_label=settings.prompt_label,
         chat_provider=specs["chat"].provider, top_k=settings.retrieval.top_k,
         min_relevance=settings.retrieval.min_relevance, max_rewrites=a.max_rewrites,
         max_generations=a.max_generations, max_sub_questions=a.max_sub_questions,

@@ -144,7 +144,8 @@ def ask_one(question: Question, settings: Settings, collection: str, graph: str,
         answer: Answer = ask(question.text, settings, collection=collection, graph=graph,
                              context=context)
     except Exception as exc:  # one failed question must not end an hours-long run
-        log.exception("%s failed on %s", graph, question.id)
+        log.warning("%s failed on %s: %s: %s", graph, question.id, type(exc).__name__, exc,
+                    exc_info=log.isEnabledFor(logging.DEBUG))
         return {**row, "seconds": time.perf_counter() - start, "error": f"{type(exc).__name__}: {exc}",
                 "answer": "", "refused": False, "grounded": None, "route": None,
                 "model_calls": {}, "calls": 0, "trace_id": None, "em": 0.0, "f1": 0.0,

@@ -104,6 +104,11 @@ class Settings(BaseSettings):
     )
     collection: str = "default"
     prompt_label: str = "production"
+    prompts_dir: Path | None = Field(None, description="Your prompt versions; default HOME/prompts.")
+
+    @property
+    def user_prompts_dir(self) -> Path:
+        return self.prompts_dir or self.home / "prompts"
 
     local: LocalSettings = LocalSettings()
     ollama: OllamaSettings = OllamaSettings()

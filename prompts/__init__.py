@@ -1,12 +1,15 @@
 """Prompt templates as versioned data files.
 
-Layout: ``prompts/<name>/v<N>.yaml`` (immutable versions) and ``prompts/<name>/labels.json``
-(label -> version). A reference is ``name``, ``name@3`` (a pinned version) or ``name:staging``.
+Layout: ``<dir>/<name>/v<N>.yaml`` (immutable versions) and ``<dir>/<name>/prompt.json`` (labels
+with their history, and the SHA-256 of every version). A reference is ``name`` (its production
+label), ``name@3`` (a pinned version) or ``name:staging`` (a label). A user's directory is layered
+over the shipped one: its labels win, and new versions continue the shipped numbering there.
 Templates are Jinja2 rendered with StrictUndefined: a missing variable is an error.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -32,6 +35,9 @@ class PromptVersion:
     variables: tuple[str, ...]
     params: dict[str, Any] = field(default_factory=dict)
     message: str = ""
+    author: str = ""
+    created: str = ""
+    sha256: str = ""
 
     @property
     def ref(self) -> str:
@@ -58,28 +64,51 @@ def parse_ref(ref: str, default_label: str = "production") -> tuple[str, int | N
     return name, None, label or default_label
 
 
+def read_meta(folder: Path) -> dict[str, Any]:
+    """A prompt folder's prompt.json: {"labels": {label: {"version", "previous"}}, "sha256": {}}."""
+    path = folder / "prompt.json"
+    if not path.exists():
+        return {"labels": {}, "sha256": {}}
+    try:
+        return json.loads(path.read_text())  # type: ignore[no-any-return]
+    except json.JSONDecodeError as exc:
+        raise PromptError(f"prompt metadata is not valid JSON: {exc.msg}", subject=str(path)) from exc
+
+
 class PromptStore:
-    """Reads prompts from a list of directories; earlier directories override later ones."""
+    """Reads prompts from a user directory (optional, first) layered over the shipped one."""
 
-    def __init__(self, dirs: list[Path] | None = None):
-        self.dirs = [*(dirs or []), SHIPPED_DIR]
+    def __init__(self, user_dir: Path | None = None):
+        self.user_dir = user_dir
+        self.dirs = [d for d in (user_dir, SHIPPED_DIR) if d is not None]
 
-    def _folder(self, name: str) -> Path:
-        for base in self.dirs:
-            if (base / name).is_dir() and any((base / name).glob("v*.yaml")):
-                return base / name
-        raise PromptError(f"no prompt named '{name}'", fix="see `ragloom prompts list`")
+    def names(self) -> list[str]:
+        return sorted({p.parent.name for d in self.dirs if d.is_dir() for p in d.glob("*/v*.yaml")})
+
+    def _folders(self, name: str) -> list[Path]:
+        folders = [d / name for d in self.dirs if (d / name).is_dir()
+                   and any((d / name).glob("v*.yaml"))]
+        if not folders:
+            raise PromptError(f"no prompt named '{name}'", fix="see `ragloom prompts list`")
+        return folders
 
     def versions(self, name: str) -> list[int]:
-        folder = self._folder(name)
-        return sorted(int(m.group(1)) for p in folder.iterdir()
-                      if (m := _VERSION_FILE.match(p.name)))
+        return sorted({int(m.group(1)) for f in self._folders(name) for p in f.iterdir()
+                       if (m := _VERSION_FILE.match(p.name))})
+
+    def label_state(self, name: str) -> dict[str, dict[str, Any]]:
+        """Labels with their history, from the first layer that has any."""
+        for folder in self._folders(name):
+            labels = read_meta(folder).get("labels") or {}
+            if labels:
+                return {k: v if isinstance(v, dict) else {"version": v, "previous": []}
+                        for k, v in labels.items()}
+        return {}
 
     def labels(self, name: str) -> dict[str, int]:
-        path = self._folder(name) / "labels.json"
-        return {k: int(v) for k, v in json.loads(path.read_text()).items()} if path.exists() else {}
+        return {k: int(v["version"]) for k, v in self.label_state(name).items()}
 
-    def get(self, ref: str, default_label: str = "production") -> PromptVersion:
+    def resolve(self, ref: str, default_label: str = "production") -> tuple[str, int]:
         name, version, label = parse_ref(ref, default_label)
         if version is None:
             labels = self.labels(name)
@@ -87,19 +116,36 @@ class PromptStore:
                 raise PromptError(f"prompt '{name}' has no label '{label}'",
                                   fix=f"labels: {', '.join(labels) or 'none'}; or pin NAME@N")
             version = labels[label]
-        path = self._folder(name) / f"v{version}.yaml"
-        if not path.is_file():
-            raise PromptError(f"prompt '{name}' has no version {version}",
-                              fix=f"versions: {', '.join(map(str, self.versions(name)))}")
-        return _load_version(name, version, path)
+        return name, version
+
+    def get(self, ref: str, default_label: str = "production") -> PromptVersion:
+        name, version = self.resolve(ref, default_label)
+        for folder in self._folders(name):
+            path = folder / f"v{version}.yaml"
+            if path.is_file():
+                return _load_version(name, version, path, read_meta(folder).get("sha256", {}))
+        raise PromptError(f"prompt '{name}' has no version {version}",
+                          fix=f"versions: {', '.join(map(str, self.versions(name)))}")
 
 
-def _load_version(name: str, version: int, path: Path) -> PromptVersion:
+def _load_version(name: str, version: int, path: Path, hashes: dict[str, str]) -> PromptVersion:
+    data = path.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    expected = hashes.get(str(version))
+    if expected is None or expected != digest:
+        raise PromptError(
+            "prompt version file was changed after it was saved" if expected else
+            "prompt version has no recorded checksum",
+            subject=str(path),
+            fix="versions are immutable: restore the file, or save your change as a new version "
+            "with `ragloom prompts new`")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        messages = tuple((m["role"], m["content"]) for m in data["messages"])
-    except (yaml.YAMLError, KeyError, TypeError) as exc:
+        spec = yaml.safe_load(data.decode("utf-8"))
+        messages = tuple((m["role"], m["content"]) for m in spec["messages"])
+    except (yaml.YAMLError, KeyError, TypeError, UnicodeDecodeError) as exc:
         raise PromptError(f"prompt file is malformed: {exc}", subject=str(path)) from exc
     return PromptVersion(name=name, version=version, messages=messages,
-                         variables=tuple(data.get("variables", [])),
-                         params=dict(data.get("params") or {}), message=data.get("message", ""))
+                         variables=tuple(spec.get("variables", [])),
+                         params=dict(spec.get("params") or {}), message=spec.get("message", ""),
+                         author=spec.get("author", ""), created=str(spec.get("created", "")),
+                         sha256=digest)

@@ -1,17 +1,30 @@
+import multiprocessing
 from pathlib import Path
 
 import pytest
 
 from core.errors import PromptError
 from prompts import PromptStore, parse_ref
+from prompts.authoring import create_version, diff, rollback, set_label
+from prompts.validation import REQUIRED_VARIABLES, validate
+
+ANSWER_V2 = [{"role": "system", "content": "Answer briefly from the documents; cite [n]."},
+             {"role": "user", "content": "Documents:\n{{ context }}\n\nQ: {{ question }}"}]
 
 
-def test_shipped_answer_prompt_resolves_by_label_and_pin() -> None:
+@pytest.fixture
+def store(tmp_path: Path) -> PromptStore:
+    return PromptStore(tmp_path / "user-prompts")
+
+
+def test_shipped_prompts_are_valid_sealed_and_labelled() -> None:
     store = PromptStore()
-    by_label = store.get("answer")
-    assert by_label.ref == f"answer@{store.labels('answer')['production']}"
-    assert store.get("answer@1").version == 1
-    assert {"question", "context"} <= set(by_label.variables)
+    assert set(REQUIRED_VARIABLES) <= set(store.names())
+    for name in store.names():
+        version = store.get(name)  # verifies the recorded SHA-256
+        validate(name, [{"role": r, "content": c} for r, c in version.messages],
+                 list(version.variables), version.params)
+        assert version.message and len(version.sha256) == 64
 
 
 def test_render_is_strict() -> None:
@@ -31,7 +44,7 @@ def test_parse_ref(ref: str, parsed: tuple) -> None:
     assert parse_ref(ref) == parsed
 
 
-def test_bad_refs_say_what_exists(tmp_path: Path) -> None:
+def test_bad_refs_say_what_exists() -> None:
     store = PromptStore()
     with pytest.raises(PromptError, match="no version 99"):
         store.get("answer@99")
@@ -43,19 +56,90 @@ def test_bad_refs_say_what_exists(tmp_path: Path) -> None:
         store.get("answer@x")
 
 
-def test_user_directory_overrides_shipped(tmp_path: Path) -> None:
-    folder = tmp_path / "answer"
-    folder.mkdir()
-    (folder / "v1.yaml").write_text(
-        "variables: [question, context]\nmessages:\n  - role: user\n    content: 'MINE {{ question }}'\n")
-    (folder / "labels.json").write_text('{"production": 1}')
-    prompt = PromptStore([tmp_path]).get("answer")
-    assert prompt.render(question="q", context="c") == [("user", "MINE q")]
+def test_new_version_continues_numbering_and_labels_move(store: PromptStore) -> None:
+    v2 = create_version(store, "answer", ANSWER_V2, message="shorter answers", author="ana")
+    assert v2.ref == "answer@2" and v2.author == "ana" and v2.variables == ("context", "question")
+    assert store.get("answer").version == 1  # production did not move by itself
+    assert set_label(store, "answer", "production", 2) == 1
+    assert store.get("answer").version == 2
+    assert PromptStore().get("answer").version == 1  # the shipped files are untouched
+    assert rollback(store, "answer", "production") == (2, 1)
+    assert store.get("answer").version == 1
+    with pytest.raises(PromptError, match="no earlier version"):
+        rollback(store, "answer", "production")
 
 
-def test_malformed_version_file_names_the_file(tmp_path: Path) -> None:
-    folder = tmp_path / "broken"
-    folder.mkdir()
-    (folder / "v1.yaml").write_text("messages: [ {role: user\n")
-    with pytest.raises(PromptError, match="v1.yaml"):
-        PromptStore([tmp_path]).get("broken@1")
+def test_rollback_walks_back_through_history(store: PromptStore) -> None:
+    for i in range(2):
+        create_version(store, "answer", ANSWER_V2 + [{"role": "user", "content": f"v{i}"}],
+                       message=f"try {i}")
+    set_label(store, "answer", "production", 2)
+    set_label(store, "answer", "production", 3)
+    assert rollback(store, "answer", "production") == (3, 2)
+    assert rollback(store, "answer", "production") == (2, 1)
+
+
+def test_invalid_versions_are_refused_with_every_reason(store: PromptStore) -> None:
+    with pytest.raises(PromptError) as info:
+        create_version(store, "answer", [{"role": "user", "content": "Q: {{ question }}"}],
+                       message="no context", variables=["question", "tone"],
+                       params={"temprature": 0.2})
+    text = str(info.value)
+    assert "must use {{ context }}" in text and "never uses: tone" in text
+    assert "temprature" in text
+    with pytest.raises(PromptError, match="line 1"):
+        create_version(store, "answer", [{"role": "user", "content": "{{ context "}], message="x")
+    with pytest.raises(PromptError, match="needs a message"):
+        create_version(store, "answer", ANSWER_V2, message="  ")
+    assert store.versions("answer") == [1]  # nothing was written
+
+
+def test_tampered_version_is_detected(store: PromptStore) -> None:
+    v2 = create_version(store, "answer", ANSWER_V2, message="v2")
+    path = store.user_dir / "answer" / "v2.yaml"  # type: ignore[operator]
+    path.write_text(path.read_text().replace("briefly", "at length"))
+    with pytest.raises(PromptError, match="changed after it was saved"):
+        store.get(v2.ref)
+    with pytest.raises(PromptError, match="changed after it was saved"):
+        set_label(store, "answer", "production", 2)
+
+
+def test_diff_shows_text_and_params(store: PromptStore) -> None:
+    create_version(store, "answer", ANSWER_V2, message="v2", params={"temperature": 0.3})
+    text = diff(store, "answer", "1", "2")
+    assert text.startswith("--- answer@1\n+++ answer@2")
+    assert '+params: {"temperature": 0.3}' in text and "+Answer briefly" in text
+    assert diff(store, "answer", "production", "1") == ""
+
+
+def test_brand_new_prompt(store: PromptStore) -> None:
+    v = create_version(store, "summary", [{"role": "user", "content": "Sum up {{ text }}"}],
+                       message="first")
+    assert v.ref == "summary@1" and store.labels("summary") == {}
+    set_label(store, "summary", "staging", 1)
+    assert store.get("summary:staging").render(text="x") == [("user", "Sum up x")]
+
+
+def _write_versions(user_dir: str, tag: str, n: int) -> None:
+    store = PromptStore(Path(user_dir))
+    for i in range(n):
+        create_version(store, "answer", ANSWER_V2 + [{"role": "user", "content": f"{tag} {i}"}],
+                       message=f"{tag} {i}")
+        set_label(store, "answer", f"label-{tag}", max(store.versions("answer")))
+
+
+def test_two_processes_writing_at_once_lose_nothing(tmp_path: Path) -> None:
+    user_dir = str(tmp_path / "shared-prompts")
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_write_versions, args=(user_dir, tag, 8)) for tag in ("a", "b")]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout=120)
+        assert p.exitcode == 0
+    store = PromptStore(Path(user_dir))
+    assert store.versions("answer") == list(range(1, 18))  # shipped v1 + 16 new, no gaps
+    messages = sorted(store.get(f"answer@{v}").message for v in range(2, 18))
+    assert messages == sorted(f"{t} {i}" for t in "ab" for i in range(8))
+    assert {"label-a", "label-b", "production"} <= set(store.labels("answer"))
+    assert not list((Path(user_dir) / "answer").glob(".*.yaml.*"))  # no temp files left
