@@ -40,6 +40,8 @@ Run from the repository root::
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import os
 import platform
@@ -98,15 +100,16 @@ def read_scifact(path: Path) -> list[dict[str, Any]]:
         return [json.loads(line) for line in fh if line.strip()]
 
 
-def count_pages(files: list[Path]) -> int:
+def page_counts(files: list[Path]) -> dict[str, int]:
+    """Pages of each PDF (pypdfium2), keyed by resolved path."""
     import pypdfium2 as pdfium
 
-    total = 0
+    counts = {}
     for path in files:
         pdf = pdfium.PdfDocument(path)
-        total += len(pdf)
+        counts[str(path.resolve())] = len(pdf)
         pdf.close()
-    return total
+    return counts
 
 
 # -------------------------------------------------------------------------------- child: measuring
@@ -168,6 +171,7 @@ def run_ragloom(corpus: str, work: Path, quick: bool) -> dict[str, Any]:
     return {"seconds": seconds, "embed_seconds": emb.seconds, "embedded_texts": emb.texts,
             "files": len(report.ingested), "chunks": report.chunks_added, "stored": col.store.count(),
             "manifest_files": files, "manifest_chunks": chunks, "failed": report.failed,
+            "ingested_sources": report.ingested,
             "home": str(home), "path": "retrieval.ingest.ingest"}
 
 
@@ -246,8 +250,17 @@ def run_llamaindex(corpus: str, work: Path, quick: bool) -> dict[str, Any]:
     collection = client.get_or_create_collection(
         COLLECTIONS[corpus], metadata={"hnsw:space": "cosine"},
         embedding_function=ChromaEmbeddingAdapter(emb.inner, EMBEDDING))  # never Chroma's default one
+    skipped: list[tuple[str, str]] = []
     if corpus == "sec":
-        docs = SimpleDirectoryReader(input_files=[str(f) for f in files]).load_data()
+        said = io.StringIO()
+        with contextlib.redirect_stdout(said):  # it reports files it skips with print()
+            docs = SimpleDirectoryReader(input_files=[str(f) for f in files]).load_data()
+        loaded = {str(Path(d.metadata["file_path"]).resolve()) for d in docs}
+        notes = said.getvalue().splitlines()
+        for f in files:
+            if str(f.resolve()) not in loaded:
+                why = next((n for n in notes if f.name in n), "no documents")
+                skipped.append((str(f), why))
     else:
         docs = [Document(text=f"{r.get('title', '')}. {r.get('text', '')}", id_=str(r["_id"]))
                 for r in read_scifact(files[0])]
@@ -268,8 +281,8 @@ def run_llamaindex(corpus: str, work: Path, quick: bool) -> dict[str, Any]:
     seconds = time.perf_counter() - start
 
     return {"seconds": seconds, "embed_seconds": emb.seconds, "embedded_texts": emb.texts,
-            "files": len(files), "chunks": chunks, "stored": collection.count(),
-            "documents": len(docs), "failed": [], "path": path}
+            "files": len(files) - len(skipped), "chunks": chunks, "stored": collection.count(),
+            "documents": len(docs), "failed": skipped, "path": path}
 
 
 def child(case: str, work: Path, quick: bool, out: Path) -> None:
@@ -365,13 +378,20 @@ def _rate(n: float, seconds: float) -> float:
     return n / seconds if seconds > 0 else float("nan")
 
 
-def summarise(results: dict[str, dict[str, Any]], pages: int, docs: int) -> list[dict[str, Any]]:
+def summarise(results: dict[str, dict[str, Any]], pages: dict[str, int], docs: int
+              ) -> list[dict[str, Any]]:
+    """One row per case; pages are those the system actually ingested (files it skipped excluded)."""
     rows = []
     for case in CASES:
         r = results[case]
         system, corpus = case.split(":")
-        units = pages if corpus == "sec" else docs
-        rows.append({"system": system, "corpus": corpus, "files": r["files"],
+        if corpus == "scifact":
+            units = docs if r["files"] else 0
+        elif system == "ragloom":
+            units = sum(pages.get(s, 0) for s in r["ingested_sources"])
+        else:
+            units = r["documents"]  # LlamaIndex's PDF reader makes one Document per page
+        rows.append({"system": system, "corpus": corpus, "files": r["files"], "skipped": len(r["failed"]),
                      "units": units, "unit": "pages" if corpus == "sec" else "docs",
                      "chunks": r["chunks"], "stored": r["stored"], "seconds": r["seconds"],
                      "embed_seconds": r["embed_seconds"],
@@ -383,16 +403,16 @@ def summarise(results: dict[str, dict[str, Any]], pages: int, docs: int) -> list
 
 
 def print_table(rows: list[dict[str, Any]]) -> None:
-    head = (f"{'system':10} {'corpus':8} {'files':>5} {'pages/docs':>10} {'chunks':>7} {'seconds':>8} "
-            f"{'embed s':>8} {'pages|docs/s':>12} {'chunks/s':>9} {'peak MiB':>9} {'workers':>8} "
-            f"{'proc s':>7} {'load':>5}")
+    head = (f"{'system':10} {'corpus':8} {'files':>5} {'skip':>4} {'pages/docs':>10} {'chunks':>7} "
+            f"{'seconds':>8} {'embed s':>8} {'pages|docs/s':>12} {'chunks/s':>9} {'peak MiB':>9} "
+            f"{'workers':>8} {'proc s':>7} {'load':>5}")
     print(head)
     print("-" * len(head))
     for r in rows:
-        print(f"{r['system']:10} {r['corpus']:8} {r['files']:>5} {r['units']:>10,} {r['chunks']:>7,} "
-              f"{r['seconds']:>8.1f} {r['embed_seconds']:>8.1f} {r['units_per_s']:>12.2f} "
-              f"{r['chunks_per_s']:>9.2f} {r['peak_mib_main']:>9.0f} {r['peak_mib_workers']:>8.0f} "
-              f"{r['proc_seconds']:>7.1f} {r['load_before']:>5.2f}")
+        print(f"{r['system']:10} {r['corpus']:8} {r['files']:>5} {r['skipped']:>4} {r['units']:>10,} "
+              f"{r['chunks']:>7,} {r['seconds']:>8.1f} {r['embed_seconds']:>8.1f} "
+              f"{r['units_per_s']:>12.2f} {r['chunks_per_s']:>9.2f} {r['peak_mib_main']:>9.0f} "
+              f"{r['peak_mib_workers']:>8.0f} {r['proc_seconds']:>7.1f} {r['load_before']:>5.2f}")
 
 
 def ratios(rows: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
@@ -428,11 +448,11 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="ragloom-bench-ingest-"))
     try:
         files = sec_files(args.quick)
-        pages = count_pages(files)
+        pages = page_counts(files)
         docs = len(read_scifact(scifact_file(work, args.quick)))
         mode = "quick" if args.quick else "full"
-        print(f"ingest benchmark ({mode}): SEC 10-Q {len(files)} PDFs / {pages:,} pages; SciFact "
-              f"{docs:,} docs; {EMBEDDING}; chunk {CHUNK_SIZE}/{CHUNK_OVERLAP}; "
+        print(f"ingest benchmark ({mode}): SEC 10-Q {len(files)} PDFs / {sum(pages.values()):,} pages; "
+              f"SciFact {docs:,} docs; {EMBEDDING}; chunk {CHUNK_SIZE}/{CHUNK_OVERLAP}; "
               f"{os.cpu_count()} CPUs; load {os.getloadavg()[0]:.2f}; scratch {work}")
         results = {}
         for case in CASES:
@@ -441,8 +461,8 @@ def main() -> None:
             r = results[case]
             print(f"    {r['chunks']:,} chunks in {r['seconds']:.1f}s (stored {r['stored']:,}; "
                   f"process {r['proc_seconds']:.1f}s)", flush=True)
-            if r["failed"]:
-                print(f"    FAILED files: {r['failed']}")
+            for path, why in r["failed"]:
+                print(f"    skipped {path}: {why}")
 
         rows = summarise(results, pages, docs)
         print()
@@ -451,6 +471,7 @@ def main() -> None:
         print("embed s: of those, time inside the embedding model's calls; proc s: the whole subprocess;")
         print("peak MiB: the case's process (ru_maxrss); workers: its largest child process "
               "(ragloom's forked parsers)")
+        print("pages/docs: what each system actually ingested (skip: files it failed on or skipped)")
         print_table(rows)
         rat = ratios(rows)
         print()
@@ -462,7 +483,8 @@ def main() -> None:
         print()
         print(f"LlamaIndex path: {results['llamaindex:sec']['path']}")
         print("LlamaIndex SEC: SimpleDirectoryReader default PDF reader (pypdf), "
-              f"{results['llamaindex:sec']['documents']:,} page Documents; SciFact: one Document per "
+              f"{results['llamaindex:sec']['documents']:,} page Documents, "
+              f"{len(results['llamaindex:sec']['failed'])} file(s) skipped; SciFact: one Document per "
               "record ('title. text') built here, since SimpleDirectoryReader reads a .jsonl as one text")
         print("ragloom SciFact: retrieval.loaders.read_jsonl renders each record as 'key: value' lines "
               "('_id: ...', 'title: ...', 'text: ...') and groups 50 records per section before chunking")

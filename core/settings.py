@@ -25,7 +25,7 @@ class LocalSettings(BaseModel):
     """The embedded llama.cpp runtime."""
 
     n_ctx: int = Field(4096, ge=512, description="Context window of the embedded chat model.")
-    n_threads: int | None = Field(None, description="CPU threads; None lets llama.cpp decide.")
+    n_threads: int | None = Field(None, description="CPU threads; None uses every core.")
     max_tokens: int = Field(384, ge=16)
     temperature: float = Field(0.0, ge=0.0, le=2.0)
 

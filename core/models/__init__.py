@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 from pathlib import Path
 
 from langchain_core.embeddings import Embeddings
@@ -62,7 +63,9 @@ def _local_chat(path: str, n_ctx: int, n_threads: int | None, max_tokens: int,
     from langchain_community.chat_models import ChatLlamaCpp
 
     log.info("loading embedded chat model %s", path)
-    return ChatLlamaCpp(model_path=path, n_ctx=n_ctx, n_threads=n_threads, max_tokens=max_tokens,
+    # llama-cpp-python's own default generates on half the cores; use them all.
+    threads = n_threads or os.cpu_count() or 1
+    return ChatLlamaCpp(model_path=path, n_ctx=n_ctx, n_threads=threads, max_tokens=max_tokens,
                         temperature=temperature, n_batch=512, verbose=False)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from pathlib import Path
 
@@ -66,8 +67,12 @@ class WordLlamaEmbeddings(Embeddings):
     """WordLlama static embeddings: very fast, semantically weaker than MiniLM."""
 
     def __init__(self, config: str = "l2_supercat", dim: int = 256):
+        root = logging.getLogger()
+        handlers, level = list(root.handlers), root.level
         import wordllama
         from wordllama import WordLlama
+
+        root.handlers[:], root.level = handlers, level  # its import calls logging.basicConfig(INFO)
 
         # The wheel ships its tokenizer where load() does not look; point it at the package.
         self._model = WordLlama.load(
