@@ -38,4 +38,4 @@ def test_hybrid_beats_each_retriever_alone_on_hotpotqa() -> None:
     assert scores["hybrid"] >= max(scores["dense"], scores["bm25"]), scores
 
 
-SCIFACT_50_FLOOR = 0.60
+SCIFACT_50_FLOOR = 0.75  # measured 0.809 on these 50; full set 0.708
