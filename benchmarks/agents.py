@@ -269,6 +269,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="first N questions asked against the wrong (sample) corpus")
     p.add_argument("--graphs", default=",".join(GRAPHS), help="comma-separated graph names")
     p.add_argument("--data-dir", type=Path, default=None, help="folder holding hotpotqa/")
+    p.add_argument("--min-relevance", type=float, default=None,
+                   help="override retrieval.min_relevance (e.g. -1: every chunk reaches the graders)")
     p.add_argument("--json", type=Path, default=None, help="write summary and per-question rows here")
     args = p.parse_args(argv)
     graphs = [g.strip() for g in args.graphs.split(",") if g.strip()]
@@ -277,6 +279,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
     settings = load_settings()
+    if args.min_relevance is not None:
+        settings = settings.model_copy(update={"retrieval": settings.retrieval.model_copy(
+            update={"min_relevance": args.min_relevance})})
     ds = load_dataset("hotpotqa", args.data_dir)
     started = time.perf_counter()
     _, ingest_s = build_collection(settings, ds)
@@ -302,7 +307,8 @@ def main(argv: list[str] | None = None) -> int:
                if any(r["graph"] == g for r in rows)}
 
     print(f"HotpotQA · chat {settings.chat} · embedding {settings.embedding} · retrieval "
-          f"{settings.retrieval.mode} top_k={settings.retrieval.top_k} · {len(rows)} answers in "
+          f"{settings.retrieval.mode} top_k={settings.retrieval.top_k} min_relevance="
+          f"{settings.retrieval.min_relevance} · {len(rows)} answers in "
           f"{run_s / 60:.1f} min ({run_s / max(len(rows), 1):.1f} s per question)")
     print()
     print_report(summary)
