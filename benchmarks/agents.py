@@ -50,6 +50,7 @@ import logging
 import os
 import platform
 import re
+import signal
 import statistics
 import string
 import sys
@@ -161,7 +162,8 @@ def ask_one(question: Question, settings: Settings, collection: str, graph: str,
 
 
 def run(graphs: list[str], jobs: list[tuple[str, list[Question], Settings, str, Any]]
-        ) -> list[dict[str, Any]]:
+        ) -> tuple[list[dict[str, Any]], bool]:
+    """All questions of each graph in turn; (rows, interrupted)."""
     rows: list[dict[str, Any]] = []
     try:
         for graph in graphs:
@@ -176,7 +178,8 @@ def run(graphs: list[str], jobs: list[tuple[str, list[Question], Settings, str, 
                           f"{flag}  trace={row['trace_id']}", file=sys.stderr, flush=True)
     except KeyboardInterrupt:
         print("interrupted: summarising the questions answered so far", file=sys.stderr)
-    return rows
+        return rows, True
+    return rows, False
 
 
 # ------------------------------------------------------------------------------------------- summary
@@ -277,6 +280,10 @@ def main(argv: list[str] | None = None) -> int:
     if unknown := [g for g in graphs if g not in GRAPHS]:
         p.error(f"unknown graph(s) {unknown}; use {', '.join(GRAPHS)}")
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # Ctrl-C or `kill PID` ends the run early but still prints (and saves) what was measured;
+    # SIGINT is restored because shells start background jobs with it ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
 
     settings = load_settings()
     if args.min_relevance is not None:
@@ -301,11 +308,13 @@ def main(argv: list[str] | None = None) -> int:
     jobs = [("answerable", answerable, hp, COLLECTION, hp_ctx),
             ("unanswerable", unanswerable, wrong, SAMPLE_COLLECTION, wrong_ctx)]
     run_start = time.perf_counter()
-    rows = run(graphs, jobs)
+    rows, interrupted = run(graphs, jobs)
     run_s = time.perf_counter() - run_start
     summary = {g: summarise([r for r in rows if r["graph"] == g]) for g in graphs
                if any(r["graph"] == g for r in rows)}
 
+    if interrupted:
+        print("INTERRUPTED: partial results; graphs may cover different questions")
     print(f"HotpotQA · chat {settings.chat} · embedding {settings.embedding} · retrieval "
           f"{settings.retrieval.mode} top_k={settings.retrieval.top_k} min_relevance="
           f"{settings.retrieval.min_relevance} · {len(rows)} answers in "
@@ -323,7 +332,7 @@ def main(argv: list[str] | None = None) -> int:
             "collections": {"answerable": COLLECTION, "unanswerable": SAMPLE_COLLECTION},
             "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
                         "load_avg": os.getloadavg()},
-            "setup_s": setup_s, "run_s": run_s, "summary": summary, "rows": rows,
+            "interrupted": interrupted, "setup_s": setup_s, "run_s": run_s, "summary": summary, "rows": rows,
         }
         args.json.write_text(json.dumps(payload, indent=1, default=str))
         print(f"wrote {args.json}", file=sys.stderr)

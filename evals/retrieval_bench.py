@@ -71,6 +71,7 @@ def build_collection(settings: Settings, ds: Dataset) -> tuple[Collection, float
     s = bench_settings(settings, ds)
     col = Collection(s, COLLECTION, get_embeddings(s.embedding, s))
     if col.manifest.counts()[0] and not col.manifest.intents():
+        col.refresh_lexical_index()  # no-op unless the BM25 index format changed
         return col, None
     start = time.perf_counter()
     if ds.folder is not None:

@@ -17,6 +17,7 @@ from langchain_core.embeddings import Embeddings
 from core.errors import StoreError
 from core.settings import Settings
 from retrieval.chunking import ChunkingConfig
+from retrieval.lexical import FORMAT as LEXICAL_FORMAT
 from retrieval.lexical import BM25Params, LexicalIndex, index_dir
 from retrieval.manifest import Manifest
 from retrieval.store import ChunkStore, collection_exists, open_client, validate_collection_name
@@ -65,7 +66,8 @@ class Collection:
         """Rebuild the BM25 index if the manifest moved since it was built; True if rebuilt."""
         generation = self.manifest.generation()
         current = LexicalIndex.load(self.lexical_dir)
-        if current is not None and current.generation == generation:
+        if current is not None and (current.generation, current.format_version) == (
+                generation, LEXICAL_FORMAT):
             return False
         r = self.settings.retrieval
         LexicalIndex.build(self.store.records(), self.lexical_dir, generation,

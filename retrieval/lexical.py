@@ -21,6 +21,16 @@ from retrieval.filters import matches
 
 log = logging.getLogger(__name__)
 _STATE = "ragloom_state.json"
+FORMAT = 2  # 2: chunk text is indexed with its document's name and heading path
+
+
+def lexical_text(text: str, meta: dict[str, Any]) -> str:
+    """What BM25 indexes: the chunk plus where it comes from. Questions name companies, products
+    and sections that a table chunk rarely repeats; its file name and headings often do."""
+    context = [str(meta[k]) for k in ("file_name", "heading") if meta.get(k)]
+    if context and meta.get("file_name"):
+        context[0] = Path(context[0]).stem
+    return "\n".join([*context, text])
 
 
 @dataclass(frozen=True)
@@ -50,11 +60,12 @@ def tokenize(texts: list[str]):  # type: ignore[no-untyped-def]
 
 class LexicalIndex:
     def __init__(self, retriever: Any, ids: list[str], metadatas: list[dict[str, Any]],
-                 generation: int):
+                 generation: int, format_version: int = FORMAT):
         self._retriever = retriever
         self.ids = ids
         self.metadatas = metadatas
         self.generation = generation
+        self.format_version = format_version
 
     @classmethod
     def build(cls, records: Iterable[tuple[str, str, dict[str, Any]]], directory: Path,
@@ -64,7 +75,7 @@ class LexicalIndex:
         ids, texts, metas = [], [], []
         for cid, text, meta in records:
             ids.append(cid)
-            texts.append(text)
+            texts.append(lexical_text(text, meta))
             metas.append(meta)
         retriever = bm25s.BM25(k1=params.k1, b=params.b)
         if texts:
@@ -76,7 +87,8 @@ class LexicalIndex:
             retriever.save(str(tmp))
         (tmp / "ids.json").write_text(json.dumps(ids))
         (tmp / "metadatas.json").write_text(json.dumps(metas))
-        (tmp / _STATE).write_text(json.dumps({"generation": generation, "count": len(ids)}))
+        (tmp / _STATE).write_text(json.dumps({"generation": generation, "count": len(ids),
+                                              "format": FORMAT}))
         shutil.rmtree(directory, ignore_errors=True)
         tmp.rename(directory)  # readers see the old index or the new one, never half of one
         log.info("built BM25 index of %d chunks in %s", len(ids), directory)
@@ -93,7 +105,7 @@ class LexicalIndex:
         ids = json.loads((directory / "ids.json").read_text())
         metas = json.loads((directory / "metadatas.json").read_text())
         retriever = bm25s.BM25.load(str(directory), mmap=True) if ids else None
-        return cls(retriever, ids, metas, int(state["generation"]))
+        return cls(retriever, ids, metas, int(state["generation"]), int(state.get("format", 1)))
 
     def search(self, query: str, k: int, where: dict[str, Any] | None = None
                ) -> list[tuple[str, float]]:

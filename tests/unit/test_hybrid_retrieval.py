@@ -138,3 +138,13 @@ def test_llm_reranker_orders_and_keeps_the_rest(col) -> None:
     assert [c.id for c in out] == [hits[2].id, hits[0].id, hits[1].id, hits[3].id]
     broken = LLMReranker(scripted_chat("no", "still no"), "fake")
     assert broken.rerank("tea", hits, 2) == hits[:2] and broken.calls == 2
+
+
+def test_bm25_indexes_the_document_name_and_headings(col) -> None:
+    from retrieval.lexical import lexical_text
+
+    assert lexical_text("Revenue rose.", {"file_name": "2023 Q1 AAPL.pdf", "heading": "Results"}) \
+        == "2023 Q1 AAPL\nResults\nRevenue rose."
+    index = LexicalIndex.load(col.lexical_dir)
+    hits = index.search("shipping-faq", 3)  # a word only the file name contains
+    assert hits and all(cid in col.store.ids() for cid, _ in hits)
