@@ -409,6 +409,7 @@ def synthetic_collection(n: int, emb: Any) -> tuple[Any, Any, float | None]:
     col = Collection(settings, "synthetic", emb)
     lexical = LexicalIndex.load(col.lexical_dir)
     if col.store.count() == n and lexical is not None and len(lexical.ids) == n:
+        col.refresh_lexical_index()  # rebuilds the BM25 index only when its format is stale
         return settings, col, None
     print(f"  building the synthetic {n:,}-chunk collection in {home} ...", flush=True)
     del col, lexical

@@ -77,18 +77,21 @@ class HybridRetriever:
         cfg = self.config
         n = max(cfg.candidates, k)
         qv = np.asarray(self.embeddings.embed_query(query), dtype=np.float32)
-        dense = (self.store.query(qv, n, where, with_vectors=True) if cfg.mode != "bm25" else [])
+        dense = (self.store.query(qv, n, where, with_vectors=cfg.mmr) if cfg.mode != "bm25" else [])
         lexical = (self.lexical.search(query, n, where)
                    if self.lexical is not None and cfg.mode != "dense" else [])
         fused = rrf([([c.id for c in dense], cfg.dense_weight),
                      ([cid for cid, _ in lexical], cfg.lexical_weight)], cfg.rrf_k)
+        # Only the chunks that can still be returned are fetched and scored (a rerank or MMR
+        # looks at a wider window than k).
+        window = max(3 * k, 20) if (self.reranker is not None or cfg.mmr) else k
+        ranked = sorted(fused, key=fused.__getitem__, reverse=True)[:window]
         by_id = {c.id: c for c in dense}
-        missing = [cid for cid in fused if cid not in by_id]
-        for chunk in self.store.get_many(missing):
+        fetch = [cid for cid in ranked if cid not in by_id or (cfg.mmr and by_id[cid].vector is None)]
+        for chunk in self.store.get_many(fetch):
             chunk.score = float(np.dot(qv, chunk.vector))  # cosine: vectors are normalised
             by_id[chunk.id] = chunk
         bm25 = dict(lexical)
-        ranked = sorted(fused, key=fused.__getitem__, reverse=True)
         chunks = []
         for cid in ranked:
             if cid in by_id:
@@ -96,7 +99,7 @@ class HybridRetriever:
                 chunk.fused_score, chunk.lexical_score = fused[cid], bm25.get(cid)
                 chunks.append(chunk)
         if self.reranker is not None:
-            chunks = self.reranker.rerank(query, chunks[: max(3 * k, 10)], k)
+            chunks = self.reranker.rerank(query, chunks, k)
         elif cfg.mmr and chunks:
-            chunks = mmr_select(qv, chunks[: max(3 * k, 20)], k, cfg.mmr_lambda)
+            chunks = mmr_select(qv, chunks, k, cfg.mmr_lambda)
         return chunks[:k]
