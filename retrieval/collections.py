@@ -65,9 +65,7 @@ class Collection:
     def refresh_lexical_index(self) -> bool:
         """Rebuild the BM25 index if the manifest moved since it was built; True if rebuilt."""
         generation = self.manifest.generation()
-        current = LexicalIndex.load(self.lexical_dir)
-        if current is not None and (current.generation, current.format_version) == (
-                generation, LEXICAL_FORMAT):
+        if LexicalIndex.state(self.lexical_dir) == (generation, LEXICAL_FORMAT):
             return False
         r = self.settings.retrieval
         LexicalIndex.build(self.store.records(), self.lexical_dir, generation,

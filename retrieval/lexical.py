@@ -94,6 +94,15 @@ class LexicalIndex:
         log.info("built BM25 index of %d chunks in %s", len(ids), directory)
         return cls(retriever if texts else None, ids, metas, generation)
 
+    @staticmethod
+    def state(directory: Path) -> tuple[int, int] | None:
+        """(generation, format) of the saved index, read without loading it (or bm25s)."""
+        state_file = directory / _STATE
+        if not state_file.exists():
+            return None
+        state = json.loads(state_file.read_text())
+        return int(state["generation"]), int(state.get("format", 1))
+
     @classmethod
     def load(cls, directory: Path) -> LexicalIndex | None:
         state_file = directory / _STATE

@@ -10,15 +10,17 @@ import functools
 import logging
 import os
 from pathlib import Path
-
-from langchain_core.embeddings import Embeddings
-from langchain_core.language_models import BaseChatModel
+from typing import TYPE_CHECKING
 
 from core.artifacts import ensure
 from core.artifacts.catalog import LOCAL_CHAT, LOCAL_EMBEDDING
 from core.errors import ConfigError
 from core.models.spec import ModelSpec
 from core.settings import Settings
+
+if TYPE_CHECKING:  # importing LangChain's model stack costs a second; ingest never needs it
+    from langchain_core.embeddings import Embeddings
+    from langchain_core.language_models import BaseChatModel
 
 log = logging.getLogger(__name__)
 

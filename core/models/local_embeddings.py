@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from pathlib import Path
@@ -15,22 +16,38 @@ class OnnxSentenceEmbeddings(Embeddings):
 
     def __init__(self, model_path: Path, tokenizer_path: Path, *, max_length: int = 256,
                  batch_size: int = 32, threads: int | None = None):
-        import onnxruntime as ort
-        from tokenizers import Tokenizer
-
-        options = ort.SessionOptions()
-        if threads:
-            options.intra_op_num_threads = threads
-        self._session = ort.InferenceSession(
-            str(model_path), options, providers=["CPUExecutionProvider"]
-        )
-        self._inputs = {i.name for i in self._session.get_inputs()}
-        self._tokenizer = Tokenizer.from_file(str(tokenizer_path))
-        self._tokenizer.enable_truncation(max_length=max_length)
-        self._tokenizer.enable_padding()  # pad to the longest text in each batch only
+        self._paths = (model_path, tokenizer_path)
+        self._max_length, self._threads = max_length, threads
         self._batch_size = batch_size
         self._lock = threading.Lock()  # the tokenizer's padding state is not thread-safe
-        self.dimension = int(self._session.get_outputs()[0].shape[-1])
+
+    @functools.cached_property
+    def _session(self):  # type: ignore[no-untyped-def]
+        """Loaded on first use: a run that embeds nothing (an unchanged re-ingest) never pays."""
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        if self._threads:
+            options.intra_op_num_threads = self._threads
+        return ort.InferenceSession(str(self._paths[0]), options,
+                                    providers=["CPUExecutionProvider"])
+
+    @functools.cached_property
+    def _tokenizer(self):  # type: ignore[no-untyped-def]
+        from tokenizers import Tokenizer
+
+        tokenizer = Tokenizer.from_file(str(self._paths[1]))
+        tokenizer.enable_truncation(max_length=self._max_length)
+        tokenizer.enable_padding()  # pad to the longest text in each batch only
+        return tokenizer
+
+    @functools.cached_property
+    def _inputs(self) -> set[str]:
+        return {i.name for i in self._session.get_inputs()}
+
+    @property
+    def dimension(self) -> int:
+        return int(self._session.get_outputs()[0].shape[-1])
 
     def _embed_batch(self, texts: list[str]) -> np.ndarray:
         with self._lock:
