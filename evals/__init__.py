@@ -1,1 +1,1 @@
-"""evals."""
+"""Evaluation: public data sets, retrieval metrics and benchmarks (Ragas suites come next)."""
