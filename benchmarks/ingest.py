@@ -32,8 +32,8 @@ ragloom's parser pool). Then the ragloom CLI is timed end to end on the already-
 
 Run from the repository root::
 
-    .venv/bin/python benchmarks/ingest.py                  # full corpora, ~15-30 minutes on 2 cores
-    .venv/bin/python benchmarks/ingest.py --quick          # first 3 PDFs, first 500 SciFact docs
+    .venv/bin/python benchmarks/ingest.py                  # full corpora: ~60 min on 2 busy cores
+    .venv/bin/python benchmarks/ingest.py --quick          # first 3 PDFs, first 500 SciFact docs (~6-9 min)
     .venv/bin/python benchmarks/ingest.py --json /tmp/ingest.json
 """
 

@@ -15,7 +15,7 @@ class OnnxSentenceEmbeddings(Embeddings):
     """A sentence-transformers model exported to ONNX: mean-pooled, L2-normalised vectors."""
 
     def __init__(self, model_path: Path, tokenizer_path: Path, *, max_length: int = 256,
-                 batch_size: int = 32, threads: int | None = None):
+                 batch_size: int = 8, threads: int | None = None):
         self._paths = (model_path, tokenizer_path)
         self._max_length, self._threads = max_length, threads
         self._batch_size = batch_size
