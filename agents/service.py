@@ -181,5 +181,19 @@ def get_trace(settings: Settings, trace_id: str) -> dict[str, Any]:
     return trace
 
 
+def rate_answer(settings: Settings, trace_id: str, rating: str, comment: str = "") -> None:
+    """Record a thumbs up/down (and comment) on an answer; it becomes eval data later."""
+    try:
+        _traces(settings.home).rate(trace_id, rating, comment)
+    except KeyError:
+        raise RagloomError(f"no trace '{trace_id}'", fix="rate an answer that was asked here") from None
+    except ValueError as exc:
+        raise RagloomError(str(exc), subject=trace_id, fix="use 'up' or 'down'") from None
+
+
+def rated_answers(settings: Settings, rating: str | None = None) -> list[dict[str, Any]]:
+    return _traces(settings.home).feedback(rating)
+
+
 def recent_traces(settings: Settings, limit: int = 20) -> list[tuple[str, float, str, str]]:
     return _traces(settings.home).recent(limit)

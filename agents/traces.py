@@ -21,7 +21,15 @@ CREATE TABLE IF NOT EXISTS traces (
     body TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS traces_created ON traces (created);
+CREATE TABLE IF NOT EXISTS feedback (
+    trace_id TEXT PRIMARY KEY REFERENCES traces (id),
+    rating TEXT NOT NULL CHECK (rating IN ('up', 'down')),
+    comment TEXT NOT NULL DEFAULT '',
+    created REAL NOT NULL
+);
 """
+
+RATINGS = ("up", "down")
 
 
 class TraceStore:
@@ -51,6 +59,24 @@ class TraceStore:
         return list(self._db.execute(
             "SELECT id, created, graph, question FROM traces ORDER BY created DESC LIMIT ?",
             (limit,)))
+
+    def rate(self, trace_id: str, rating: str, comment: str = "") -> None:
+        """Store (or replace) a user's rating of one answer; the trace must exist."""
+        if rating not in RATINGS:
+            raise ValueError(f"rating must be one of {RATINGS}, not {rating!r}")
+        if self.get(trace_id) is None:
+            raise KeyError(trace_id)
+        self._db.execute("INSERT OR REPLACE INTO feedback VALUES (?, ?, ?, ?)",
+                         (trace_id, rating, comment, time.time()))
+
+    def feedback(self, rating: str | None = None) -> list[dict[str, Any]]:
+        """Rated answers with their traces, newest first; ``rating`` filters to up or down."""
+        rows = self._db.execute(
+            "SELECT f.trace_id, f.rating, f.comment, f.created, t.body FROM feedback f "
+            "JOIN traces t ON t.id = f.trace_id WHERE ?1 IS NULL OR f.rating = ?1 "
+            "ORDER BY f.created DESC", (rating,))
+        return [{"trace_id": r[0], "rating": r[1], "comment": r[2], "rated": r[3],
+                 "trace": json.loads(r[4])} for r in rows]
 
     def close(self) -> None:
         self._db.close()
