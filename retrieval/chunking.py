@@ -5,7 +5,8 @@ Two chunkers, chosen per collection:
   (a PDF page, a heading section).
 - ``structure``: the same, but every chunk also starts with its heading path, so a chunk from
   "Risk Factors > Supply chain" says so; best for Markdown, HTML and DOCX.
-Fragments shorter than ``min_chunk_chars`` are merged into the chunk before them (same page).
+Fragments shorter than ``min_chunk_chars`` are merged into the chunk before them when both come from
+the same page and heading (never across sections, so a chunk's page and heading stay true).
 """
 
 from __future__ import annotations
@@ -58,7 +59,8 @@ def chunk_sections(sections: list[Section], *, source: str, file_hash: str,
     for section in sections:
         for piece in _pieces(section, cfg):
             prev = merged[-1] if merged else None
-            if prev and len(piece) < cfg.min_chunk_chars and prev[0].page == section.page:
+            if (prev and len(piece) < cfg.min_chunk_chars and prev[0].page == section.page
+                    and prev[0].heading == section.heading):
                 merged[-1] = (prev[0], f"{prev[1]}\n{piece}")
             else:
                 merged.append((section, piece))

@@ -292,8 +292,9 @@ def _run(todo: list[tuple[Path, str | None]], cfg: ChunkingConfig, limits: Limit
         return
     from retrieval.chunking import _splitter
 
-    _splitter(cfg.chunk_size, cfg.chunk_overlap)  # import llama-index once, before forking
-    # fork: workers inherit the imported parsers instead of paying seconds of imports each.
+    # Import llama-index and load its NLTK sentence model and tokenizer once, before forking:
+    # workers inherit them instead of each paying seconds on its first split.
+    _splitter(cfg.chunk_size, cfg.chunk_overlap).split_text("Warm up. The splitter loads lazily.")
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
                              initializer=_die_with_parent) as pool:
         yield from _bounded_map(pool, todo, cfg, limits, window=2 * workers)

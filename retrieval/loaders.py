@@ -6,8 +6,9 @@ chosen by content as well as extension) and the file's sections:
 - pdf: one section per page (pypdfium2), cleaned by ``retrieval.cleaning``; ``page`` is 1-based.
 - docx, html, markdown: one section per heading (levels 1-3), ``heading`` = "Intro > Scope";
   DOCX and HTML tables become lines of " | "-joined cells.
-- text: one section. csv / jsonl: ``ROWS_PER_SECTION`` rows or records per section, each rendered
-  as "column: value" text.
+- text: one section. csv: ``ROWS_PER_SECTION`` rows per section, each rendered as "column: value"
+  text. jsonl: one section per record ("key: value" lines), headed by its title, name or id when it
+  has one, so a chunk never mixes two records.
 
 Every failure is an ``IngestError`` naming the file, the reason and a fix; no library exception
 escapes.
@@ -312,19 +313,31 @@ def render_record(value: Any, prefix: str = "") -> list[str]:
     return [f"{key}: {text}" if key else text]
 
 
+_TITLE_KEYS = ("title", "name", "_id", "id")
+
+
+def _record_heading(record: Any, number: int) -> str:
+    if isinstance(record, dict):
+        for key in _TITLE_KEYS:
+            value = record.get(key)
+            if isinstance(value, str | int) and not isinstance(value, bool) and str(value).strip():
+                return _clean_cell(str(value))[:200]
+    return f"line {number}"
+
+
 def read_jsonl(path: Path, max_pages: int | None = None) -> list[Section]:
-    records: list[str] = []
+    records: list[Section] = []
     bad: list[tuple[int, str]] = []
     for number, line in enumerate(decode_text(path, path.read_bytes()).splitlines(), start=1):
         if not line.strip():
             continue
         try:
-            rendered = render_record(json.loads(line))
+            record = json.loads(line)
         except json.JSONDecodeError as exc:
             bad.append((number, f"{exc.msg} at column {exc.colno}"))
             continue
-        if rendered:
-            records.append("\n".join(rendered))
+        if rendered := render_record(record):
+            records.append(Section(text="\n".join(rendered), heading=_record_heading(record, number)))
     if bad and not records:
         more = f" (and {len(bad) - 1} more bad lines)" if len(bad) > 1 else ""
         raise _error(
@@ -343,7 +356,7 @@ def read_jsonl(path: Path, max_pages: int | None = None) -> list[Section]:
             first,
             reason,
         )
-    return _grouped(records, "\n\n")
+    return records
 
 
 READERS: dict[str, Reader] = {

@@ -9,7 +9,8 @@ import pytest
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
-from agents.service import ask, ask_stream
+from agents.multihop import multi_hop_cue
+from agents.service import ask, ask_stream, get_trace
 from agents.state import RagContext
 from core.errors import ModelUnavailableError, RagloomError
 from core.models.reachability import model_call
@@ -183,6 +184,33 @@ def test_adaptive_decomposes_multi_hop_questions(col, settings) -> None:
     assert a.route == "decompose" and a.grounded and "30 days" in a.answer
     assert a.citations and a.citations[0].source.endswith("shipping-faq.txt")
     assert a.model_calls == {"chat": 6} and {"decompose", "compose"} <= set(a.prompts)
+
+
+def test_multi_hop_question_the_model_routes_to_documents_is_decomposed(col, settings) -> None:
+    chat = scripted_chat(
+        J({"route": "documents"}),
+        J({"sub_questions": ["How long does shipping to Canada take?", "What is the return window?"]}),
+        "7 to 10 business days [1].", "30 days [1].", "7 to 10 business days [1].",
+        J({"grounded": True}))
+    a = ask("Are both Canada shipping and returns handled within the same week?", settings,
+            context=_ctx(col, chat), graph="adaptive")
+    route_step = next(s for s in get_trace(settings, a.trace_id)["steps"] if s["node"] == "route_question")
+    assert a.route == "decompose" and route_step["override"] == "multi-hop cue: comparison (both)"
+
+
+@pytest.mark.parametrize(("question", "cue"), [
+    ("Are Christopher Nolan and Sathish Kalathil both film directors?", "comparison (both)"),
+    ("Which band was formed first, The Exies or Circus Diablo?", "comparison"),
+    ("Is green tea or black tea stronger?", "comparison"),
+    ("Who directed the film that was shot in Leland, North Carolina in 1986?", "relation (m that was)"),
+    ("He was chief of staff to a Senator, who has served as Deputy Prime Minister since 2016?", "relation"),
+    ("What temperature should I brew the Oolong at?", None),
+    ("Who wrote the tea guide?", None),
+    ("What is the return policy for items that were damaged in shipping?", None),
+])
+def test_multi_hop_cues(question, cue) -> None:
+    found = multi_hop_cue(question)
+    assert (found is None) if cue is None else (found is not None and found.startswith(cue))
 
 
 def test_unroutable_reply_falls_back_to_documents(col, settings) -> None:

@@ -24,6 +24,13 @@ def test_tiny_fragments_merge_into_the_previous_chunk_of_the_same_page() -> None
     assert chunks[-1].text == "Another short one." and chunks[-1].page == 2  # new page stays
 
 
+def test_tiny_fragments_never_merge_across_headings_of_pageless_files() -> None:
+    chunks = _chunks([Section(text=LONG, heading="Brewing"), Section(text="Call us.", heading="Contact"),
+                      Section(text="Tiny.", heading="Contact")], chunk_size=64, chunk_overlap=8)
+    assert chunks[-1].text == "Call us.\nTiny." and chunks[-1].metadata["heading"] == "Contact"
+    assert "Call us." not in chunks[-2].text and chunks[-2].metadata["heading"] == "Brewing"
+
+
 def test_structure_chunker_prefixes_heading_paths_once() -> None:
     sections = [Section(text="Scope\nWhat this covers.", heading="Intro > Scope"),
                 Section(text="Intro\nWelcome to the guide.", heading="Intro")]

@@ -335,14 +335,22 @@ def test_jsonl_records_render_as_key_value_text(tmp_path: Path) -> None:
     ]
     kind, sections = load_file(write(tmp_path / "faq.jsonl", "\n".join(lines)))
     assert kind == "jsonl"
-    assert sections[0].text == "q: Shipping?\nmeta.lang: en\nmeta.tags: faq, ship\n\nq: Returns?\nok: true"
+    assert [(s.heading, s.text) for s in sections] == [
+        ("line 1", "q: Shipping?\nmeta.lang: en\nmeta.tags: faq, ship"), ("line 3", "q: Returns?\nok: true")]
+
+
+def test_jsonl_record_is_headed_by_its_title_or_id(tmp_path: Path) -> None:
+    lines = [json.dumps({"_id": 42, "title": "  Tea   storage ", "text": "Keep it dry."}),
+             json.dumps({"id": "faq-7", "text": "Ships in 2 days."}), json.dumps({"flag": True, "title": ""})]
+    _, sections = load_file(write(tmp_path / "docs.jsonl", "\n".join(lines)))
+    assert [s.heading for s in sections] == ["Tea storage", "faq-7", "line 3"]
 
 
 def test_jsonl_bad_lines_are_skipped_and_counted(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     lines = [json.dumps({"a": i}) for i in range(3)] + ["{broken", "not json"]
     with caplog.at_level(logging.WARNING, logger="retrieval.loaders"):
         _, sections = load_file(write(tmp_path / "mixed.jsonl", "\n".join(lines)))
-    assert sections[0].text == "a: 0\n\na: 1\n\na: 2"
+    assert [s.text for s in sections] == ["a: 0", "a: 1", "a: 2"]
     assert "skipped 2 bad JSON line(s) of 5; first at line 4" in caplog.text
 
 
