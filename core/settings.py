@@ -73,6 +73,8 @@ class RetrievalSettings(BaseModel):
     rerank: bool = Field(False, description="Reorder candidates with the chat model (one call).")
     bm25_k1: float = Field(0.9, gt=0.0)
     bm25_b: float = Field(0.4, ge=0.0, le=1.0)
+    redact_pii: bool = Field(False, description="Redact emails, phones, cards, IBANs, national ids "
+                             "at ingest (see retrieval/redaction.py).")
     embed_batch_size: int = Field(64, ge=1)
     store_batch_size: int = Field(128, ge=1)
 
@@ -84,6 +86,17 @@ class AgentSettings(BaseModel):
     max_generations: int = Field(2, ge=1, description="Answers per question, incl. regenerations.")
     max_sub_questions: int = Field(3, ge=1, le=4)
     step_timeout_s: float = Field(600.0, gt=0, description="Longest a single graph step may take.")
+
+
+class ApiSettings(BaseModel):
+    """The HTTP service (`ragloom serve`); see docs/security.md."""
+
+    auth: bool = Field(True, description="Require API keys; off is allowed on loopback only.")
+    cors_origins: list[str] = Field(default_factory=list, description="Closed by default.")
+    max_body_kb: int = Field(256, ge=1, description="Largest JSON request body.")
+    max_upload_mb: float = Field(50.0, gt=0, description="Largest upload request (all files).")
+    max_upload_files: int = Field(50, ge=1)
+    ask_concurrency: int = Field(32, ge=1, description="Questions answered at once per process.")
 
 
 class Settings(BaseSettings):
@@ -116,6 +129,7 @@ class Settings(BaseSettings):
     chroma: ChromaSettings = ChromaSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
     agent: AgentSettings = AgentSettings()
+    api: ApiSettings = ApiSettings()
 
     @classmethod
     def settings_customise_sources(

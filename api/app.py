@@ -1,0 +1,67 @@
+"""The FastAPI application factory: ``create_app(settings)``; ``ragloom serve`` runs it."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from api import errors
+from api.audit import AuditLog, audit_path
+from api.deps import ContextFactory, ServiceState, default_context, default_embeddings
+from api.jobs import IngestJobs
+from api.keys import KeyStore, keys_path
+from api.limits import BodyLimit
+from api.routes import ask, collections, health, openai, prompts, traces
+from core.models.spec import ModelSpec
+from core.settings import Settings
+
+log = logging.getLogger(__name__)
+UPLOAD_PATH_SUFFIX = "/documents"
+
+
+def _slots(settings: Settings) -> int:
+    # The embedded llama.cpp model is one in-process instance: it answers one question at a time.
+    return 1 if ModelSpec.parse(settings.chat).provider == "local" else settings.api.ask_concurrency
+
+
+def create_app(settings: Settings, *, auth: bool | None = None,
+               context_factory: ContextFactory = default_context,
+               embeddings_of: Callable[[Settings], Any] = default_embeddings) -> FastAPI:
+    """Build the app. ``auth`` defaults to ``settings.api.auth``; the factories are for tests."""
+    settings.home.mkdir(parents=True, exist_ok=True)
+    svc = ServiceState(settings=settings, keys=KeyStore(keys_path(settings.home)),
+                       audit=AuditLog(audit_path(settings.home)),
+                       auth=settings.api.auth if auth is None else auth,
+                       context_factory=context_factory, embeddings_of=embeddings_of,
+                       ask_slots=threading.BoundedSemaphore(_slots(settings)))
+    svc.jobs = IngestJobs(settings, embeddings_of)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        svc.jobs.close()
+        svc.keys.close()
+        svc.audit.close()
+
+    app = FastAPI(title="ragloom", version="0.1.0", lifespan=lifespan,
+                  description="Ask questions over your documents, with cited answers. "
+                  "Authenticate with 'Authorization: Bearer KEY'.")
+    app.state.service = svc
+    errors.install(app)
+    for module in (health, collections, ask, traces, prompts, openai):
+        app.include_router(module.router)
+    if settings.api.cors_origins:  # closed unless origins are configured
+        app.add_middleware(CORSMiddleware, allow_origins=settings.api.cors_origins,
+                           allow_methods=["GET", "POST", "PUT", "DELETE"],
+                           allow_headers=["Authorization", "X-API-Key", "Content-Type"])
+    json_limit = settings.api.max_body_kb * 1024
+    upload_limit = int(settings.api.max_upload_mb * 1024 * 1024)
+    app.add_middleware(BodyLimit, limit_for=lambda path: upload_limit
+                       if path.endswith(UPLOAD_PATH_SUFFIX) else json_limit)
+    return app

@@ -1,0 +1,114 @@
+"""Ingest jobs: uploads are ingested in a background thread, one job at a time per process.
+
+Each job's state (status, progress, per-file errors) is written to SQLite under ``HOME/api`` at
+every progress event, so any process sharing the data folder can report it, and a job that was
+running when its process died is shown as ``interrupted`` (re-running the upload resumes cleanly:
+ingestion is incremental and crash-safe).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (id TEXT PRIMARY KEY, collection TEXT NOT NULL, owner TEXT NOT NULL,
+  created REAL NOT NULL, state TEXT NOT NULL);
+"""
+
+
+class IngestJobs:
+    def __init__(self, settings: Settings, embeddings_of: Callable[[Settings], Any]):
+        self.settings, self._embeddings_of = settings, embeddings_of
+        path = settings.home / "api" / "jobs.sqlite"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(path, check_same_thread=False, timeout=30)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.executescript(_SCHEMA)
+        self._mark_interrupted()
+        # One writer per process: ingestion of a collection must not run twice at once.
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest")
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._db.close()
+
+    def _mark_interrupted(self) -> None:
+        with self._lock, self._db:
+            for job_id, state in self._db.execute("SELECT id, state FROM jobs").fetchall():
+                body = json.loads(state)
+                if body["status"] in ("queued", "running"):
+                    body["status"] = "interrupted"
+                    self._db.execute("UPDATE jobs SET state = ? WHERE id = ?",
+                                     (json.dumps(body), job_id))
+
+    def _save(self, job_id: str, state: dict[str, Any]) -> None:
+        with self._lock, self._db:
+            self._db.execute("UPDATE jobs SET state = ? WHERE id = ?", (json.dumps(state), job_id))
+
+    def get(self, job_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            row = self._db.execute("SELECT collection, owner, created, state FROM jobs WHERE id = ?",
+                                   (job_id,)).fetchone()
+        if row is None:
+            return None
+        return {"id": job_id, "collection": row[0], "owner": row[1], "created": row[2],
+                **json.loads(row[3])}
+
+    def submit(self, collection: str, paths: list[Path], owner: str, *, sync: bool = False) -> str:
+        job_id = uuid.uuid4().hex[:16]
+        state = {"status": "queued", "files_total": len(paths), "files_done": 0,
+                 "chunks_added": 0, "ingested": [], "unchanged": [], "removed": [], "failed": [],
+                 "error": None, "fix": None, "finished": None, "redacted": {}}
+        with self._lock, self._db:
+            self._db.execute("INSERT INTO jobs VALUES (?, ?, ?, ?, ?)",
+                             (job_id, collection, owner, time.time(), json.dumps(state)))
+        self._pool.submit(self._run, job_id, collection, paths, sync, state)
+        return job_id
+
+    def _run(self, job_id: str, collection: str, paths: list[Path], sync: bool,
+             state: dict[str, Any]) -> None:
+        from api.errors import describe
+        from retrieval.collections import Collection
+        from retrieval.ingest import Progress, ingest
+
+        state["status"] = "running"
+        self._save(job_id, state)
+
+        def progress(p: Progress) -> None:
+            state.update(files_done=p.files_done, files_total=p.files_total,
+                         chunks_added=p.chunks_added)
+            self._save(job_id, state)
+
+        try:
+            col = Collection(self.settings, collection, self._embeddings_of(self.settings))
+            report = ingest(paths, col, sync=sync, on_progress=progress,
+                            workers=self.settings.retrieval.ingest_workers or 1)
+            names = {str(p.resolve()): p.name for p in paths}
+            state.update(
+                status="done" if report.ok else "done_with_errors",
+                ingested=[names.get(s, s) for s in report.ingested],
+                unchanged=[names.get(s, s) for s in report.unchanged],
+                removed=[names.get(s, s) for s in report.removed],
+                failed=[{"file": Path(p).name, "reason": r} for p, r in report.failed],
+                chunks_added=report.chunks_added,
+                redacted=dict(getattr(report, "redacted", {}) or {}))
+        except Exception as exc:  # the job records why; the server carries on
+            _, error, fix = describe(exc)
+            log.warning("ingest job %s failed: %s", job_id, error)
+            state.update(status="failed", error=error, fix=fix)
+        state["finished"] = time.time()
+        self._save(job_id, state)

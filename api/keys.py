@@ -1,0 +1,158 @@
+"""API keys: hashed at rest in SQLite, with a role and per-collection permissions.
+
+A key reads ``rl_<id>_<secret>``. Only the SHA-256 of the whole key is stored; the id finds the
+row, and the hash is compared in constant time. The plain key is shown once, at creation.
+
+Roles: ``admin`` may do everything (keys, prompts, evaluations, every collection); ``user`` may
+do what its grants allow: ``{"COLLECTION" or "*": "read" | "write" | "admin"}``, where write
+includes read, and admin (delete the collection) includes write.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+import secrets
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from core.errors import ConfigError
+
+Level = Literal["read", "write", "admin"]
+LEVELS: dict[str, int] = {"read": 1, "write": 2, "admin": 3}
+ROLES = ("admin", "user")
+_KEY = re.compile(r"^rl_([0-9a-f]{12})_([A-Za-z0-9_-]{20,100})$")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS keys (
+  id TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL, grants TEXT NOT NULL,
+  sha256 TEXT NOT NULL, created REAL NOT NULL, revoked REAL
+);
+"""
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling, and what they may do."""
+
+    id: str
+    name: str
+    role: str
+    grants: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    def level(self, collection: str) -> int:
+        if self.is_admin:
+            return LEVELS["admin"]
+        return max(LEVELS.get(self.grants.get(collection, ""), 0),
+                   LEVELS.get(self.grants.get("*", ""), 0))
+
+    def can(self, collection: str, need: Level) -> bool:
+        return self.level(collection) >= LEVELS[need]
+
+
+LOCAL_ADMIN = Principal(id="local", name="local (no auth, loopback)", role="admin")
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    id: str
+    name: str
+    role: str
+    grants: dict[str, str]
+    created: float
+    revoked: float | None
+
+
+def parse_grants(items: list[str] | dict[str, str] | None) -> dict[str, str]:
+    """``["docs=write", "*=read"]`` (or a dict) -> ``{"docs": "write", "*": "read"}``, checked."""
+    pairs = items.items() if isinstance(items, dict) else (
+        tuple(i.split("=", 1)) if "=" in i else (i, "") for i in items or [])
+    grants: dict[str, str] = {}
+    for collection, level in pairs:
+        if level not in LEVELS or not collection:
+            raise ConfigError(f"bad permission '{collection}={level}'",
+                              fix="use COLLECTION=read|write|admin, or *=LEVEL for every collection")
+        grants[collection] = level
+    return grants
+
+
+def _digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class KeyStore:
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(path, check_same_thread=False, timeout=30)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def create(self, name: str, role: str = "user", grants: dict[str, str] | None = None
+               ) -> tuple[str, KeyInfo]:
+        """Make a key; returns (the plain key, shown once, and its record)."""
+        if role not in ROLES:
+            raise ConfigError(f"unknown role '{role}'", fix=f"use one of {', '.join(ROLES)}")
+        if not name.strip():
+            raise ConfigError("a key needs a name", fix="say whose or what it is, e.g. --name ci")
+        grants = parse_grants(grants or {})
+        key_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
+        plain = f"rl_{key_id}_{secret}"
+        info = KeyInfo(key_id, name.strip(), role, grants, time.time(), None)
+        with self._lock, self._db:
+            self._db.execute("INSERT INTO keys VALUES (?, ?, ?, ?, ?, ?, NULL)",
+                             (key_id, info.name, role, json.dumps(grants), _digest(plain),
+                              info.created))
+        return plain, info
+
+    def verify(self, plain: str) -> Principal | None:
+        """The key's principal, or None when it is malformed, unknown, wrong or revoked."""
+        match = _KEY.match(plain or "")
+        if not match:
+            return None
+        with self._lock:
+            row = self._db.execute("SELECT name, role, grants, sha256, revoked FROM keys "
+                                   "WHERE id = ?", (match.group(1),)).fetchone()
+        if row is None:
+            _digest(plain)  # same work either way: timing does not tell which ids exist
+            return None
+        name, role, grants, stored, revoked = row
+        if not hmac.compare_digest(stored, _digest(plain)) or revoked is not None:
+            return None
+        return Principal(match.group(1), name, role, json.loads(grants))
+
+    def list(self) -> list[KeyInfo]:
+        with self._lock:
+            rows = self._db.execute("SELECT id, name, role, grants, created, revoked FROM keys "
+                                    "ORDER BY created").fetchall()
+        return [KeyInfo(r[0], r[1], r[2], json.loads(r[3]), r[4], r[5]) for r in rows]
+
+    def revoke(self, key_id: str) -> bool:
+        """Revoke by id; False when no such active key."""
+        with self._lock, self._db:
+            cur = self._db.execute("UPDATE keys SET revoked = ? WHERE id = ? AND revoked IS NULL",
+                                   (time.time(), key_id))
+        return cur.rowcount == 1
+
+    def count_active(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT COUNT(*) FROM keys WHERE revoked IS NULL")
+                       .fetchone()[0])
+
+
+def keys_path(home: Path) -> Path:
+    return home / "api" / "keys.sqlite"

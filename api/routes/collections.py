@@ -1,0 +1,115 @@
+"""Collections (create, list, show, delete) and document uploads ingested as background jobs."""
+
+from __future__ import annotations
+
+import shutil
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Query, UploadFile
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.deps import Caller, Service, require
+from api.errors import ApiError
+from api.limits import inside, safe_filename
+from retrieval.store import validate_collection_name
+
+router = APIRouter(tags=["collections"])
+NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{1,510}[A-Za-z0-9]$"
+
+
+class NewCollection(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(pattern=NAME, description="3-512 letters, digits, '.', '_' or '-'.")
+
+
+def _exists(svc: Service, name: str) -> bool:
+    from retrieval.store import collection_exists, open_client
+
+    return collection_exists(open_client(svc.settings), name)
+
+
+def _must_exist(svc: Service, name: str) -> None:
+    validate_collection_name(name)
+    if not _exists(svc, name):
+        raise ApiError(404, f"collection '{name}' does not exist",
+                       "create it with POST /collections, or see GET /collections")
+
+
+@router.get("/collections", summary="Collections this key may read")
+def list_collections(svc: Service, who: Caller) -> list[dict[str, Any]]:
+    from retrieval.collections import list_collections as all_collections
+
+    return [c for c in all_collections(svc.settings) if who.can(c["name"], "read")]
+
+
+@router.post("/collections", status_code=201, summary="Create an empty collection")
+def create_collection(body: NewCollection, svc: Service, who: Caller) -> dict[str, Any]:
+    from retrieval.collections import Collection
+
+    require(who, body.name, "write")
+    if _exists(svc, body.name):
+        raise ApiError(409, f"collection '{body.name}' already exists",
+                       "upload documents to it, or pick another name")
+    info = Collection(svc.settings, body.name, svc.embeddings_of(svc.settings)).info()
+    svc.audit.record(who, "collection.create", collection=body.name)
+    return info.__dict__
+
+
+@router.get("/collections/{name}", summary="Files, chunks and embedding model of a collection")
+def show_collection(name: str, svc: Service, who: Caller) -> dict[str, Any]:
+    from retrieval.collections import Collection
+
+    require(who, name, "read")
+    _must_exist(svc, name)
+    return Collection(svc.settings, name, svc.embeddings_of(svc.settings), create=False
+                      ).info().__dict__
+
+
+@router.delete("/collections/{name}", summary="Delete a collection, its index and its uploads")
+def delete_collection(name: str, svc: Service, who: Caller) -> dict[str, Any]:
+    from retrieval.collections import delete_collection as delete
+
+    require(who, name, "admin")
+    _must_exist(svc, name)
+    delete(svc.settings, name)
+    shutil.rmtree(svc.uploads_dir / name, ignore_errors=True)
+    svc.audit.record(who, "collection.delete", collection=name)
+    return {"deleted": name}
+
+
+@router.post("/collections/{name}/documents", status_code=202,
+             summary="Upload files and ingest them in the background (poll GET /jobs/{id})")
+def upload_documents(name: str, svc: Service, who: Caller,
+                     files: Annotated[list[UploadFile], File(description="Documents to ingest.")],
+                     sync: Annotated[bool, Query(
+                         description="Also remove earlier uploads not in this request.")] = False,
+                     ) -> dict[str, Any]:
+    require(who, name, "write")
+    validate_collection_name(name)
+    if len(files) > svc.settings.api.max_upload_files:
+        raise ApiError(413, f"{len(files)} files in one upload, over the limit of "
+                       f"{svc.settings.api.max_upload_files}", "upload in several requests")
+    folder = svc.uploads_dir / name
+    folder.mkdir(parents=True, exist_ok=True)
+    names = [safe_filename(f.filename) for f in files]
+    if len(set(names)) != len(names):
+        raise ApiError(422, "two uploaded files have the same name", "rename one of them")
+    saved = []
+    for upload, clean in zip(files, names, strict=True):
+        path = inside(folder, clean)
+        tmp = path.with_name(f".{clean}.part")
+        with tmp.open("wb") as sink:
+            shutil.copyfileobj(upload.file, sink, length=1 << 20)
+        tmp.replace(path)  # a half-written upload is never ingested
+        saved.append(path)
+    job = svc.jobs.submit(name, [folder] if sync else saved, who.id, sync=sync)
+    svc.audit.record(who, "documents.upload", collection=name, target=job, files=names)
+    return {"job": job, "collection": name, "files": names, "status_url": f"/jobs/{job}"}
+
+
+@router.get("/jobs/{job_id}", summary="Progress and per-file errors of an ingest job")
+def job_status(job_id: str, svc: Service, who: Caller) -> dict[str, Any]:
+    job = svc.jobs.get(job_id)
+    if job is None or not who.can(job["collection"], "read"):
+        raise ApiError(404, f"no ingest job '{job_id}'", "use the id returned by the upload")
+    return job

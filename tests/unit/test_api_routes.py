@@ -1,0 +1,150 @@
+"""Collections, uploads as jobs, ask (JSON and SSE), traces, feedback, prompts — on fakes."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from tests.unit.api_helpers import client, fill, key
+
+
+@pytest.fixture
+def api(settings):
+    fill(settings)
+    with client(settings) as c:
+        c.headers.update(key(settings, "admin"))
+        yield c
+
+
+def _sse(text: str) -> list[tuple[str, str]]:
+    events, kind = [], "message"
+    for line in text.splitlines():
+        if line.startswith("event:"):
+            kind = line.split(":", 1)[1].strip()
+        elif line.startswith("data:"):
+            events.append((kind, line.split(":", 1)[1].strip()))
+            kind = "message"
+    return events
+
+
+def test_ask_returns_a_cited_answer_and_a_trace(api) -> None:
+    r = api.post("/ask", json={"question": "At what temperature do I brew the Oolong?",
+                               "collection": "sample", "graph": "simple"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert "85 degrees" in body["answer"] and body["citations"][0]["source"].endswith(".pdf")
+    trace = api.get(f"/traces/{body['trace_id']}").json()
+    assert trace["question"].startswith("At what temperature") and trace["steps"]
+    assert api.get("/traces").json()[0]["trace_id"] == body["trace_id"]
+    r = api.post(f"/traces/{body['trace_id']}/feedback", json={"rating": "down", "comment": "x"})
+    assert r.status_code == 200
+    assert api.post(f"/traces/{body['trace_id']}/feedback", json={"rating": "meh"}
+                    ).status_code == 422
+    assert api.get("/traces/doesnotexist").status_code == 404
+
+
+def test_ask_streams_steps_tokens_then_the_answer(api) -> None:
+    r = api.post("/ask/stream", json={"question": "At what temperature do I brew the Oolong?",
+                                      "collection": "sample",
+                                      "graph": "simple"})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
+    events = _sse(r.text)
+    kinds = [k for k, _ in events]
+    assert kinds[0] == "step" and "token" in kinds and kinds[-1] == "answer"
+    tokens = "".join(json.loads(d)["text"] for k, d in events if k == "token")
+    assert "85 degrees" in tokens
+    answer = json.loads(events[-1][1])
+    assert answer["citations"] and answer["trace_id"]
+
+
+def test_missing_collection_is_404_before_streaming(api) -> None:
+    for path in ("/ask", "/ask/stream"):
+        r = api.post(path, json={"question": "q", "collection": "nowhere"})
+        assert r.status_code == 404 and "does not exist" in r.json()["error"], r.text
+
+
+def test_collections_create_show_delete(api) -> None:
+    assert api.post("/collections", json={"name": "fresh"}).status_code == 201
+    assert api.post("/collections", json={"name": "fresh"}).status_code == 409
+    assert api.post("/collections", json={"name": "a"}).status_code == 422
+    assert {c["name"] for c in api.get("/collections").json()} == {"fresh", "sample"}
+    assert api.get("/collections/sample").json()["files"] >= 3
+    assert api.delete("/collections/fresh").json() == {"deleted": "fresh"}
+    assert api.delete("/collections/fresh").status_code == 404
+
+
+def _wait(api, job: str) -> dict:
+    for _ in range(200):
+        state = api.get(f"/jobs/{job}").json()
+        if state["status"] not in ("queued", "running"):
+            return state
+        time.sleep(0.05)
+    raise AssertionError(f"job {job} did not finish: {state}")
+
+
+def test_upload_ingests_in_the_background_with_per_file_errors(api, settings) -> None:
+    files = [("files", ("../../notes.md", b"# Notes\n\nThe kettle takes 4 minutes to boil water "
+                        b"for green tea, every single time, in our kitchen.\n", "text/markdown")),
+             ("files", ("broken.pdf", b"%PDF-1.4 not really a pdf", "application/pdf"))]
+    r = api.post("/collections/uploads/documents", files=files)
+    assert r.status_code == 202, r.text
+    assert r.json()["files"] == ["notes.md", "broken.pdf"]
+    state = _wait(api, r.json()["job"])
+    assert state["status"] == "done_with_errors" and state["ingested"] == ["notes.md"]
+    assert [f["file"] for f in state["failed"]] == ["broken.pdf"] and state["failed"][0]["reason"]
+    assert state["files_done"] == 2 and state["chunks_added"] >= 1
+    stored = sorted(p.name for p in (settings.home / "uploads" / "uploads").iterdir())
+    assert stored == ["broken.pdf", "notes.md"]  # nothing written outside the storage folder
+    assert not (settings.home / "notes.md").exists()
+    r = api.post("/ask", json={"question": "How long does the kettle take?",
+                               "collection": "uploads", "graph": "simple"})
+    assert r.status_code == 200 and r.json()["citations"][0]["source"].endswith("notes.md")
+
+
+def test_prompts_list_show_new_label_rollback_diff(api) -> None:
+    names = {p["name"] for p in api.get("/prompts").json()}
+    assert {"answer", "grade", "ground"} <= names
+    assert api.get("/prompts/answer@1").json()["ref"] == "answer@1"
+    assert api.get("/prompts/answer@999").status_code == 404
+    bad = api.post("/prompts/answer/versions", json={
+        "messages": [{"role": "user", "content": "{{ question }}"}], "message": "no context"})
+    assert bad.status_code == 422 and bad.json()["fix"]
+    new = api.post("/prompts/answer/versions", json={
+        "messages": [{"role": "system", "content": "Be brief."},
+                     {"role": "user", "content": "{{ context }}\n{{ question }}"}],
+        "message": "brief"}).json()
+    v = new["version"]
+    before = api.get("/prompts/answer:production").json()["version"]
+    moved = api.put("/prompts/answer/labels/production", json={"version": v}).json()
+    assert moved["previous"] == before
+    assert api.get("/prompts/answer:production").json()["version"] == v
+    assert "Be brief." in api.get(f"/prompts/answer/diff?a={before}&b={v}").json()["diff"]
+    back = api.post("/prompts/answer/labels/production/rollback").json()
+    assert (back["version"], back["previous"]) == (before, v)
+
+
+def test_openai_models_and_chat(api) -> None:
+    models = api.get("/v1/models").json()
+    assert [m["id"] for m in models["data"]] == ["ragloom:sample"]
+    r = api.post("/v1/chat/completions", json={
+        "model": "ragloom:sample:simple", "temperature": 0.2,
+        "messages": [{"role": "system", "content": "hi"},
+                     {"role": "user", "content": "At what temperature do I brew the Oolong?"}]})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    text = body["choices"][0]["message"]["content"]
+    assert "85 degrees" in text and "Sources:\n[1] tea-guide.pdf" in text
+    assert body["citations"][0]["n"] == 1
+    r = api.post("/v1/chat/completions", json={"model": "gpt-4o", "messages": [
+        {"role": "user", "content": "x"}]})
+    assert r.status_code == 404 and "ragloom:COLLECTION" in r.json()["error"]["message"]
+    question = {"role": "user", "content": "At what temperature do I brew the Oolong?"}
+    r = api.post("/v1/chat/completions", json={"model": "ragloom:sample:simple", "stream": True,
+                                               "messages": [question]})
+    chunks = [d for _, d in _sse(r.text)]
+    assert chunks[-1] == "[DONE]"
+    parsed = [json.loads(c) for c in chunks[:-1]]
+    text = "".join(p["choices"][0]["delta"].get("content", "") for p in parsed)
+    assert "85 degrees" in text and parsed[-1]["citations"]
