@@ -16,9 +16,12 @@ retrieval, top_k 4):
   capped by the answer's length; "contains" is the fairer correctness signal. Prompts are not changed
   to ask for short answers.
 - **Unanswerable**: the first ``--unanswerable`` of the same questions, asked against the WRONG
-  corpus: ragloom's bundled sample corpus (``ragloom/sample_corpus``: a company handbook, a shipping
-  FAQ, a tea guide) ingested into collection ``sample`` under ``~/.cache/ragloom/bench/
-  agents-sample-<key>``. The right behaviour is "I don't know" (``answer.refused`` is True).
+  corpus: the HotpotQA corpus WITHOUT those questions' gold passages (collection ``distractors``
+  under ``~/.cache/ragloom/bench/hotpotqa-<key>-nogold-<key>``). HotpotQA's distractor paragraphs
+  were chosen to look relevant (same names, places, titles), so they pass the retriever's relevance
+  floor and reach the model: a hard test. (An unrelated corpus is too easy: nothing passes the
+  relevance floor and every graph refuses without a model call.) The right behaviour is
+  "I don't know" (``answer.refused`` is True).
 - Per graph: EM, F1, contains, refusal rate on unanswerable questions, false-refusal rate on
   answerable ones, model calls per question (``sum(answer.model_calls.values())``) for each set,
   mean wall-clock seconds per question (around ``ask``; the chat model is loaded before timing), and
@@ -49,13 +52,10 @@ import json
 import logging
 import os
 import platform
-import re
 import signal
 import statistics
-import string
 import sys
 import time
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -65,73 +65,36 @@ sys.path.insert(0, str(REPO))  # run as a script from a checkout without install
 from agents.service import Answer, ask, build_context  # noqa: E402
 from core.models import get_embeddings  # noqa: E402
 from core.settings import Settings, load_settings  # noqa: E402
-from evals.datasets import Question, load_dataset  # noqa: E402
+from evals.datasets import Dataset, Question, load_dataset  # noqa: E402
 from evals.retrieval_bench import COLLECTION, bench_settings, build_collection  # noqa: E402
+from evals.text_metrics import contains, exact_match, strip_citations, token_f1  # noqa: E402
 from retrieval.collections import Collection  # noqa: E402
-from retrieval.ingest import ingest  # noqa: E402
+from retrieval.ingest import ingest_records  # noqa: E402
 
-SAMPLE_CORPUS = REPO / "ragloom" / "sample_corpus"
-SAMPLE_COLLECTION = "sample"
+DISTRACTOR_COLLECTION = "distractors"
 GRAPHS = ("simple", "corrective", "adaptive")
 TYPES = ("bridge", "comparison")
-_CITATION = re.compile(r"\[\d+(?:\s*,\s*\d+)*\]")
 
 log = logging.getLogger("benchmarks.agents")
 
 
-# ------------------------------------------------------------------------------------------- scoring
-def normalize(text: str) -> str:
-    """SQuAD's answer normalisation: lowercase, no punctuation, no articles, single spaces."""
-    text = text.lower()
-    text = "".join(ch for ch in text if ch not in set(string.punctuation))
-    text = re.sub(r"\b(a|an|the)\b", " ", text)
-    return " ".join(text.split())
-
-
-def strip_citations(answer: str) -> str:
-    return _CITATION.sub("", answer)
-
-
-def exact_match(prediction: str, gold: str) -> float:
-    return float(normalize(prediction) == normalize(gold))
-
-
-def token_f1(prediction: str, gold: str) -> float:
-    pred, ref = normalize(prediction).split(), normalize(gold).split()
-    common = Counter(pred) & Counter(ref)
-    same = sum(common.values())
-    if not pred or not ref:
-        return float(pred == ref)
-    if same == 0:
-        return 0.0
-    precision, recall = same / len(pred), same / len(ref)
-    return 2 * precision * recall / (precision + recall)
-
-
-def contains(prediction: str, gold: str) -> float:
-    g = normalize(gold)
-    return float(bool(g) and f" {g} " in f" {normalize(prediction)} ")
-
-
 # ------------------------------------------------------------------------------------------- setup
-def sample_settings(settings: Settings) -> Settings:
-    """A home of its own for the wrong-corpus collection, keyed like the bench collections."""
-    digest = hashlib.sha256()
-    for path in sorted(SAMPLE_CORPUS.iterdir()):
-        digest.update(path.name.encode() + path.read_bytes())
-    r = settings.retrieval
-    digest.update(f"{settings.embedding}|{r.chunker}|{r.chunk_size}|{r.chunk_overlap}|"
-                  f"{r.min_chunk_chars}|{r.bm25_k1}|{r.bm25_b}".encode())
-    home = settings.model_cache.parent / "bench" / f"agents-sample-{digest.hexdigest()[:16]}"
-    return settings.model_copy(update={"home": home, "chroma": settings.chroma.model_copy(
-        update={"mode": "embedded"})})
+def distractor_settings(hp: Settings, questions: list[Question]) -> Settings:
+    """A home of its own for the HotpotQA corpus without the gold passages of ``questions``."""
+    removed = sorted(set().union(*(q.gold for q in questions)))
+    key = hashlib.sha256("|".join(removed).encode()).hexdigest()[:12]
+    return hp.model_copy(update={"home": hp.home.with_name(f"{hp.home.name}-nogold-{key}")})
 
 
-def build_sample_collection(settings: Settings) -> Collection:
-    col = Collection(settings, SAMPLE_COLLECTION, get_embeddings(settings.embedding, settings))
-    report = ingest([SAMPLE_CORPUS], col)  # incremental: unchanged files are skipped
+def build_distractor_collection(settings: Settings, ds: Dataset, questions: list[Question]
+                                ) -> Collection:
+    """Every HotpotQA paragraph except the gold ones of ``questions``: the answers are gone, the
+    near-misses (same people, places and titles) stay, so retrieval still finds plausible text."""
+    col = Collection(settings, DISTRACTOR_COLLECTION, get_embeddings(settings.embedding, settings))
+    gold = set().union(*(q.gold for q in questions))
+    report = ingest_records((r for r in ds.records if r.id not in gold), col, namespace=ds.name)
     if report.failed:
-        raise SystemExit(f"could not ingest the sample corpus: {report.failed}")
+        raise SystemExit(f"could not ingest the distractor corpus: {report.failed}")
     return col
 
 
@@ -269,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--limit", type=int, default=100, help="first N HotpotQA questions (answerable)")
     p.add_argument("--unanswerable", type=int, default=30,
-                   help="first N questions asked against the wrong (sample) corpus")
+                   help="first N questions asked of the corpus without their gold passages")
     p.add_argument("--graphs", default=",".join(GRAPHS), help="comma-separated graph names")
     p.add_argument("--data-dir", type=Path, default=None, help="folder holding hotpotqa/")
     p.add_argument("--min-relevance", type=float, default=None,
@@ -293,20 +256,20 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     _, ingest_s = build_collection(settings, ds)
     hp = bench_settings(settings, ds)
-    wrong = sample_settings(settings)
-    build_sample_collection(wrong)
+    unanswerable = ds.questions[: args.unanswerable]
+    wrong = distractor_settings(hp, unanswerable)
+    build_distractor_collection(wrong, ds, unanswerable)
     # Built once per collection: the chat model loads here, before any question is timed.
     hp_ctx = build_context(hp, collection=COLLECTION)
-    wrong_ctx = build_context(wrong, collection=SAMPLE_COLLECTION)
+    wrong_ctx = build_context(wrong, collection=DISTRACTOR_COLLECTION)
     setup_s = time.perf_counter() - started
     print(f"setup {setup_s:.1f}s (HotpotQA ingest: "
           f"{'cached' if ingest_s is None else f'{ingest_s:.0f}s'}); homes: {hp.home} | {wrong.home}",
           file=sys.stderr)
 
     answerable = ds.questions[: args.limit]
-    unanswerable = ds.questions[: args.unanswerable]
     jobs = [("answerable", answerable, hp, COLLECTION, hp_ctx),
-            ("unanswerable", unanswerable, wrong, SAMPLE_COLLECTION, wrong_ctx)]
+            ("unanswerable", unanswerable, wrong, DISTRACTOR_COLLECTION, wrong_ctx)]
     run_start = time.perf_counter()
     rows, interrupted = run(graphs, jobs)
     run_s = time.perf_counter() - run_start
@@ -329,7 +292,7 @@ def main(argv: list[str] | None = None) -> int:
                          "agent": settings.agent.model_dump(mode="json"),
                          "local": settings.local.model_dump(mode="json")},
             "homes": {"answerable": str(hp.home), "unanswerable": str(wrong.home)},
-            "collections": {"answerable": COLLECTION, "unanswerable": SAMPLE_COLLECTION},
+            "collections": {"answerable": COLLECTION, "unanswerable": DISTRACTOR_COLLECTION},
             "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
                         "load_avg": os.getloadavg()},
             "interrupted": interrupted, "setup_s": setup_s, "run_s": run_s, "summary": summary, "rows": rows,

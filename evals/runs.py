@@ -1,0 +1,280 @@
+"""Running a suite: the matrix of variants, one stored run per variant, resumable.
+
+Python API (what the CLI, the Streamlit UI and the HTTP API call)::
+
+    suite = load_suite("sample")
+    ids = run_suite(suite, settings, variants=variants_from(prompts=["answer@1", "answer@2"]),
+                    limit=3, progress=print)
+    run = get_run(settings, ids[0])            # info, rows (answers, contexts, scores), summary
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import subprocess
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from agents.service import prompt_overrides
+from core.models.spec import ModelSpec
+from core.settings import Settings
+from evals.answering import (
+    Answered,
+    ContextFactory,
+    answer_row,
+    apply_overrides,
+    build_suite_collection,
+    default_context,
+)
+from evals.judge import Judge, JudgeInput
+from evals.judging import LazyJudge, judge_row
+from evals.metrics import DETERMINISTIC_METRICS, JUDGE_METRICS, Score, deterministic, na
+from evals.store import RunStore
+from evals.suites import Suite, SuiteRow
+from evals.summary import summarize
+
+if TYPE_CHECKING:
+    from langchain_core.embeddings import Embeddings
+
+log = logging.getLogger(__name__)
+REPO = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One configuration to evaluate: prompt pins, a graph, settings overrides."""
+
+    name: str = "default"
+    prompts: dict[str, str] = field(default_factory=dict)
+    graph: str | None = None
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+def variants_from(prompts: list[str] | None = None, graphs: list[str] | None = None
+                  ) -> list[Variant]:
+    """The matrix: pins of the same prompt are alternatives, different prompts and graphs combine.
+
+    ``["answer@1", "answer@2"]`` gives two variants; adding ``graphs=["simple", "corrective"]``
+    gives four.
+    """
+    by_role: dict[str, list[str]] = {}
+    for ref in prompts or []:
+        role = next(iter(prompt_overrides([ref])))
+        by_role.setdefault(role, []).append(ref)
+    choices = [[(role, ref) for ref in refs] for role, refs in by_role.items()]
+    out = []
+    for combo in itertools.product(*choices):
+        for graph in graphs or [None]:
+            pins = dict(combo)
+            name = " ".join([*pins.values(), *([f"graph={graph}"] if graph else [])]) or "default"
+            out.append(Variant(name=name, prompts=pins, graph=graph))
+    return out
+
+
+@dataclass
+class RunProgress:
+    """Reported to the ``progress`` callback after each step of a run."""
+
+    run_id: str
+    variant: str
+    phase: str  # "collection", "answering", "judging", "row", "done"
+    done: int
+    total: int
+    row_id: str | None = None
+    message: str = ""
+
+
+@dataclass
+class Runtime:
+    """Dependencies a caller (or a test) may inject; None builds the real ones from settings."""
+
+    embeddings: Embeddings | None = None
+    context: ContextFactory | None = None
+    judge: Callable[[], Judge] | None = None
+    judge_id: str | None = None
+
+
+@dataclass
+class JudgeOptions:
+    spec: str | None = None  # provider/model; None: suite.judge, then settings.judge
+    timeout_s: float = 180.0
+    attempts: int = 2
+    temperature: float | None = None  # None: 0, or 0.7 when repeats > 1 (to sample)
+
+
+def git_commit() -> str | None:
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True,
+                             text=True, timeout=5, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=REPO, capture_output=True, text=True, timeout=5).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return sha + ("+dirty" if dirty else "")
+
+
+def run_suite(suite: Suite, settings: Settings, variants: list[Variant] | None = None, *,
+              limit: int | None = None, concurrency: int = 1, repeats: int = 1,
+              resume: bool = False, progress: Callable[[RunProgress], None] | None = None,
+              judge: JudgeOptions | None = None, runtime: Runtime | None = None) -> list[str]:
+    """Run every variant over the suite's rows; returns one run id per variant.
+
+    Rows are stored as they finish. Ctrl-C marks the run ``interrupted`` (finished rows stay);
+    ``resume=True`` continues the newest unfinished run of the same suite, variant and limit.
+    """
+    runtime = runtime or Runtime()
+    judge = judge or JudgeOptions()
+    store = RunStore.for_home(settings.home)
+    rows = suite.rows(limit)
+    ids = []
+    with contextlib.ExitStack() as resources:
+        lazy = _lazy_judge(suite, settings, judge, repeats, concurrency, runtime, resources)
+        with asyncio.Runner() as loop:
+            for variant in variants or [Variant()]:
+                ids.append(_run_variant(suite, settings, variant, rows, store, lazy, loop,
+                                        _Opts(limit, max(1, concurrency), repeats, resume),
+                                        progress or (lambda p: None), runtime))
+    return ids
+
+
+@dataclass
+class _Opts:
+    limit: int | None
+    concurrency: int
+    repeats: int
+    resume: bool
+
+
+def _lazy_judge(suite: Suite, settings: Settings, opts: JudgeOptions, repeats: int,
+                concurrency: int, runtime: Runtime, resources: contextlib.ExitStack) -> LazyJudge:
+    from evals.judge_server import judge_id, open_judge
+
+    spec = opts.spec or suite.judge or settings.judge
+    temperature = opts.temperature if opts.temperature is not None else (
+        0.7 if repeats > 1 else 0.0)
+    if runtime.judge is not None:
+        return LazyJudge(runtime.judge_id or "injected", runtime.judge)
+    ModelSpec.parse(spec)  # a bad spec fails now, not after the answers
+    return LazyJudge(judge_id(spec, temperature), lambda: open_judge(
+        spec, settings, resources, timeout_s=opts.timeout_s, attempts=opts.attempts,
+        concurrency=concurrency, temperature=temperature))
+
+
+def _config(suite: Suite, settings: Settings, variant: Variant, lazy: LazyJudge,
+            opts: _Opts) -> dict[str, Any]:
+    return {"commit": git_commit(), "suite_file": str(suite.base_dir),
+            "variant": {"name": variant.name, "prompts": variant.prompts, "graph": variant.graph,
+                        "settings": variant.settings},
+            "graph": variant.graph or suite.graph or settings.agent.graph,
+            "prompts": {**suite.prompts, **variant.prompts},
+            "models": {"chat": settings.chat, "embedding": settings.embedding,
+                       "judge": lazy.model_id},
+            "collection": suite.collection.name, "metrics": suite.metrics,
+            "thresholds": suite.thresholds, "limit": opts.limit, "repeats": opts.repeats,
+            "settings": settings.model_dump(mode="json")}
+
+
+def _find_resumable(store: RunStore, suite: Suite, variant: Variant, limit: int | None
+                    ) -> str | None:
+    for run in store.list_runs(suite.name, limit=200):
+        if run["variant"] == variant.name and run["status"] != "done" and \
+                run["config"].get("limit") == limit:
+            return str(run["id"])
+    return None
+
+
+def _run_variant(suite: Suite, settings: Settings, variant: Variant, rows: list[SuiteRow],
+                 store: RunStore, lazy: LazyJudge, loop: asyncio.Runner, opts: _Opts,
+                 progress: Callable[[RunProgress], None], runtime: Runtime) -> str:
+    vsettings = apply_overrides(apply_overrides(settings, suite.settings), variant.settings)
+    run_id = _find_resumable(store, suite, variant, opts.limit) if opts.resume else None
+    if run_id is None:
+        run_id = store.create_run(suite.name, variant.name,
+                                  _config(suite, vsettings, variant, lazy, opts))
+    else:
+        store.set_status(run_id, "running")
+        log.info("resuming run %s", run_id)
+    done = store.done_row_ids(run_id)
+    todo = [(i, r) for i, r in enumerate(rows) if r.id not in done]
+
+    def report(phase: str, row_id: str | None = None, message: str = "") -> None:
+        progress(RunProgress(run_id, variant.name, phase, len(done), len(rows), row_id, message))
+
+    try:
+        report("collection", message=f"building collection {suite.collection.name}")
+        build_suite_collection(suite, vsettings, runtime.embeddings)
+        pins = {**suite.prompts, **variant.prompts}
+        ctx = (runtime.context or default_context)(vsettings, suite.collection.name, pins)
+        graph = variant.graph or suite.graph
+        # The embedded chat model runs in this process and answers one question at a time.
+        threads = 1 if ModelSpec.parse(vsettings.chat).provider == "local" and \
+            runtime.context is None else opts.concurrency
+        for start in range(0, len(todo), opts.concurrency):
+            batch = todo[start:start + opts.concurrency]
+            report("answering", batch[0][1].id, f"answering {len(batch)} question(s)")
+            answered = _answer_batch(batch, vsettings, ctx, graph, threads)
+            report("judging", batch[0][1].id, f"judging {len(batch)} answer(s)")
+            scored = loop.run(_score_batch(answered, suite.metrics, lazy, store, opts.repeats))
+            for (position, row), item, scores in zip(batch, answered, scored, strict=True):
+                item.body["scores"] = {m: s.to_json() for m, s in scores.items()}
+                store.save_row(run_id, row.id, position, item.body)
+                done.add(row.id)
+                report("row", row.id)
+    except KeyboardInterrupt:
+        store.set_status(run_id, "interrupted")
+        raise
+    except BaseException:
+        store.set_status(run_id, "failed")
+        raise
+    store.set_status(run_id, "done")
+    report("done", message=f"{len(done)} rows, {lazy.calls} judge call(s)")
+    return run_id
+
+
+def _answer_batch(batch: list[tuple[int, SuiteRow]], settings: Settings, ctx: Any,
+                  graph: str | None, threads: int) -> list[Answered]:
+    if threads <= 1 or len(batch) == 1:
+        return [answer_row(row, settings, ctx, graph) for _, row in batch]
+    with ThreadPoolExecutor(threads) as pool:
+        return list(pool.map(lambda item: answer_row(item[1], settings, ctx, graph), batch))
+
+
+async def _score_batch(answered: list[Answered], metrics: list[str], lazy: LazyJudge,
+                       store: RunStore, repeats: int) -> list[dict[str, Score]]:
+    return list(await asyncio.gather(*(_score(a, metrics, lazy, store, repeats)
+                                       for a in answered)))
+
+
+async def _score(a: Answered, metrics: list[str], lazy: LazyJudge, store: RunStore,
+                 repeats: int) -> dict[str, Score]:
+    if a.observed is None:
+        return {m: na(f"no answer: {a.error}") for m in metrics}
+    obs = a.observed
+    scores = {m: deterministic(m, obs, a.row.reference, a.row.gold_sources)
+              for m in metrics if m in DETERMINISTIC_METRICS}
+    if any(m in JUDGE_METRICS for m in metrics):
+        item = JudgeInput(a.row.question, obs.answer, tuple(obs.contexts), a.row.reference)
+        scores |= await judge_row(lazy, store, metrics, item, obs.refused, repeats)
+    return {m: scores[m] for m in metrics}
+
+
+# ----------------------------------------------------------------------------- reading runs
+def list_runs(settings: Settings, suite: str | None = None, limit: int = 50
+              ) -> list[dict[str, Any]]:
+    """Newest first: id, suite, variant, created, finished, status, row_count, config."""
+    return RunStore.for_home(settings.home).list_runs(suite, limit)
+
+
+def get_run(settings: Settings, run_id: str) -> dict[str, Any]:
+    """A run's info, its rows (answers, contexts, scores, N/A reasons, timings, tokens) and a
+    per-metric summary (mean, 95% bootstrap interval, scored and N/A counts)."""
+    store = RunStore.for_home(settings.home)
+    info = store.run_info(run_id)
+    rows = store.rows(info["id"])
+    return {**info, "rows": rows, "summary": summarize(rows, info["config"]["metrics"])}
