@@ -1,0 +1,31 @@
+"""ragloom's Streamlit app: `streamlit run app.py`.
+
+One multipage app; each page is a thin module in ``ui/`` over the same functions the CLI and the
+HTTP API call. Settings are loaded once per browser session (defaults < ragloom.toml < RAGLOOM_*).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import streamlit as st
+
+from ui import page_ask, page_documents, page_evals, page_prompts, page_settings
+from ui.state import settings
+
+logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+
+st.set_page_config(page_title="ragloom", page_icon="🧶", layout="wide")
+
+PAGES = [
+    st.Page(page_ask.render, title="Ask", icon="💬", url_path="ask", default=True),
+    st.Page(page_documents.render, title="Documents", icon="📄", url_path="documents"),
+    st.Page(page_prompts.render, title="Prompts", icon="📝", url_path="prompts"),
+    st.Page(page_evals.render, title="Evaluations", icon="📊", url_path="evaluations"),
+    st.Page(page_settings.render, title="Settings & health", icon="⚙️", url_path="settings"),
+]
+
+page = st.navigation(PAGES)
+s = settings()
+st.sidebar.caption(f"ragloom · chat `{s.chat}` · embedding `{s.embedding}` · home `{s.home}`")
+page.run()

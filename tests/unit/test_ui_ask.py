@@ -1,0 +1,108 @@
+"""Ask page: streamed answer with linked citations, sources panel, feedback, trace, errors."""
+
+from __future__ import annotations
+
+import json
+
+from agents.service import rated_answers
+from tests.unit.test_ui_support import app_test, fake_services, sample_collection, texts
+from ui.page_ask import HISTORY_KEY, THREAD_KEY, _tokens
+
+J = json.dumps
+OOLONG = "What temperature should I brew the Oolong at?"
+
+
+def _ask(at, question: str):  # type: ignore[no-untyped-def]
+    return at.chat_input(key="ask-input").set_value(question).run()
+
+
+def test_answer_with_citation_sources_feedback_and_trace(settings) -> None:
+    sample_collection(settings)
+    at = app_test(settings, fake_services("Brew it at 85 degrees Celsius [1]."))
+    at.sidebar.selectbox(key="ask-graph").set_value("simple").run()
+    _ask(at, OOLONG)
+    assert not at.exception, at.exception
+    shown = texts(at)
+    # The marker links to its source card; the card names file and page and marks the span.
+    assert 'href="#src-0-1">[1]</a>' in shown and 'id="src-0-1"' in shown
+    assert "tea-guide.pdf, page 1" in shown and "<mark>" in shown and "85" in shown
+    assert "Sources · 1 cited" in [e.label for e in at.expander]
+    answer = at.session_state[HISTORY_KEY][0]["answer"]
+    assert answer.graph == "simple" and answer.citations[0].source.endswith("tea-guide.pdf")
+
+    # "Why this answer": the stored trace's steps are shown.
+    steps = at.dataframe[0].value
+    assert {"start_turn", "retrieve_documents", "generate_answer"} <= set(steps["step"])
+
+    # Thumbs down with a comment is stored with the trace.
+    at.feedback[0].set_value(0).run()
+    at.text_input(key=f"comment-{answer.trace_id}").set_value("wrong tin size").run()
+    at.button(key=f"send-{answer.trace_id}").click().run()
+    stored = rated_answers(settings, "down")
+    assert [(r["trace_id"], r["comment"]) for r in stored] == [(answer.trace_id, "wrong tin size")]
+    assert "Feedback saved (down)" in texts(at)
+
+
+def test_follow_up_uses_the_same_thread_and_new_chat_resets_it(settings) -> None:
+    sample_collection(settings)
+    at = app_test(settings, fake_services("Brew it at 85 degrees Celsius [1].",
+                                          J({"question": "How long should I steep Oolong?"}),
+                                          "Three minutes [1]."))
+    at.sidebar.selectbox(key="ask-graph").set_value("simple").run()
+    thread = at.session_state[THREAD_KEY]
+    _ask(at, OOLONG)
+    _ask(at, "and for how long?")
+    assert not at.exception, at.exception
+    history = at.session_state[HISTORY_KEY]
+    assert [h["answer"].thread for h in history] == [thread, thread]
+    assert "Three minutes" in history[1]["answer"].answer
+    at.sidebar.button(key="ask-new-chat").click().run()
+    assert at.session_state[HISTORY_KEY] == [] and at.session_state[THREAD_KEY] != thread
+
+
+def test_pinned_prompt_version_is_passed_to_the_graph(settings) -> None:
+    sample_collection(settings)
+    services = fake_services("Brew it at 85 degrees Celsius [1].")
+    at = app_test(settings, services)
+    at.sidebar.selectbox(key="ask-graph").set_value("simple").run()
+    at.sidebar.selectbox(key="ask-prompt").set_value("answer@1").run()
+    _ask(at, OOLONG)
+    assert services.extra["calls"][-1]["prompts"] == {"answer": "answer@1"}
+    assert at.session_state[HISTORY_KEY][0]["answer"].prompts["answer"] == "answer@1"
+
+
+def test_a_failing_model_shows_a_readable_error_not_a_traceback(settings) -> None:
+    sample_collection(settings)
+    at = app_test(settings, fake_services())  # the scripted model has no reply: it raises
+    at.sidebar.selectbox(key="ask-graph").set_value("simple").run()
+    _ask(at, OOLONG)
+    assert not at.exception
+    assert at.error and at.error[0].value.startswith("answering failed:")
+    assert at.session_state[HISTORY_KEY][0]["error"] == at.error[0].value
+
+
+def test_without_a_collection_the_page_points_to_documents(settings) -> None:
+    at = app_test(settings, fake_services())
+    assert not at.exception
+    assert "Documents" in at.info[0].value and at.chat_input[0].proto.disabled
+
+
+class _Status:
+    def __init__(self) -> None:
+        self.labels: list[str] = []
+        self.lines: list[str] = []
+
+    def update(self, label: str) -> None:
+        self.labels.append(label)
+
+    def write(self, text: str) -> None:
+        self.lines.append(text)
+
+
+def test_steps_go_to_the_status_box_and_tokens_to_the_stream() -> None:
+    events = [("step", "retrieving for: oolong"), ("token", "Brew "), ("token", "at 85"),
+              ("step", "checking grounding"), ("answer", "the answer")]
+    status, result = _Status(), {}
+    assert "".join(_tokens(iter(events), status, result)) == "Brew at 85"
+    assert status.lines == ["retrieving for: oolong", "checking grounding"]
+    assert status.labels[-1] == "checking grounding…" and result == {"answer": "the answer"}

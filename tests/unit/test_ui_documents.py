@@ -1,0 +1,97 @@
+"""Documents page: upload + ingest with progress and per-file errors, collections, preview, delete."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from core.errors import IngestError
+from retrieval.collections import list_collections, manifest_path
+from retrieval.manifest import Manifest
+from tests.conftest import SAMPLE_CORPUS
+from tests.unit.test_ui_support import app_test, fake_services, sample_collection, texts
+from ui.page_documents import REPORT_KEY
+from ui.uploads import safe_name, save_uploads
+
+
+class _Upload:
+    def __init__(self, name: str, data: bytes):
+        self.name, self._data = name, data
+
+    def getvalue(self) -> bytes:
+        return self._data
+
+
+@pytest.mark.parametrize(("raw", "safe"), [
+    ("../../etc/passwd", "passwd"), ("..\\..\\boot.ini", "boot.ini"), (".hidden.pdf", "hidden.pdf"),
+    ("Résumé 2024 (final).pdf", "Resume_2024_final_.pdf"), ("/abs/path/a.md", "a.md"),
+])
+def test_upload_names_are_sanitised(raw: str, safe: str) -> None:
+    assert safe_name(raw) == safe
+
+
+def test_long_names_keep_their_extension_and_empty_names_are_refused(tmp_path: Path) -> None:
+    assert safe_name("x" * 300 + ".pdf").endswith(".pdf") and len(safe_name("x" * 300 + ".pdf")) == 120
+    with pytest.raises(IngestError, match="no usable characters"):
+        safe_name("../..")
+    saved = save_uploads([_Upload("../../escape.txt", b"hi")], tmp_path / "up")
+    assert saved == [(tmp_path / "up" / "escape.txt").resolve()] and saved[0].read_bytes() == b"hi"
+    assert not (tmp_path / "escape.txt").exists()
+
+
+def test_upload_and_ingest_into_a_new_collection_with_a_per_file_error_table(settings) -> None:
+    at = app_test(settings, fake_services(), page="documents")
+    at.selectbox(key="docs-collection").set_value("➕ new collection").run()
+    at.text_input(key="docs-collection-new").set_value("my-docs").run()
+    good = (SAMPLE_CORPUS / "shipping-faq.txt").read_bytes()
+    at.file_uploader(key="docs-upload").set_value([("../shipping faq.txt", good, "text/plain"),
+                                                ("broken.pdf", b"not a pdf at all", "application/pdf")])
+    at.run()
+    at.button(key="docs-ingest").click().run()
+    assert not at.exception, at.exception
+    report = at.session_state[REPORT_KEY]
+    assert report["collection"] == "my-docs" and report["ingested"] == 1 and report["chunks"] > 0
+    assert [Path(f["file"]).name for f in report["failed"]] == ["broken.pdf"]
+    assert "1 ingested" in texts(at) and at.dataframe[0].value["file"].str.endswith("broken.pdf").all()
+    saved = settings.home / "uploads" / "my-docs" / "shipping_faq.txt"
+    assert saved.read_bytes() == good
+    assert [r["name"] for r in list_collections(settings)] == ["my-docs"]
+
+
+def test_folder_ingest_and_a_missing_folder_is_a_readable_error(settings, tmp_path) -> None:
+    sample_collection(settings, "sample")
+    at = app_test(settings, fake_services(), page="documents")
+    at.selectbox(key="docs-collection").set_value("sample").run()
+    at.text_input(key="docs-folder").set_value(str(tmp_path / "nowhere")).run()
+    at.button(key="docs-ingest").click().run()
+    assert not at.exception and "no such folder on the server" in at.error[0].value
+    at.text_input(key="docs-folder").set_value(str(SAMPLE_CORPUS)).run()
+    at.button(key="docs-ingest").click().run()
+    assert at.session_state[REPORT_KEY]["unchanged"] == 3
+
+
+def test_collections_table_preview_and_delete(settings) -> None:
+    sample_collection(settings, "sample")
+    sample_collection(settings, "other")
+    at = app_test(settings, fake_services(), page="documents")
+    table = at.dataframe[0].value
+    assert list(table["collection"]) == ["other", "sample"] and (table["documents"] == 3).all()
+    assert (table["embedding model"] == "local/fake-bow").all()
+    # Preview: the chunks of one document, with their page.
+    at.selectbox(key="docs-preview-collection").set_value("sample").run()
+    docs = at.selectbox(key="docs-preview-doc")
+    assert [o.split(" (")[0] for o in docs.options] == ["company-handbook.md", "shipping-faq.txt",
+                                                         "tea-guide.pdf"]
+    tea = next(e for e in Manifest(manifest_path(settings, "sample")).entries()
+               if e.source.endswith("tea-guide.pdf"))
+    docs.set_value(tea).run()
+    assert any("Oolong" in t.value for t in at.text)
+    assert any("page 1" in c.value for c in at.caption)
+    # Delete needs the confirmation box.
+    at.selectbox(key="docs-manage").set_value("other").run()
+    assert at.button(key="docs-delete").disabled
+    at.checkbox(key="docs-delete-sure").check().run()
+    at.button(key="docs-delete").click().run()
+    assert not at.exception
+    assert [r["name"] for r in list_collections(settings)] == ["sample"]

@@ -1,0 +1,125 @@
+"""One answered turn: text with linked citations, the sources panel, feedback, and the trace."""
+
+from __future__ import annotations
+
+import datetime
+import json
+from typing import TYPE_CHECKING, Any
+
+import streamlit as st
+
+from ui.citations import (
+    anchor,
+    claims_for,
+    highlighted_html,
+    link_markers,
+    source_label,
+    supporting_span,
+)
+from ui.state import settings, shown_errors
+
+if TYPE_CHECKING:
+    from agents.service import Answer
+
+CSS = """<style>
+.ragloom-answer { line-height: 1.6; }
+a.ragloom-cite { text-decoration: none; font-weight: 600; padding: 0 1px; }
+.ragloom-source { border-left: 3px solid #d0d4dc; padding: 0.3rem 0.8rem; margin: 0.4rem 0; }
+.ragloom-source:target { border-left-color: #ff4b4b; background: rgba(255, 75, 75, 0.06); }
+.ragloom-source mark { background: #ffe58a; padding: 0 2px; }
+</style>"""
+
+
+def _summary(answer: Answer) -> str:
+    check = {True: "grounded", False: "not grounded", None: "unchecked"}[answer.grounded]
+    calls = sum(answer.model_calls.values())
+    prompts = " ".join(answer.prompts.values()) or "no prompt"
+    return (f"{answer.graph} · {check} · {calls} model call(s) · {prompts} · "
+            f"{answer.models.get('chat', '?')} · {answer.timings.get('total', 0.0):.1f}s")
+
+
+def render_sources(answer: Answer, turn: int) -> None:
+    """Every cited chunk with its source, page and the span that supports the claim marked."""
+    if not answer.citations:
+        if not answer.refused:
+            st.caption("No citations: the answer could not be tied to a source chunk.")
+        return
+    with st.expander(f"Sources · {len(answer.citations)} cited", expanded=True):
+        for c in answer.citations:
+            span = supporting_span(c.text, claims_for(answer.answer, c.n))
+            how = "" if c.method == "model" else " · attributed by word overlap"
+            st.markdown(
+                f'<div class="ragloom-source" id="{anchor(turn, c.n)}"><b>[{c.n}] '
+                f'{source_label(c.source, c.page, c.chunk_index)}</b>'
+                f'<span style="opacity:.6">{how}</span><br>{highlighted_html(c.text, span)}</div>',
+                unsafe_allow_html=True)
+
+
+def render_feedback(answer: Answer, turn: int) -> None:
+    """Thumbs up/down and a comment, stored with the answer's trace."""
+    if not answer.trace_id:
+        return
+    done = st.session_state.setdefault("ragloom_rated", {})
+    cols = st.columns([1, 4, 1], vertical_alignment="bottom")
+    with cols[0]:
+        thumbs = st.feedback("thumbs", key=f"thumbs-{answer.trace_id}")
+    with cols[1]:
+        comment = st.text_input("Comment", key=f"comment-{answer.trace_id}",
+                                placeholder="What was right or wrong? (optional)",
+                                label_visibility="collapsed")
+    with cols[2]:
+        send = st.button("Send", key=f"send-{answer.trace_id}", disabled=thumbs is None)
+    if send and thumbs is not None:
+        from agents.service import rate_answer
+
+        with shown_errors("saving feedback"):
+            rate_answer(settings(), answer.trace_id, "up" if thumbs == 1 else "down", comment)
+            done[answer.trace_id] = "up" if thumbs == 1 else "down"
+    if answer.trace_id in done:
+        st.caption(f"Feedback saved ({done[answer.trace_id]}) with trace {answer.trace_id}.")
+
+
+def _step_rows(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    rows = []
+    for s in steps:
+        detail = {k: v for k, v in s.items() if k not in ("node", "seconds")}
+        rows.append({"step": s.get("node", "?"), "seconds": s.get("seconds", 0.0),
+                     "details": json.dumps(detail, default=str)[:300] if detail else ""})
+    return rows
+
+
+def render_trace(answer: Answer) -> None:
+    """The "why this answer" view: steps with latencies, model calls, prompts, chunks."""
+    if not answer.trace_id:
+        return
+    with st.expander("Why this answer?"):
+        from agents.service import get_trace
+
+        with shown_errors("loading the trace"):
+            trace = get_trace(settings(), answer.trace_id)
+            when = datetime.datetime.fromtimestamp(trace["created"]).strftime("%Y-%m-%d %H:%M:%S")
+            st.caption(f"trace {trace['id']} · {when} · collection {trace['collection']} · "
+                       f"route {trace.get('route') or '–'}")
+            st.dataframe(_step_rows(trace.get("steps", [])), hide_index=True)
+            cols = st.columns(3)
+            cols[0].write({"model calls": trace.get("model_calls", {})})
+            cols[1].write({"prompts": trace.get("prompts", {})})
+            cols[2].write({"models": trace.get("models", {})})
+            kept = set(trace.get("kept", []))
+            retrieved = [{"kept": r["id"] in kept, "source": r["source"].rsplit("/", 1)[-1],
+                          "page": r.get("page"), "score": round(r.get("score") or 0.0, 3)}
+                         for r in trace.get("retrieved", [])]
+            if retrieved:
+                st.dataframe(retrieved, hide_index=True)
+            for sub in trace.get("sub_answers", []):
+                st.markdown(f"**Sub-question:** {sub['question']}  \n{sub['answer']}")
+
+
+def render_answer(answer: Answer, turn: int) -> None:
+    cited = {c.n for c in answer.citations}
+    st.markdown(f'<div class="ragloom-answer">{link_markers(answer.answer, turn, cited)}</div>',
+                unsafe_allow_html=True)
+    st.caption(_summary(answer))
+    render_sources(answer, turn)
+    render_feedback(answer, turn)
+    render_trace(answer)

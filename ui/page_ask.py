@@ -1,0 +1,120 @@
+"""Ask: a chat over a collection with streamed tokens, live steps, citations and feedback."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import streamlit as st
+
+from core.settings import Settings
+from ui.answer_view import CSS, render_answer
+from ui.state import pick_collection, services, settings, shown_errors
+
+HISTORY_KEY = "ragloom_chat"
+THREAD_KEY = "ragloom_thread"
+GRAPHS = ("corrective", "simple", "adaptive")
+
+
+def _answer_versions(s: Settings) -> tuple[list[str], dict[int, list[str]]]:
+    from prompts import PromptStore
+
+    store = PromptStore(s.user_prompts_dir)
+    labels: dict[int, list[str]] = {}
+    for label, version in store.labels("answer").items():
+        labels.setdefault(version, []).append(label)
+    return [f"answer@{v}" for v in store.versions("answer")], labels
+
+
+def _sidebar(s: Settings) -> tuple[str | None, str, dict[str, str]]:
+    st.sidebar.subheader("Ask settings")
+    collection = pick_collection(s, key="ask-collection")
+    default_graph = GRAPHS.index(s.agent.graph) if s.agent.graph in GRAPHS else 0
+    graph = st.sidebar.selectbox("Graph", GRAPHS, index=default_graph, key="ask-graph",
+                                 help="simple: 1 model call · corrective: grade, answer, check "
+                                 "grounding · adaptive: routes and decomposes multi-hop questions")
+    prompts: dict[str, str] = {}
+    with shown_errors("listing answer prompt versions"):
+        refs, labels = _answer_versions(s)
+        label_of = {f"answer@{v}": ", ".join(ls) for v, ls in labels.items()}
+        options = [f"label: {s.prompt_label}", *refs]
+        choice = st.sidebar.selectbox(
+            "Answer prompt", options, key="ask-prompt",
+            format_func=lambda o: o if o not in label_of else f"{o} ({label_of[o]})")
+        if choice in refs:
+            prompts = {"answer": choice}
+    if st.sidebar.button("New chat", icon="🧹", key="ask-new-chat"):
+        st.session_state[HISTORY_KEY] = []
+        st.session_state[THREAD_KEY] = uuid.uuid4().hex[:12]
+    return collection, graph, prompts
+
+
+def _tokens(events: Iterator[tuple[str, Any]], status: Any, result: dict[str, Any]
+            ) -> Iterator[str]:
+    """Yield answer tokens for st.write_stream; steps go to the status box, the answer to result."""
+    for kind, value in events:
+        if kind == "step":
+            status.update(label=f"{value}…")
+            status.write(value)
+        elif kind == "token":
+            yield value
+        elif kind == "answer":
+            result["answer"] = value
+
+
+def _run_question(question: str, s: Settings, collection: str, graph: str,
+                  prompts: dict[str, str]) -> Any:
+    from agents.service import ask_stream
+
+    result: dict[str, Any] = {}
+    with st.status("Starting…", expanded=False) as status:
+        ctx = services().context(s, collection, prompts, None)
+        events = ask_stream(question, s, collection=collection, graph=graph, prompts=prompts,
+                            thread=st.session_state[THREAD_KEY], context=ctx)
+        placeholder = st.empty()
+        with placeholder.container():
+            st.write_stream(_tokens(events, status, result))
+        answer = result.get("answer")
+        if answer is not None:
+            status.update(label=f"Answered in {answer.timings.get('total', 0.0):.1f}s",
+                          state="complete")
+    return answer
+
+
+def render() -> None:
+    s = settings()
+    st.markdown(CSS, unsafe_allow_html=True)
+    st.title("Ask")
+    history: list[dict[str, Any]] = st.session_state.setdefault(HISTORY_KEY, [])
+    st.session_state.setdefault(THREAD_KEY, uuid.uuid4().hex[:12])
+    collection, graph, prompts = _sidebar(s)
+    if collection is None:
+        st.info("No collection yet. Add documents on the **Documents** page first.")
+    elif not history:
+        st.caption(f"Ask anything about the documents in **{collection}**. Answers cite their "
+                   "sources as [n]; click a marker to jump to the passage.")
+    for turn, item in enumerate(history):
+        with st.chat_message("user"):
+            st.markdown(item["question"])
+        with st.chat_message("assistant"):
+            if item.get("error"):
+                st.error(item["error"])
+            else:
+                render_answer(item["answer"], turn)
+    question = st.chat_input("Ask a question about your documents", disabled=collection is None,
+                             key="ask-input")
+    if not question or collection is None:
+        return
+    with st.chat_message("user"):
+        st.markdown(question)
+    with st.chat_message("assistant"):
+        answer = None
+        with shown_errors("answering") as outcome:
+            answer = _run_question(question, s, collection, graph, prompts)
+    if answer is None:
+        history.append({"question": question,
+                        "error": outcome.get("error", "no answer came back; ask again")})
+        return
+    history.append({"question": question, "answer": answer})
+    st.rerun()

@@ -1,0 +1,177 @@
+"""Documents: upload files or point at a folder, ingest with progress, manage collections."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from core.errors import IngestError
+from core.settings import Settings
+from retrieval.formats import SUPPORTED_SUFFIXES
+from ui.state import collection_names, pick_collection, services, settings, shown_errors
+from ui.uploads import save_uploads, upload_dir
+
+REPORT_KEY = "ragloom_ingest_report"
+
+
+def _ingest(s: Settings, name: str, paths: list[Path], sync: bool) -> dict[str, Any]:
+    """Run ingestion with a live progress bar; returns a summary the page keeps."""
+    from retrieval.collections import Collection
+    from retrieval.ingest import Progress, ingest
+
+    bar = st.progress(0.0, text="Loading the embedding model…")
+    col = Collection(s, name, services().embeddings(s))
+    start = time.perf_counter()
+
+    def show(p: Progress) -> None:
+        bar.progress(p.files_done / max(p.files_total, 1),
+                     text=f"{p.files_done}/{p.files_total} files · {p.chunks_added} chunks · "
+                     f"{Path(p.path).name}: {p.status}")
+
+    # One parser process: forking a multi-threaded Streamlit server is unsafe, and embedding,
+    # not parsing, is most of the time anyway.
+    report = ingest(paths, col, sync=sync, on_progress=show, workers=1)
+    bar.progress(1.0, text="Done")
+    files, chunks = col.manifest.counts()
+    return {"collection": name, "ingested": len(report.ingested),
+            "unchanged": len(report.unchanged), "removed": len(report.removed),
+            "failed": [{"file": p, "reason": r} for p, r in report.failed],
+            "chunks_added": report.chunks_added, "seconds": time.perf_counter() - start,
+            "files": files, "chunks": chunks}
+
+
+def _show_report(r: dict[str, Any]) -> None:
+    line = (f"Collection **{r['collection']}**: {r['ingested']} ingested, {r['unchanged']} "
+            f"unchanged, {r['removed']} removed, {len(r['failed'])} failed · +{r['chunks_added']} "
+            f"chunks in {r['seconds']:.1f}s · now {r['files']} files, {r['chunks']} chunks.")
+    (st.warning if r["failed"] else st.success)(line)
+    if r["failed"]:
+        st.dataframe(r["failed"], hide_index=True)
+
+
+def _add_tab(s: Settings) -> None:
+    name = pick_collection(s, key="docs-collection", where=st, allow_new=True)
+    files = st.file_uploader("Upload files", accept_multiple_files=True, key="docs-upload",
+                             type=sorted(x.lstrip(".") for x in SUPPORTED_SUFFIXES),
+                             help="PDF, DOCX, HTML, Markdown, text, CSV, JSON lines")
+    folder = st.text_input("…or ingest a folder on the server", key="docs-folder",
+                           placeholder="/path/to/documents")
+    sync = st.checkbox("Sync the folder (remove files that disappeared from it)", key="docs-sync")
+    if st.button("Ingest", type="primary", key="docs-ingest", disabled=not name):
+        paths: list[Path] = []
+        with shown_errors("ingesting") as outcome:
+            if files:
+                paths += save_uploads(files, upload_dir(s, name))
+            if folder.strip():
+                root = Path(folder.strip()).expanduser()
+                if not root.is_dir():
+                    raise IngestError("no such folder on the server", subject=str(root),
+                                      fix="enter the full path of a folder this server can read")
+                paths.append(root)
+            if not paths:
+                st.warning("Choose files to upload or a folder to ingest first.")
+            else:
+                st.session_state[REPORT_KEY] = _ingest(s, name, paths, sync)
+        if "error" in outcome:
+            st.session_state.pop(REPORT_KEY, None)
+    if REPORT_KEY in st.session_state:
+        _show_report(st.session_state[REPORT_KEY])
+
+
+def _documents_size(s: Settings, name: str) -> int:
+    from retrieval.collections import manifest_path
+    from retrieval.manifest import Manifest
+
+    path = manifest_path(s, name)
+    return sum(e.size for e in Manifest(path).entries()) if path.exists() else 0
+
+
+def _collections_tab(s: Settings) -> None:
+    from retrieval.collections import delete_collection, list_collections
+
+    rows = list_collections(s)
+    if not rows:
+        st.info("No collections yet: add documents in the first tab.")
+        return
+    table = [{"collection": r["name"], "documents": r["files"], "chunks": r["chunks"],
+              "embedding model": r["embedding_model"], "dim": r["dimension"],
+              "chunker": r["chunker"], "documents size (MB)": round(_documents_size(s, r["name"])
+                                                                    / 2**20, 2)}
+             for r in rows]
+    st.dataframe(table, hide_index=True)
+    name = st.selectbox("Manage collection", [r["name"] for r in rows], key="docs-manage")
+    left, right = st.columns(2)
+    with left, st.container(border=True):
+        st.markdown("**Re-index** with another embedding model (from stored chunk text)")
+        model = st.text_input("Embedding model", value=s.embedding, key="docs-reindex-model")
+        if st.button("Re-index", key="docs-reindex"):
+            with shown_errors("re-indexing"):
+                _reindex(s, name, model.strip())
+    with right, st.container(border=True):
+        st.markdown("**Delete** the collection, its manifest and its keyword index")
+        sure = st.checkbox(f"Yes, delete '{name}' and everything in it", key="docs-delete-sure")
+        if st.button("Delete", key="docs-delete", disabled=not sure, type="primary"):
+            with shown_errors("deleting") as outcome:
+                delete_collection(s, name)
+            if "error" not in outcome:
+                if st.session_state.get("ragloom_collection") == name:
+                    st.session_state.pop("ragloom_collection")
+                st.session_state.pop("docs-delete-sure", None)
+                st.toast(f"Deleted collection '{name}'")
+                st.rerun()
+
+
+def _reindex(s: Settings, name: str, model: str) -> None:
+    from retrieval.reindex import reindex
+
+    bar = st.progress(0.0, text="Loading the embedding model…")
+    target = s.model_copy(update={"embedding": model})
+    n = reindex(target, name, model, services().embeddings(target),
+                on_progress=lambda d, t: bar.progress(d / max(t, 1), text=f"{d}/{t} chunks"))
+    bar.progress(1.0, text="Done")
+    st.success(f"Re-embedded {n} chunks of '{name}' with {model}. Set the embedding model to "
+               f"{model} (Settings page or ragloom.toml) to query it.")
+
+
+def _preview_tab(s: Settings) -> None:
+    from retrieval.collections import Collection, manifest_path
+    from retrieval.manifest import Manifest
+
+    names = collection_names(s)
+    if not names:
+        st.info("No collections yet.")
+        return
+    name = st.selectbox("Collection", names, key="docs-preview-collection")
+    path = manifest_path(s, name)
+    entries = list(Manifest(path).entries()) if path.exists() else []
+    if not entries:
+        st.info("This collection has no documents recorded.")
+        return
+    entry = st.selectbox("Document", entries, key="docs-preview-doc",
+                         format_func=lambda e: f"{Path(e.source).name} ({len(e.chunk_ids)} chunks)")
+    st.caption(f"{entry.source} · {entry.loader} · {entry.size / 1024:.1f} KB · "
+               f"sha256 {entry.content_hash[:12]}")
+    col = Collection(s, name, services().embeddings(s), create=False)
+    total = len(entry.chunk_ids)
+    shown = (st.slider("Chunks to show", 1, total, min(5, total), key="docs-preview-n")
+             if total > 1 else total)
+    for chunk in col.store.get_many(list(entry.chunk_ids[:shown])):
+        page = f" · page {chunk.page}" if chunk.page else ""
+        with st.container(border=True):
+            st.caption(f"chunk {chunk.chunk_index}{page}")
+            st.text(chunk.text)
+
+
+def render() -> None:
+    s = settings()
+    st.title("Documents")
+    add, manage, preview = st.tabs(["Add documents", "Collections", "Preview"])
+    with add:
+        _add_tab(s)
+    with manage, shown_errors("listing collections"):
+        _collections_tab(s)
+    with preview, shown_errors("previewing"):
+        _preview_tab(s)

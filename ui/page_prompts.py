@@ -1,0 +1,199 @@
+"""Prompts: browse versions, diff side by side, save new versions, preview, try, move labels."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+import yaml
+
+from core.errors import PromptError
+from core.settings import Settings
+from prompts import PromptStore, PromptVersion
+from prompts.authoring import as_text, create_version, diff, rollback, set_label
+from ui.answer_view import CSS, render_answer
+from ui.state import pick_collection, services, settings, shown_errors
+
+SAVED_KEY = "ragloom_prompt_saved"
+PENDING_DIFF_KEY = "ragloom_prompt_pending_diff"
+
+
+def _store(s: Settings) -> PromptStore:
+    return PromptStore(s.user_prompts_dir)
+
+
+def _versions_table(store: PromptStore, name: str) -> None:
+    labels: dict[int, list[str]] = {}
+    for label, version in store.labels(name).items():
+        labels.setdefault(version, []).append(label)
+    rows = []
+    for v in reversed(store.versions(name)):
+        with shown_errors(f"reading {name}@{v}"):
+            pv = store.get(f"{name}@{v}")
+            rows.append({"version": v, "labels": ", ".join(labels.get(v, [])),
+                         "message": pv.message, "author": pv.author, "created": pv.created})
+    st.dataframe(rows, hide_index=True)
+
+
+def _version_picker(label: str, store: PromptStore, name: str, key: str, default: int = -1) -> int:
+    versions = store.versions(name)
+    if st.session_state.get(key) not in versions:
+        st.session_state.pop(key, None)
+        index = default % len(versions)
+    else:
+        index = 0  # the kept choice wins; a non-zero default here would warn
+    return int(st.selectbox(label, versions, index=index, key=key))
+
+
+def _diff_tab(store: PromptStore, name: str) -> None:
+    pending = st.session_state.pop(PENDING_DIFF_KEY, None)
+    if pending and pending[0] == name:  # a version was just saved: show what it changed
+        st.session_state[f"pr-diff-a-{name}"], st.session_state[f"pr-diff-b-{name}"] = pending[1:]
+    a_col, b_col = st.columns(2)
+    with a_col:
+        a = _version_picker("Left", store, name, f"pr-diff-a-{name}", default=-2)
+    with b_col:
+        b = _version_picker("Right", store, name, f"pr-diff-b-{name}")
+    with a_col:
+        st.code("\n".join(as_text(store.get(f"{name}@{a}"))), language="jinja2", wrap_lines=True)
+    with b_col:
+        st.code("\n".join(as_text(store.get(f"{name}@{b}"))), language="jinja2", wrap_lines=True)
+    changes = diff(store, name, str(a), str(b))
+    st.markdown("**Unified diff**")
+    st.code(changes or "(identical)", language="diff")
+
+
+def editable_yaml(pv: PromptVersion) -> str:
+    """The parts of a version a user edits, as YAML (messages and model parameters)."""
+    body = {"params": pv.params, "messages": [{"role": r, "content": c} for r, c in pv.messages]}
+    return yaml.safe_dump(body, sort_keys=False, allow_unicode=True, width=100,
+                          default_style=None)
+
+
+def parse_edit(text: str, name: str) -> tuple[list[dict[str, str]], dict[str, Any]]:
+    """Messages and params from the editor's YAML, or a PromptError saying what is wrong."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise PromptError(f"the edited text is not valid YAML{where}", subject=name,
+                          fix="keep the `messages:` list of role/content entries") from exc
+    if not isinstance(data, dict) or "messages" not in data:
+        raise PromptError("the edited text needs a `messages:` list", subject=name,
+                          fix="keep the structure shown when the editor opened")
+    params = data.get("params") or {}
+    if not isinstance(params, dict):
+        raise PromptError("`params` must be a mapping, e.g. {temperature: 0.2}", subject=name)
+    return data["messages"], params
+
+
+def _edit_tab(s: Settings, store: PromptStore, name: str) -> None:
+    base = _version_picker("Start from version", store, name, f"pr-edit-base-{name}")
+    pv = store.get(f"{name}@{base}")
+    with st.form(f"pr-edit-form-{name}-{base}"):
+        text = st.text_area("Messages and parameters (Jinja2 templates in YAML)",
+                            value=editable_yaml(pv), height=360, key=f"pr-edit-text-{name}-{base}")
+        message = st.text_input("What changed and why", key=f"pr-edit-msg-{name}",
+                                placeholder="e.g. shorter answers, always cite")
+        saved = st.form_submit_button("Save as new version", type="primary")
+    if saved:
+        with shown_errors("saving the prompt") as outcome:
+            messages, params = parse_edit(text, name)
+            new = create_version(store, name, messages, message=message, params=params)
+        if "error" not in outcome:
+            st.session_state[SAVED_KEY] = new.ref
+            st.session_state[PENDING_DIFF_KEY] = (name, base, new.version)
+            st.rerun()
+    if st.session_state.get(SAVED_KEY, "").startswith(f"{name}@"):
+        st.success(f"Saved {st.session_state[SAVED_KEY]}. Try it in the next tab, then promote it "
+                   "in Labels.")
+
+
+def _try_tab(s: Settings, store: PromptStore, name: str) -> None:
+    version = _version_picker("Version", store, name, f"pr-try-v-{name}")
+    pv = store.get(f"{name}@{version}")
+    st.markdown("**Render preview** with sample variables")
+    values = {v: st.text_area(v, key=f"pr-var-{name}-{v}", height=80,
+                              value=_SAMPLES.get(v, "")) for v in pv.variables}
+    with shown_errors("rendering"):
+        for role, content in pv.render(**values):
+            st.markdown(f"*{role}*")
+            st.code(content, language=None, wrap_lines=True)
+    st.divider()
+    st.markdown(f"**Try it on a question** (the graph runs with `{pv.ref}` pinned)")
+    collection = pick_collection(s, key=f"pr-try-col-{name}", where=st)
+    question = st.text_input("Question", key=f"pr-try-q-{name}")
+    graph = st.selectbox("Graph", ["simple", "corrective", "adaptive"], key=f"pr-try-g-{name}")
+    if st.button("Ask with this version", key=f"pr-try-ask-{name}"):
+        from agents.service import ask
+
+        if not (question.strip() and collection):
+            st.warning("Type a question and pick a collection first.")
+            return
+        with shown_errors("asking"), st.spinner(f"Answering with {pv.ref}…"):
+            prompts = {name: pv.ref}
+            ctx = services().context(s, collection, prompts, None)
+            st.session_state[f"pr-try-answer-{name}"] = ask(
+                question.strip(), s, collection=collection, graph=graph, prompts=prompts,
+                context=ctx)
+    answer = st.session_state.get(f"pr-try-answer-{name}")
+    if answer is not None:
+        st.markdown(CSS, unsafe_allow_html=True)
+        render_answer(answer, turn=9000)
+        if pv.ref not in answer.prompts.values():
+            st.warning(f"The {graph} graph did not use the '{name}' prompt for this question.")
+
+
+_SAMPLES = {"question": "What temperature should I brew the Oolong at?",
+            "context": "[1] (tea-guide.pdf, page 1)\n<<<\nOolong: brew at 85 degrees Celsius for "
+                       "3 minutes.\n>>>",
+            "answer": "Brew Oolong at 85 degrees Celsius [1].", "history": "user: hi"}
+
+
+def _labels_tab(store: PromptStore, name: str) -> None:
+    state = store.label_state(name)
+    st.dataframe([{"label": k, "version": v["version"], "history": v.get("previous", [])}
+                  for k, v in state.items()], hide_index=True)
+    left, right = st.columns(2)
+    with left, st.container(border=True):
+        st.markdown("**Move a label** (promote)")
+        label = st.selectbox("Label", sorted({*state, "production", "staging"}),
+                             key=f"pr-label-{name}")
+        version = _version_picker("to version", store, name, f"pr-label-v-{name}")
+        if st.button("Move label", key=f"pr-label-set-{name}", type="primary"):
+            with shown_errors("moving the label") as outcome:
+                before = set_label(store, name, label, version)
+            if "error" not in outcome:
+                st.toast(f"{name}:{label} → {version} (was {before})")
+                st.rerun()
+    with right, st.container(border=True):
+        st.markdown("**Roll back** a label to the version it pointed to before")
+        label = st.selectbox("Label ", sorted(state) or ["production"], key=f"pr-rb-{name}")
+        if st.button("Roll back", key=f"pr-rb-go-{name}"):
+            with shown_errors("rolling back") as outcome:
+                old, new = rollback(store, name, label)
+            if "error" not in outcome:
+                st.toast(f"{name}:{label} rolled back from {old} to {new}")
+                st.rerun()
+
+
+def render() -> None:
+    s = settings()
+    st.title("Prompts")
+    store = _store(s)
+    with shown_errors("listing prompts") as outcome:
+        names = store.names()
+    if "error" in outcome or not names:
+        return
+    name = st.sidebar.selectbox("Prompt", names, key="pr-name",
+                                index=names.index("answer") if "answer" in names else 0)
+    st.caption(f"Your versions are saved in {store.user_dir}; shipped versions are read-only.")
+    with shown_errors(f"reading prompt '{name}'"):
+        _versions_table(store, name)
+    tabs = st.tabs(["Diff", "Edit → new version", "Preview & try", "Labels"])
+    for tab, body in zip(tabs, (lambda: _diff_tab(store, name), lambda: _edit_tab(s, store, name),
+                                lambda: _try_tab(s, store, name), lambda: _labels_tab(store, name)),
+                         strict=True):
+        with tab, shown_errors(f"showing prompt '{name}'"):
+            body()
