@@ -201,6 +201,7 @@ def _run_variant(suite: Suite, settings: Settings, variant: Variant, rows: list[
         store.set_status(run_id, "running")
         log.info("resuming run %s", run_id)
     done = store.done_row_ids(run_id)
+    calls_before = lazy.calls
     todo = [(i, r) for i, r in enumerate(rows) if r.id not in done]
 
     def report(phase: str, row_id: str | None = None, message: str = "") -> None:
@@ -232,8 +233,10 @@ def _run_variant(suite: Suite, settings: Settings, variant: Variant, rows: list[
     except BaseException:
         store.set_status(run_id, "failed")
         raise
+    calls = lazy.calls - calls_before
+    store.update_config(run_id, {"judge_calls": calls})
     store.set_status(run_id, "done")
-    report("done", message=f"{len(done)} rows, {lazy.calls} judge call(s)")
+    report("done", message=f"{len(done)} rows, {calls} judge call(s)")
     return run_id
 
 

@@ -68,6 +68,13 @@ class RunStore:
             self._db.execute("UPDATE runs SET status = ?, finished = ? WHERE id = ?",
                              (status, time.time() if status != "running" else None, run_id))
 
+    def update_config(self, run_id: str, extra: dict[str, Any]) -> None:
+        with self._lock:
+            found = self._db.execute("SELECT config FROM runs WHERE id = ?", (run_id,)).fetchone()
+            config = {**json.loads(found[0]), **extra}
+            self._db.execute("UPDATE runs SET config = ? WHERE id = ?",
+                             (json.dumps(config, default=str), run_id))
+
     def list_runs(self, suite: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
         """Newest first: id, suite, variant, created, finished, status, row_count, config."""
         with self._lock:

@@ -122,6 +122,7 @@ def test_rerun_of_unchanged_suite_makes_zero_judge_calls(settings, fake_embeddin
     runtime.judge = never_built
     [second] = run_suite(suite, settings, runtime=runtime)
     assert again.calls == 0 and built == []
+    assert get_run(settings, second)["config"]["judge_calls"] == 0
     rows = get_run(settings, second)["rows"]
     assert rows[0]["scores"]["faithfulness"]["value"] == 1.0
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import ConfigError
+from core.errors import ConfigError, RagloomError
 from evals.metrics import Observed, deterministic, doc_id
 from evals.suites import list_suites, load_suite, read_rows
 from evals.summary import bootstrap_ci, failed_thresholds, parse_thresholds, summarize
@@ -123,3 +123,28 @@ def test_thresholds_parse_and_gate() -> None:
     for bad in ("faithfulness", "faithfulness=high"):
         with pytest.raises(ValueError):
             parse_thresholds(bad)
+
+
+def test_generated_rows_are_synthetic_with_gold_sources(settings, fake_embeddings,
+                                                       monkeypatch) -> None:
+    import evals.generate as gen
+    from retrieval.collections import Collection
+    from retrieval.ingest import ingest
+    from tests.conftest import SAMPLE_CORPUS
+    from tests.fakes import scripted_chat
+
+    ingest([SAMPLE_CORPUS], Collection(settings, "sample", fake_embeddings), workers=1)
+    monkeypatch.setattr(gen, "get_embeddings", lambda *a: fake_embeddings)
+    chat = scripted_chat('{"question": "How long does shipping to Canada take?", "answer": "7 '
+                         'to 10 business days"}', "not json at all", "still not json",
+                         '{"question": "When are members paid?", "answer": "June, December"}')
+    rows = gen.generate_rows(settings, "sample", 3, chat=chat)
+    # The middle chunk's reply never parsed (after a retry): skipped, not invented.
+    assert [r.question for r in rows] == ["How long does shipping to Canada take?",
+                                          "When are members paid?"]
+    assert all(r.synthetic and r.gold_sources and r.reference for r in rows)
+    assert {g for r in rows for g in r.gold_sources} <= {
+        "shipping-faq.txt", "company-handbook.md", "tea-guide.pdf"}
+    Collection(settings, "empty-one", fake_embeddings)
+    with pytest.raises(RagloomError, match="has no chunks"):
+        gen.generate_rows(settings, "empty-one", 1, chat=chat)
