@@ -166,7 +166,7 @@ class RagasJudge:
     """Scores rows with Ragas metrics through ``llm_for(repeat)`` (a Ragas LLM per repeat)."""
 
     def __init__(self, model_id: str, llm_for: Any, embeddings: Embeddings, *,
-                 timeout_s: float = 180.0, attempts: int = 2, concurrency: int = 1):
+                 timeout_s: float = 300.0, attempts: int = 2, concurrency: int = 1):
         self.model_id = model_id
         self._llm_for = llm_for
         self._embeddings = LangChainRagasEmbeddings(embeddings)

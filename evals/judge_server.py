@@ -30,10 +30,12 @@ HOST = "127.0.0.1"
 class LocalJudgeServer:
     """A llama.cpp OpenAI-compatible server for one GGUF, owned by whoever calls ``start``."""
 
-    def __init__(self, model: Path, alias: str, *, n_ctx: int = 4096, threads: int | None = None,
+    def __init__(self, model: Path, alias: str, *, n_ctx: int = 4096, threads: int = 1,
                  startup_s: float = 180.0):
+        # One thread by default: the answering model runs in the same run, and ggml's threads
+        # spin at barriers, so on a busy 2-core machine 2 threads measured 3-15x slower than 1.
         self.model, self.alias, self.n_ctx, self.startup_s = model, alias, n_ctx, startup_s
-        self.threads = threads or os.cpu_count() or 1
+        self.threads = threads
         self.proc: subprocess.Popen[bytes] | None = None
         self.base_url = ""
         self._log = Path(tempfile.gettempdir()) / f"ragloom-judge-{os.getpid()}.log"
@@ -46,7 +48,8 @@ class LocalJudgeServer:
                "--model_alias", self.alias]
         log.info("starting the judge server: %s", " ".join(cmd))
         with self._log.open("wb") as sink:
-            self.proc = subprocess.Popen(cmd, stdout=sink, stderr=subprocess.STDOUT)
+            self.proc = subprocess.Popen(cmd, stdout=sink, stderr=subprocess.STDOUT,
+                                         preexec_fn=_die_with_parent)
         self.base_url = f"http://{HOST}:{port}/v1"
         self._wait_ready()
         return self.base_url
@@ -79,6 +82,15 @@ class LocalJudgeServer:
         self.proc = None
 
 
+def _die_with_parent() -> None:
+    """The server must not outlive a killed run (Linux: PR_SET_PDEATHSIG)."""
+    import ctypes
+    import signal
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind((HOST, 0))
@@ -91,7 +103,7 @@ def judge_id(spec: str, temperature: float) -> str:
 
 
 def open_judge(spec: str, settings: Settings, resources: contextlib.ExitStack, *,
-               timeout_s: float = 180.0, attempts: int = 2, concurrency: int = 1,
+               timeout_s: float = 300.0, attempts: int = 2, concurrency: int = 1,
                temperature: float = 0.0) -> RagasJudge:
     """A Ragas judge for ``spec``; servers it starts are stopped when ``resources`` closes."""
     from openai import AsyncOpenAI

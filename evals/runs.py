@@ -103,7 +103,7 @@ class Runtime:
 @dataclass
 class JudgeOptions:
     spec: str | None = None  # provider/model; None: suite.judge, then settings.judge
-    timeout_s: float = 180.0
+    timeout_s: float = 300.0
     attempts: int = 2
     temperature: float | None = None  # None: 0, or 0.7 when repeats > 1 (to sample)
 

@@ -88,6 +88,16 @@ class Suite(BaseModel):
             raise ValueError(f"thresholds for metrics the suite does not compute: {unknown}")
         return self
 
+    def with_metrics(self, metrics: list[str]) -> Suite:
+        """The same suite computing only ``metrics`` (thresholds of the others are dropped)."""
+        try:
+            return Suite.model_validate({
+                **self.model_dump(), "base_dir": self.base_dir, "metrics": metrics,
+                "thresholds": {m: v for m, v in self.thresholds.items() if m in metrics}})
+        except ValidationError as exc:
+            raise ConfigError(f"invalid metrics: {_first_error(exc)}", subject=self.name,
+                              fix=f"use some of {', '.join(ALL_METRICS)}") from None
+
     def resolve(self, path: Path) -> Path:
         return path if path.is_absolute() else (self.base_dir / path).resolve()
 

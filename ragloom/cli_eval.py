@@ -56,12 +56,14 @@ def run(
     graph: Annotated[list[str] | None, typer.Option(help="Graph(s) to compare (repeatable).")
                      ] = None,
     limit: Annotated[int | None, typer.Option(help="Only the first N rows.")] = None,
+    metrics: Annotated[str | None, typer.Option(
+        help="Compute only these of the suite's metrics, comma-separated.")] = None,
     concurrency: Annotated[int, typer.Option(min=1, help="Rows answered/judged at once.")] = 1,
     repeats: Annotated[int, typer.Option(min=1, help="Judge each row N times (mean, spread).")
                        ] = 1,
     resume: Annotated[bool, typer.Option(help="Continue the last unfinished run.")] = False,
     judge: Annotated[str | None, typer.Option(help="Judge model, provider/model.")] = None,
-    judge_timeout: Annotated[float, typer.Option(help="Seconds per judge call.")] = 180.0,
+    judge_timeout: Annotated[float, typer.Option(help="Seconds per judge call.")] = 300.0,
     fail_under: Annotated[str | None, typer.Option(
         help="Gate, e.g. faithfulness=0.7,context_recall=0.8; exit 1 when missed.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the run ids as JSON.")] = False,
@@ -76,6 +78,8 @@ def run(
     except ValueError as exc:
         raise ConfigError(f"bad --fail-under: {exc}", fix="use METRIC=VALUE,METRIC=VALUE") from None
     spec = load_suite(suite)
+    if metrics:
+        spec = spec.with_metrics([m.strip() for m in metrics.split(",") if m.strip()])
     unknown = [m for m in gate if m not in spec.metrics]
     if unknown:
         raise ConfigError(f"--fail-under names metrics the suite does not compute: {unknown}",
