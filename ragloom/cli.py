@@ -11,7 +11,7 @@ import typer
 
 from core.errors import RagloomError
 from core.settings import load_settings
-from ragloom import cli_bench, cli_data, cli_prompts
+from ragloom import cli_bench, cli_data, cli_eval, cli_prompts, cli_serve
 from ragloom.console import ChatOption, EmbeddingOption, err, out, settings_of
 
 app = typer.Typer(help="ragloom: ask questions over your documents, with cited answers.",
@@ -23,6 +23,9 @@ app.command()(cli_data.reindex)
 app.add_typer(cli_data.collections_app, name="collections")
 app.add_typer(cli_bench.bench_app, name="bench")
 app.add_typer(cli_prompts.prompts_app, name="prompts")
+app.add_typer(cli_eval.eval_app, name="eval")
+app.command()(cli_serve.serve)
+app.add_typer(cli_serve.keys_app, name="keys")
 
 
 @app.callback()
