@@ -1,1 +1,2 @@
-"""Evaluation: public data sets, retrieval metrics and benchmarks (Ragas suites come next)."""
+"""Evaluation: suites (Ragas and deterministic metrics per prompt version), runs, comparison,
+reports, and the public data sets with retrieval benchmarks. See docs/evals.md."""
