@@ -13,7 +13,8 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from api import errors
 from api.audit import AuditLog, audit_path
-from api.deps import ContextFactory, ServiceState, default_context, default_embeddings
+from api.contexts import ContextCache
+from api.deps import ContextFactory, ServiceState, default_embeddings
 from api.jobs import IngestJobs
 from api.keys import KeyStore, keys_path
 from api.limits import BodyLimit
@@ -31,14 +32,15 @@ def _slots(settings: Settings) -> int:
 
 
 def create_app(settings: Settings, *, auth: bool | None = None,
-               context_factory: ContextFactory = default_context,
+               context_factory: ContextFactory | None = None,
                embeddings_of: Callable[[Settings], Any] = default_embeddings) -> FastAPI:
     """Build the app. ``auth`` defaults to ``settings.api.auth``; the factories are for tests."""
     settings.home.mkdir(parents=True, exist_ok=True)
     svc = ServiceState(settings=settings, keys=KeyStore(keys_path(settings.home)),
                        audit=AuditLog(audit_path(settings.home)),
                        auth=settings.api.auth if auth is None else auth,
-                       context_factory=context_factory, embeddings_of=embeddings_of,
+                       context_factory=context_factory or ContextCache(),
+                       embeddings_of=embeddings_of,
                        ask_slots=threading.BoundedSemaphore(_slots(settings)))
     svc.jobs = IngestJobs(settings, embeddings_of)
 

@@ -13,6 +13,7 @@ from fastapi import Depends, Request
 
 from agents.state import RagContext
 from api.audit import AuditLog
+from api.contexts import ContextCache
 from api.errors import ApiError
 from api.keys import LOCAL_ADMIN, KeyStore, Level, Principal
 from core.settings import Settings
@@ -21,13 +22,6 @@ log = logging.getLogger(__name__)
 
 # (settings, collection, prompt refs, where) -> the models, store and retriever of one question.
 ContextFactory = Callable[[Settings, str, dict[str, str], dict[str, Any] | None], RagContext]
-
-
-def default_context(settings: Settings, collection: str, prompts: dict[str, str],
-                    where: dict[str, Any] | None) -> RagContext:
-    from agents.service import build_context
-
-    return build_context(settings, collection=collection, prompts=prompts, where=where)
 
 
 def default_embeddings(settings: Settings) -> Any:
@@ -42,7 +36,7 @@ class ServiceState:
     keys: KeyStore
     audit: AuditLog
     auth: bool
-    context_factory: ContextFactory = default_context
+    context_factory: ContextFactory = field(default_factory=ContextCache)
     embeddings_of: Callable[[Settings], Any] = default_embeddings
     jobs: Any = None  # api.jobs.IngestJobs
     ask_slots: threading.BoundedSemaphore = field(

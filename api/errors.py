@@ -51,7 +51,7 @@ def _status_of(exc: RagloomError) -> int:
             return 422
         return 503
     if isinstance(exc, PromptError):
-        return 404 if ("no version" in text or "unknown prompt" in text or "no prompt" in text) else 422
+        return 404 if any(w in text for w in ("no version", "no prompt", "no label")) else 422
     if isinstance(exc, ConfigError | IngestError):
         return 422
     if text.startswith("no trace"):

@@ -7,10 +7,12 @@ downloads a model at run time).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+import httpx
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
@@ -70,6 +72,18 @@ class ChromaEmbeddingAdapter:
         return ["cosine"]
 
 
+@contextlib.contextmanager
+def _store_call(name: str) -> Iterator[None]:
+    """A lost connection to a Chroma server is a StoreError, not a model or internal error."""
+    try:
+        yield
+    except (httpx.TransportError, ConnectionError) as exc:
+        raise StoreError(f"the Chroma server is unreachable ({type(exc).__name__})",
+                         subject=f"collection {name}",
+                         fix="start it with `chroma run --path DIR --port N`, or check "
+                         "RAGLOOM_CHROMA__HOST / RAGLOOM_CHROMA__PORT; then retry") from exc
+
+
 def validate_collection_name(name: str) -> str:
     if not 3 <= len(name) <= 512 or not name[0].isalnum() or not name[-1].isalnum():
         raise StoreError(
@@ -94,14 +108,15 @@ class ChunkStore:
         self.embedding_id = embedding_id
         ef = ChromaEmbeddingAdapter(embeddings, embedding_id)
         try:
-            if create:
-                self._col = client.get_or_create_collection(
-                    name, embedding_function=ef,
-                    metadata={"hnsw:space": "cosine", "embedding_model": embedding_id,
-                              **(metadata or {})},
-                )
-            else:
-                self._col = client.get_collection(name, embedding_function=ef)
+            with _store_call(name):
+                if create:
+                    self._col = client.get_or_create_collection(
+                        name, embedding_function=ef,
+                        metadata={"hnsw:space": "cosine", "embedding_model": embedding_id,
+                                  **(metadata or {})},
+                    )
+                else:
+                    self._col = client.get_collection(name, embedding_function=ef)
         except StoreError:
             raise
         except Exception as exc:
@@ -123,7 +138,8 @@ class ChunkStore:
         return dict(self._col.metadata or {})
 
     def count(self) -> int:
-        return int(self._col.count())
+        with _store_call(self.name):
+            return int(self._col.count())
 
     def records(self, batch: int = 1000, include_embeddings: bool = False
                 ) -> Iterator[tuple[str, str, dict[str, Any]]]:
@@ -160,8 +176,9 @@ class ChunkStore:
         if n == 0:
             return []
         include = ["documents", "metadatas", "distances"] + (["embeddings"] if with_vectors else [])
-        res = self._col.query(query_embeddings=[np.asarray(vector, dtype=np.float32)],
-                              n_results=n, where=chroma_where(where), include=include)
+        with _store_call(self.name):
+            res = self._col.query(query_embeddings=[np.asarray(vector, dtype=np.float32)],
+                                  n_results=n, where=chroma_where(where), include=include)
         vectors = res["embeddings"][0] if with_vectors else [None] * len(res["ids"][0])
         return [_hit(cid, text, meta, 1.0 - float(dist), vec)
                 for cid, text, meta, dist, vec in zip(res["ids"][0], res["documents"][0],
@@ -172,7 +189,8 @@ class ChunkStore:
         """Chunks by id with their vectors (score 0: the caller scores them)."""
         if not ids:
             return []
-        res = self._col.get(ids=list(ids), include=["documents", "metadatas", "embeddings"])
+        with _store_call(self.name):
+            res = self._col.get(ids=list(ids), include=["documents", "metadatas", "embeddings"])
         return [_hit(cid, text, meta, 0.0, vec) for cid, text, meta, vec in
                 zip(res["ids"], res["documents"], res["metadatas"], res["embeddings"], strict=True)]
 

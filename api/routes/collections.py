@@ -72,6 +72,8 @@ def delete_collection(name: str, svc: Service, who: Caller) -> dict[str, Any]:
     require(who, name, "admin")
     _must_exist(svc, name)
     delete(svc.settings, name)
+    if hasattr(svc.context_factory, "forget"):
+        svc.context_factory.forget(name)
     shutil.rmtree(svc.uploads_dir / name, ignore_errors=True)
     svc.audit.record(who, "collection.delete", collection=name)
     return {"deleted": name}

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import httpx
 
-from core.errors import ModelUnavailableError
+from core.errors import ModelUnavailableError, StoreError
 from core.models.spec import ModelSpec
 from core.settings import Settings
 
@@ -64,7 +64,7 @@ def model_call(spec: ModelSpec, settings: Settings, role: str) -> Iterator[None]
     """Wrap a model call; unreachable hosts and missing models become one clear error."""
     try:
         yield
-    except ModelUnavailableError:
+    except (ModelUnavailableError, StoreError):  # a store outage is not the model's fault
         raise
     except Exception as exc:
         if spec.provider == "local":

@@ -1,0 +1,45 @@
+"""Reuse what a question needs between requests: models, store client and retriever.
+
+Building them costs ~200 ms per question (each HTTP model or Chroma client makes its own TLS
+context), ten times the rest of a fast answer. The cache holds one base context per collection,
+keyed on the BM25 index's generation so that an ingest (here or in another process sharing the
+data folder) is seen by the next question; per-request fields (pinned prompts, filter) are set on
+a copy. Every part kept is thread-safe: LangChain's HTTP chat/embedding clients, Chroma's
+HttpClient, the read-only BM25 index. The embedded llama.cpp model is not, and the app answers one
+question at a time when it is configured (see ``api.app``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from typing import Any
+
+from agents.state import RagContext
+from core.settings import Settings
+from retrieval.lexical import LexicalIndex, index_dir
+
+
+class ContextCache:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._bases: dict[str, tuple[Any, RagContext]] = {}
+
+    def __call__(self, settings: Settings, collection: str, prompts: dict[str, str],
+                 where: dict[str, Any] | None) -> RagContext:
+        from agents.service import build_context
+
+        generation = LexicalIndex.state(index_dir(settings.home, collection))
+        with self._lock:
+            cached = self._bases.get(collection)
+        if cached is None or cached[0] != generation:
+            base = build_context(settings, collection=collection)  # 404 / 503 surface here
+            with self._lock:
+                self._bases[collection] = (generation, base)
+        else:
+            base = cached[1]
+        return dataclasses.replace(base, prompt_refs=dict(prompts), where=where)
+
+    def forget(self, collection: str) -> None:
+        with self._lock:
+            self._bases.pop(collection, None)

@@ -1,0 +1,135 @@
+"""A fast, scripted OpenAI-compatible model host for load and fault tests (loopback only).
+
+It serves ``/v1/models``, ``/v1/embeddings`` (deterministic bag-of-words vectors) and
+``/v1/chat/completions`` (streamed or not), answering ragloom's prompts the way a good model would:
+the JSON verdicts grading and grounding ask for, and otherwise a one-sentence answer citing [1].
+``POST /control`` switches faults on and off while it runs:
+``{"mode": "ok" | "error" | "hang", "delay_s": 0.0}`` — ``error`` answers 500, ``hang`` never
+answers within any sane timeout. ``GET /control`` returns the mode and request counts.
+
+    python benchmarks/fake_openai.py --port 9100
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import re
+import time
+from collections import Counter
+from typing import Any
+
+import numpy as np
+import uvicorn
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+
+DIM = 64
+ANSWER = "The documents say so: {fact} [1]."
+_STATE: dict[str, Any] = {"mode": "ok", "delay_s": 0.0, "counts": Counter()}
+app = FastAPI(title="fake OpenAI-compatible host")
+
+
+def vector(text: str) -> list[float]:
+    vec = np.zeros(DIM, dtype=np.float32)
+    for word in re.findall(r"[a-z0-9]+", text.lower()):
+        vec[int(hashlib.md5(word.encode()).hexdigest(), 16) % DIM] += 1.0
+    norm = float(np.linalg.norm(vec))
+    return (vec / norm if norm else vec + 1.0 / DIM).tolist()
+
+
+def reply_for(messages: list[dict[str, Any]]) -> str:
+    """What a cooperative model says to each of ragloom's prompts."""
+    text = " ".join(str(m.get("content", "")) for m in messages)
+    if '"relevant"' in text:
+        return '{"relevant": [1]}'
+    if '"grounded"' in text:
+        return '{"grounded": true, "unsupported": []}'
+    if '"route"' in text:
+        return '{"route": "documents"}'
+    found = re.search(r"\[1\][^\n]*\n(?:<<<\n)?([^\n]{1,120})", text)
+    return ANSWER.format(fact=(found.group(1).strip() if found else "see the first document"))
+
+
+async def _fault() -> JSONResponse | None:
+    if _STATE["delay_s"]:
+        await asyncio.sleep(_STATE["delay_s"])
+    if _STATE["mode"] == "error":
+        return JSONResponse({"error": {"message": "injected failure", "type": "server_error"}},
+                            status_code=500)
+    if _STATE["mode"] == "hang":
+        await asyncio.sleep(3600)
+    return None
+
+
+@app.get("/control")
+def control_state() -> dict[str, Any]:
+    return {"mode": _STATE["mode"], "delay_s": _STATE["delay_s"], "counts": dict(_STATE["counts"])}
+
+
+@app.post("/control")
+async def control(request: Request) -> dict[str, Any]:
+    body = await request.json()
+    _STATE["mode"] = body.get("mode", "ok")
+    _STATE["delay_s"] = float(body.get("delay_s", 0.0))
+    if body.get("reset_counts"):
+        _STATE["counts"] = Counter()
+    return control_state()
+
+
+@app.get("/v1/models")
+def models() -> dict[str, Any]:
+    return {"object": "list", "data": [{"id": m, "object": "model", "created": 0,
+                                        "owned_by": "fake"} for m in ("fake", "fake-embed")]}
+
+
+@app.post("/v1/embeddings")
+async def embeddings(request: Request) -> Any:
+    _STATE["counts"]["embeddings"] += 1
+    body = await request.json()
+    texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
+    data = [{"object": "embedding", "index": i, "embedding": vector(str(t))}
+            for i, t in enumerate(texts)]
+    return {"object": "list", "data": data, "model": body.get("model"),
+            "usage": {"prompt_tokens": 0, "total_tokens": 0}}
+
+
+@app.post("/v1/chat/completions")
+async def chat(request: Request) -> Any:
+    _STATE["counts"]["chat"] += 1
+    fault = await _fault()
+    if fault is not None:
+        _STATE["counts"]["chat_failed"] += 1
+        return fault
+    body = await request.json()
+    text, created, model = reply_for(body.get("messages", [])), int(time.time()), body.get("model")
+    if not body.get("stream"):
+        return {"id": "chatcmpl-fake", "object": "chat.completion", "created": created,
+                "model": model, "choices": [{"index": 0, "finish_reason": "stop", "message": {
+                    "role": "assistant", "content": text}}],
+                "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}
+
+    def chunk(delta: dict[str, Any], finish: str | None = None) -> str:
+        return "data: " + json.dumps({"id": "chatcmpl-fake", "object": "chat.completion.chunk",
+                                      "created": created, "model": model, "choices": [{
+                                          "index": 0, "delta": delta,
+                                          "finish_reason": finish}]}) + "\n\n"
+
+    pieces = [chunk({"role": "assistant", "content": ""})]
+    pieces += [chunk({"content": w}) for w in re.findall(r"\S+\s*", text)]
+    pieces += [chunk({}, "stop"), "data: [DONE]\n\n"]
+    return StreamingResponse(iter(pieces), media_type="text/event-stream")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    args = parser.parse_args()
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
+
+
+if __name__ == "__main__":
+    main()
