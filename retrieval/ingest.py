@@ -25,6 +25,7 @@ from retrieval.chunking import ChunkingConfig, chunk_sections, content_hash
 from retrieval.collections import Collection
 from retrieval.loaders import load_file, supported
 from retrieval.manifest import FileEntry, Manifest, now
+from retrieval.redaction import mark_chunks, redact_sections
 from retrieval.store import ChunkStore
 from retrieval.types import Chunk, Section
 
@@ -39,6 +40,7 @@ class IngestReport:
     failed: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
     chunks_added: int = 0
     recovered: int = 0  # interrupted file versions cleaned up before this run
+    redacted: dict[str, int] = field(default_factory=dict)  # PII kind -> count (redact_pii)
 
     @property
     def ok(self) -> bool:
@@ -60,6 +62,7 @@ class Progress:
 class Limits:
     max_bytes: int
     max_pages: int
+    redact_pii: bool = False
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,7 @@ class Prepared:
     mtime_ns: int
     loader: str
     chunks: list[Chunk]
+    redacted: dict[str, int] = field(default_factory=dict)
 
 
 def discover(paths: Iterable[Path], report: IngestReport) -> Iterator[Path]:
@@ -104,6 +108,10 @@ def prepare(path: Path, known_hash: str | None, cfg: ChunkingConfig, limits: Lim
         if digest == known_hash:
             return digest
         loader, sections = load_file(path, max_bytes=limits.max_bytes, max_pages=limits.max_pages)
+        redacted: dict[str, int] = {}
+        if limits.redact_pii:
+            sections, found = redact_sections(sections)
+            redacted = dict(found)
         source = str(path.resolve())
         chunks = chunk_sections(sections, source=source, file_hash=digest, cfg=cfg,
                                 metadata={"loader": loader, "file_name": path.name,
@@ -111,7 +119,9 @@ def prepare(path: Path, known_hash: str | None, cfg: ChunkingConfig, limits: Lim
         if not chunks:
             raise IngestError("no text found", subject=str(path),
                               fix="scanned documents need OCR before ingesting")
-        return Prepared(source, digest, stat.st_size, stat.st_mtime_ns, loader, chunks)
+        if redacted:
+            mark_chunks(chunks)
+        return Prepared(source, digest, stat.st_size, stat.st_mtime_ns, loader, chunks, redacted)
     except FileNotFoundError:
         return (str(path), "file disappeared while ingesting")
     except (IngestError, OSError) as exc:
@@ -200,7 +210,7 @@ def ingest(paths: Iterable[Path], collection: Collection, *, sync: bool = False,
     report = IngestReport()
     report.recovered = recover(collection.manifest, collection.store)
     r = collection.settings.retrieval
-    limits = Limits(int(r.max_file_mb * 1024 * 1024), r.max_pages)
+    limits = Limits(int(r.max_file_mb * 1024 * 1024), r.max_pages, r.redact_pii)
     manifest = collection.manifest
 
     todo: list[tuple[Path, str | None]] = []
@@ -226,6 +236,8 @@ def ingest(paths: Iterable[Path], collection: Collection, *, sync: bool = False,
         done += 1
         if isinstance(result, Prepared):
             writer.add(result)
+            for kind, n in result.redacted.items():
+                report.redacted[kind] = report.redacted.get(kind, 0) + n
             status = "ingested"
         elif isinstance(result, str):  # same content, new timestamps
             st = path.stat()
