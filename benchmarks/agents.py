@@ -68,6 +68,7 @@ from core.settings import Settings, load_settings  # noqa: E402
 from evals.datasets import Dataset, Question, load_dataset  # noqa: E402
 from evals.retrieval_bench import COLLECTION, bench_settings, build_collection  # noqa: E402
 from evals.text_metrics import contains, exact_match, strip_citations, token_f1  # noqa: E402
+from prompts import PromptStore  # noqa: E402
 from retrieval.collections import Collection  # noqa: E402
 from retrieval.ingest import ingest_records  # noqa: E402
 
@@ -260,8 +261,12 @@ def main(argv: list[str] | None = None) -> int:
     wrong = distractor_settings(hp, unanswerable)
     build_distractor_collection(wrong, ds, unanswerable)
     # Built once per collection: the chat model loads here, before any question is timed.
-    hp_ctx = build_context(hp, collection=COLLECTION)
-    wrong_ctx = build_context(wrong, collection=DISTRACTOR_COLLECTION)
+    # Every prompt pinned to the version that is production now: a label moved during a long run
+    # must not change the prompts half-way.
+    shipped = PromptStore()
+    pins = {name: f"{name}@{shipped.resolve(name)[1]}" for name in shipped.names()}
+    hp_ctx = build_context(hp, collection=COLLECTION, prompts=pins)
+    wrong_ctx = build_context(wrong, collection=DISTRACTOR_COLLECTION, prompts=pins)
     setup_s = time.perf_counter() - started
     print(f"setup {setup_s:.1f}s (HotpotQA ingest: "
           f"{'cached' if ingest_s is None else f'{ingest_s:.0f}s'}); homes: {hp.home} | {wrong.home}",
@@ -291,6 +296,7 @@ def main(argv: list[str] | None = None) -> int:
                          "retrieval": settings.retrieval.model_dump(mode="json"),
                          "agent": settings.agent.model_dump(mode="json"),
                          "local": settings.local.model_dump(mode="json")},
+            "prompts": pins,
             "homes": {"answerable": str(hp.home), "unanswerable": str(wrong.home)},
             "collections": {"answerable": COLLECTION, "unanswerable": DISTRACTOR_COLLECTION},
             "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
