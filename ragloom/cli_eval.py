@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from rich.table import Column, Table
 
 from core.errors import ConfigError
 from ragloom.console import err, out, settings_of
@@ -129,9 +129,10 @@ def list_(
     if as_json:
         out.print_json(json.dumps(runs, default=str))
         return
-    table = Table("run", "suite", "variant", "started", "status", "rows", "judge")
+    table = Table("suite", "variant", "started", "status", "rows", "judge")
+    table.columns.insert(0, Column("run", no_wrap=True))  # ids are what the user copies
     for r in runs:
-        when = datetime.datetime.fromtimestamp(r["created"]).strftime("%Y-%m-%d %H:%M")
+        when = datetime.datetime.fromtimestamp(r["created"]).strftime("%m-%d %H:%M")
         table.add_row(r["id"], r["suite"], r["variant"], when, r["status"], str(r["row_count"]),
                       str(r["config"].get("models", {}).get("judge")))
     out.print(table)
@@ -179,8 +180,9 @@ def compare(
 
     cmp = compare_runs(settings_of(ctx), run_a, run_b, top=top)
     a, b = cmp.run_a, cmp.run_b
-    table = Table("metric", f"A {a['variant']}", f"B {b['variant']}", "B - A", "95% CI",
-                  "paired", "verdict", title=f"A = {a['id']}   B = {b['id']}")
+    table = Table(Column("metric", no_wrap=True), f"A {a['variant']}", f"B {b['variant']}",
+                  Column("B - A", no_wrap=True), Column("95% CI", no_wrap=True), "paired",
+                  "verdict", title=f"A = {a['id']}   B = {b['id']}")
     colour = {"better": "green", "worse": "red"}
     for d in cmp.metrics:
         verdict = f"[{colour[d.verdict]}]{d.verdict}[/]" if d.verdict in colour else d.verdict
