@@ -18,11 +18,11 @@ logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(messag
 st.set_page_config(page_title="ragloom", page_icon="🧶", layout="wide")
 
 PAGES = [
-    st.Page(page_ask.render, title="Ask", icon="💬", url_path="ask", default=True),
-    st.Page(page_documents.render, title="Documents", icon="📄", url_path="documents"),
-    st.Page(page_prompts.render, title="Prompts", icon="📝", url_path="prompts"),
-    st.Page(page_evals.render, title="Evaluations", icon="📊", url_path="evaluations"),
-    st.Page(page_settings.render, title="Settings & health", icon="⚙️", url_path="settings"),
+    st.Page(page_ask.render, title="Ask", icon=":material/forum:", url_path="ask", default=True),
+    st.Page(page_documents.render, title="Documents", icon=":material/description:", url_path="documents"),
+    st.Page(page_prompts.render, title="Prompts", icon=":material/edit_note:", url_path="prompts"),
+    st.Page(page_evals.render, title="Evaluations", icon=":material/bar_chart:", url_path="evaluations"),
+    st.Page(page_settings.render, title="Settings & health", icon=":material/settings:", url_path="settings"),
 ]
 
 page = st.navigation(PAGES)

@@ -44,7 +44,7 @@ def _sidebar(s: Settings) -> tuple[str | None, str, dict[str, str]]:
             format_func=lambda o: o if o not in label_of else f"{o} ({label_of[o]})")
         if choice in refs:
             prompts = {"answer": choice}
-    if st.sidebar.button("New chat", icon="🧹", key="ask-new-chat"):
+    if st.sidebar.button("New chat", icon=":material/add_comment:", key="ask-new-chat"):
         st.session_state[HISTORY_KEY] = []
         st.session_state[THREAD_KEY] = uuid.uuid4().hex[:12]
     return collection, graph, prompts
@@ -68,17 +68,21 @@ def _run_question(question: str, s: Settings, collection: str, graph: str,
     from agents.service import ask_stream
 
     result: dict[str, Any] = {}
-    with st.status("Starting…", expanded=False) as status:
+    status = st.status("Starting…", expanded=False)
+    placeholder = st.empty()  # tokens stream below the status box, not hidden inside it
+    try:
         ctx = services().context(s, collection, prompts, None)
         events = ask_stream(question, s, collection=collection, graph=graph, prompts=prompts,
                             thread=st.session_state[THREAD_KEY], context=ctx)
-        placeholder = st.empty()
         with placeholder.container():
             st.write_stream(_tokens(events, status, result))
-        answer = result.get("answer")
-        if answer is not None:
-            status.update(label=f"Answered in {answer.timings.get('total', 0.0):.1f}s",
-                          state="complete")
+    except Exception:
+        status.update(label="Failed", state="error")
+        raise
+    answer = result.get("answer")
+    if answer is not None:
+        status.update(label=f"Answered in {answer.timings.get('total', 0.0):.1f}s",
+                      state="complete")
     return answer
 
 

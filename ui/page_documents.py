@@ -46,7 +46,7 @@ def _ingest(s: Settings, name: str, paths: list[Path], sync: bool) -> dict[str, 
 def _show_report(r: dict[str, Any]) -> None:
     line = (f"Collection **{r['collection']}**: {r['ingested']} ingested, {r['unchanged']} "
             f"unchanged, {r['removed']} removed, {len(r['failed'])} failed · +{r['chunks_added']} "
-            f"chunks in {r['seconds']:.1f}s · now {r['files']} files, {r['chunks']} chunks.")
+            f"chunks in {r['seconds']:.1f}s · now {r['files']} document(s), {r['chunks']} chunks.")
     (st.warning if r["failed"] else st.success)(line)
     if r["failed"]:
         st.dataframe(r["failed"], hide_index=True)
@@ -77,6 +77,9 @@ def _add_tab(s: Settings) -> None:
                 st.session_state[REPORT_KEY] = _ingest(s, name, paths, sync)
         if "error" in outcome:
             st.session_state.pop(REPORT_KEY, None)
+        elif paths:
+            st.session_state["docs-collection-select-next"] = True  # show it as chosen
+            st.rerun()
     if REPORT_KEY in st.session_state:
         _show_report(st.session_state[REPORT_KEY])
 

@@ -47,8 +47,10 @@ def _version_picker(label: str, store: PromptStore, name: str, key: str, default
 
 def _diff_tab(store: PromptStore, name: str) -> None:
     pending = st.session_state.pop(PENDING_DIFF_KEY, None)
-    if pending and pending[0] == name:  # a version was just saved: show what it changed
-        st.session_state[f"pr-diff-a-{name}"], st.session_state[f"pr-diff-b-{name}"] = pending[1:]
+    if pending and pending[0] == name:  # a version was just saved: diff, try and label it next
+        base, new = pending[1:]
+        st.session_state[f"pr-diff-a-{name}"], st.session_state[f"pr-diff-b-{name}"] = base, new
+        st.session_state[f"pr-try-v-{name}"] = st.session_state[f"pr-label-v-{name}"] = new
     a_col, b_col = st.columns(2)
     with a_col:
         a = _version_picker("Left", store, name, f"pr-diff-a-{name}", default=-2)
@@ -63,11 +65,23 @@ def _diff_tab(store: PromptStore, name: str) -> None:
     st.code(changes or "(identical)", language="diff")
 
 
+class _BlockDumper(yaml.SafeDumper):
+    """Writes multi-line strings as literal blocks (``|``), the way people edit templates."""
+
+
+def _str(dumper: yaml.SafeDumper, text: str) -> yaml.Node:
+    style = "|" if "\n" in text else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=style)
+
+
+_BlockDumper.add_representer(str, _str)
+
+
 def editable_yaml(pv: PromptVersion) -> str:
     """The parts of a version a user edits, as YAML (messages and model parameters)."""
     body = {"params": pv.params, "messages": [{"role": r, "content": c} for r, c in pv.messages]}
-    return yaml.safe_dump(body, sort_keys=False, allow_unicode=True, width=100,
-                          default_style=None)
+    return yaml.dump(body, Dumper=_BlockDumper, sort_keys=False, allow_unicode=True,
+                     width=100).rstrip("\n")
 
 
 def parse_edit(text: str, name: str) -> tuple[list[dict[str, str]], dict[str, Any]]:
@@ -105,9 +119,6 @@ def _edit_tab(s: Settings, store: PromptStore, name: str) -> None:
             st.session_state[SAVED_KEY] = new.ref
             st.session_state[PENDING_DIFF_KEY] = (name, base, new.version)
             st.rerun()
-    if st.session_state.get(SAVED_KEY, "").startswith(f"{name}@"):
-        st.success(f"Saved {st.session_state[SAVED_KEY]}. Try it in the next tab, then promote it "
-                   "in Labels.")
 
 
 def _try_tab(s: Settings, store: PromptStore, name: str) -> None:
@@ -191,7 +202,10 @@ def render() -> None:
     st.caption(f"Your versions are saved in {store.user_dir}; shipped versions are read-only.")
     with shown_errors(f"reading prompt '{name}'"):
         _versions_table(store, name)
-    tabs = st.tabs(["Diff", "Edit → new version", "Preview & try", "Labels"])
+    if st.session_state.get(SAVED_KEY, "").startswith(f"{name}@"):
+        st.success(f"Saved {st.session_state[SAVED_KEY]}: see what changed under Diff, try it under "
+                   "Preview & try, promote it under Labels.")
+    tabs = st.tabs(["Diff", "Edit → new version", "Preview & try", "Labels"], key="pr-tabs")
     for tab, body in zip(tabs, (lambda: _diff_tab(store, name), lambda: _edit_tab(s, store, name),
                                 lambda: _try_tab(s, store, name), lambda: _labels_tab(store, name)),
                          strict=True):

@@ -114,9 +114,10 @@ def _health(s: Settings) -> None:
             st.session_state[HEALTH_KEY] = [*check_models(s), check_store(s)]
     for check in st.session_state.get(HEALTH_KEY, []):
         if check.ok:
-            st.success(f"**{check.component}** — {check.detail}", icon="✅")
+            st.success(f"**{check.component}** — {check.detail}", icon=":material/check_circle:")
         else:
-            st.error(f"**{check.component}** — {check.detail}  \n**Fix:** {check.fix}", icon="❌")
+            st.error(f"**{check.component}** — {check.detail}  \n**Fix:** {check.fix}",
+                     icon=":material/error:")
 
 
 def render() -> None:
@@ -124,6 +125,9 @@ def render() -> None:
     st.title("Settings & health")
     st.caption(f"Loaded from defaults < {Path('ragloom.toml').resolve()} < RAGLOOM_* environment. "
                f"Data directory: `{s.home.resolve()}`.")
+    st.subheader("Health")
+    _health(s)
+    st.subheader("Settings")
     changes = _form(s)
     if changes is not None:
         with shown_errors("applying settings") as outcome:
@@ -146,5 +150,3 @@ def render() -> None:
                 path.write_text(text)
             if "error" not in outcome:
                 st.success(f"Wrote {path.resolve()}")
-    st.subheader("Health")
-    _health(s)

@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 SETTINGS_KEY = "ragloom_settings"
 SERVICES_KEY = "ragloom_services"
+NEW_COLLECTION = "+ New collection"
 
 
 def _real_embeddings(settings: Settings) -> Embeddings:
@@ -117,11 +118,13 @@ def pick_collection(s: Settings, *, key: str, where: Any = st.sidebar,
     """A collection picker whose choice survives page switches (kept in session state)."""
     names = collection_names(s)
     current = st.session_state.get("ragloom_collection") or s.collection
+    if st.session_state.pop(f"{key}-select-next", False) and current in names:
+        st.session_state[key] = current  # e.g. the collection just created by an ingest
     if allow_new:
-        options = [*names, "➕ new collection"]
+        options = [*names, NEW_COLLECTION]
         index = options.index(current) if current in options else len(options) - 1
         choice = where.selectbox("Collection", options, index=index, key=key)
-        if choice == "➕ new collection":
+        if choice == NEW_COLLECTION:
             choice = where.text_input("New collection name", value="", key=f"{key}-new",
                                       placeholder="3–512 characters, e.g. my-docs").strip() or None
     else:

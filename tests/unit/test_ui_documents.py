@@ -12,6 +12,7 @@ from retrieval.manifest import Manifest
 from tests.conftest import SAMPLE_CORPUS
 from tests.unit.test_ui_support import app_test, fake_services, sample_collection, texts
 from ui.page_documents import REPORT_KEY
+from ui.state import NEW_COLLECTION
 from ui.uploads import safe_name, save_uploads
 
 
@@ -42,7 +43,7 @@ def test_long_names_keep_their_extension_and_empty_names_are_refused(tmp_path: P
 
 def test_upload_and_ingest_into_a_new_collection_with_a_per_file_error_table(settings) -> None:
     at = app_test(settings, fake_services(), page="documents")
-    at.selectbox(key="docs-collection").set_value("➕ new collection").run()
+    at.selectbox(key="docs-collection").set_value(NEW_COLLECTION).run()
     at.text_input(key="docs-collection-new").set_value("my-docs").run()
     good = (SAMPLE_CORPUS / "shipping-faq.txt").read_bytes()
     at.file_uploader(key="docs-upload").set_value([("../shipping faq.txt", good, "text/plain"),
@@ -54,6 +55,7 @@ def test_upload_and_ingest_into_a_new_collection_with_a_per_file_error_table(set
     assert report["collection"] == "my-docs" and report["ingested"] == 1 and report["chunks"] > 0
     assert [Path(f["file"]).name for f in report["failed"]] == ["broken.pdf"]
     assert "1 ingested" in texts(at) and at.dataframe[0].value["file"].str.endswith("broken.pdf").all()
+    assert at.selectbox(key="docs-collection").value == "my-docs"  # the new one is now chosen
     saved = settings.home / "uploads" / "my-docs" / "shipping_faq.txt"
     assert saved.read_bytes() == good
     assert [r["name"] for r in list_collections(settings)] == ["my-docs"]

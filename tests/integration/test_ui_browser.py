@@ -1,0 +1,237 @@
+"""The real app in a real browser: `streamlit run app.py` driven by headless Debian Chromium.
+
+A new user's path without a terminal: upload their own PDF, ask (embedded Qwen 0.5B + MiniLM),
+watch the answer stream, click its citation, save a prompt version and promote it; a screenshot
+of every page goes to ``RAGLOOM_SCREENSHOTS`` (default: the test's tmp dir).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from prompts import PromptStore
+from tests.integration.servers import free_port
+from tests.pdf_builder import build_pdf
+
+pytestmark = pytest.mark.integration
+log = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM, DRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+# Read at import: the suite's autouse fixture clears RAGLOOM_* variables before each test.
+SCREENSHOTS = os.environ.get("RAGLOOM_SCREENSHOTS")
+UPDATE_DOCS = bool(os.environ.get("RAGLOOM_UPDATE_DOCS_SCREENSHOTS"))
+LIGHTHOUSE = [["Harbor lighthouse maintenance log", "",
+               "The lamp of the north lighthouse is cleaned every 14 days.",
+               "The fog horn is tested on the first Monday of each month.",
+               "Keepers record the oil level in the blue ledger."]]
+
+
+@pytest.fixture
+def app_url(tmp_path: Path) -> Iterator[str]:
+    port = free_port()
+    env = {**os.environ, "RAGLOOM_HOME": str(tmp_path / "home"),
+           "RAGLOOM_AGENT__GRAPH": "simple"}  # one model call per answer keeps the test short
+    cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless",
+           "true", "--browser.gatherUsageStats", "false", "--server.port", str(port),
+           "--server.address", "127.0.0.1", "--server.fileWatcherType", "none"]
+    log_file = (tmp_path / "streamlit.log").open("w")
+    proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=log_file, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{url}/_stcore/health", timeout=2).text == "ok":
+                    break
+            assert proc.poll() is None, (tmp_path / "streamlit.log").read_text()
+            time.sleep(0.5)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log_file.close()
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    if not (Path(CHROMIUM).exists() and Path(DRIVER).exists()):
+        pytest.fail("Debian chromium and chromium-driver are needed: apt-get install chromium "
+                    "chromium-driver")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                "--window-size=1400,1100"):
+        opts.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(DRIVER), options=opts)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+@pytest.fixture
+def shots(tmp_path: Path) -> Path:
+    folder = Path(SCREENSHOTS or tmp_path / "screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _wait(what: str, check: Callable[[], Any], timeout: float = 60.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(Exception):
+            if value := check():
+                return value
+        time.sleep(0.25)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+class Page:
+    """Small helpers over Streamlit's DOM (data-testid attributes)."""
+
+    def __init__(self, driver: Any, shots: Path):
+        from selenium.webdriver.common.by import By
+
+        self.d, self.by, self.shots = driver, By, shots
+
+    def css(self, selector: str) -> list[Any]:
+        return self.d.find_elements(self.by.CSS_SELECTOR, selector)
+
+    def text(self) -> str:
+        return str(self.d.find_element(self.by.TAG_NAME, "body").text)
+
+    def idle(self, timeout: float = 60.0) -> None:
+        """Wait until the script has finished its run (no 'Running…' indicator)."""
+        time.sleep(0.5)
+        _wait("the app to finish running", lambda: not self.css('[data-testid="stStatusWidget"]'),
+              timeout)
+
+    def nav(self, title: str) -> None:
+        link = _wait(f"the {title} link", lambda: next(
+            a for a in self.css('[data-testid="stSidebarNavLink"]')
+            if a.text.strip().endswith(title)))
+        link.click()
+        _wait(f"the {title} page", lambda: any(h.text.strip() == title for h in self.css("h1")))
+        self.idle()
+
+    def button(self, label: str) -> Any:
+        return _wait(f"button {label!r}", lambda: next(
+            b for b in self.css("button") if b.text.strip() == label and b.is_displayed()))
+
+    def tab(self, label: str) -> None:
+        _wait(f"tab {label!r}", lambda: next(
+            t for t in self.css('[role="tab"]') if t.text.strip() == label)).click()
+        time.sleep(0.3)
+
+    def shot(self, name: str) -> None:
+        self.d.save_screenshot(str(self.shots / f"{name}.png"))
+
+
+def test_upload_ask_cite_and_version_a_prompt_in_a_browser(app_url, browser, shots, tmp_path
+                                                            ) -> None:
+    page = Page(browser, shots)
+    try:
+        _journey(page, app_url, tmp_path)
+    except BaseException:
+        page.shot("failure")  # what the browser showed when it went wrong
+        (shots / "failure.txt").write_text(page.text())
+        raise
+    assert all((shots / f"{n}.png").stat().st_size > 10_000
+               for n in ("documents", "ask", "prompts", "evaluations", "settings"))
+    if UPDATE_DOCS:
+        for png in shots.glob("*.png"):
+            if png.stem != "failure":
+                shutil.copy(png, ROOT / "docs" / "screenshots" / png.name)
+
+
+def _journey(page: Page, app_url: str, tmp_path: Path) -> None:
+    from selenium.webdriver.common.keys import Keys
+
+    browser = page.d
+    browser.get(app_url)
+    _wait("the Ask page", lambda: "No collection yet" in page.text())
+    page.idle()
+
+    # Documents: upload our own PDF into a new collection.
+    pdf = tmp_path / "lighthouse log.pdf"
+    pdf.write_bytes(build_pdf(LIGHTHOUSE))
+    page.nav("Documents")
+    name_box = _wait("the new collection box", lambda: next(
+        i for i in page.css('[data-testid="stTextInput"] input')
+        if i.get_attribute("placeholder", ) and "my-docs" in i.get_attribute("placeholder")))
+    name_box.send_keys("harbor", Keys.ENTER)
+    page.idle()
+    page.css('input[type="file"]')[0].send_keys(str(pdf))
+    _wait("the upload", lambda: "lighthouse log.pdf" in page.text())
+    page.button("Ingest").click()
+    _wait("ingestion", lambda: "1 ingested" in page.text(), timeout=120)
+    page.shot("documents")
+    assert (tmp_path / "home" / "uploads" / "harbor" / "lighthouse_log.pdf").is_file()
+
+    # Ask: the answer streams in, then shows a clickable citation into the sources panel.
+    page.nav("Ask")
+    box = _wait("the chat box", lambda: page.css('[data-testid="stChatInputTextArea"]')[0])
+    box.send_keys("How often is the lamp of the north lighthouse cleaned?", Keys.ENTER)
+    partial = _wait("streamed tokens", lambda: next(
+        (m.text for m in page.css('[data-testid="stChatMessage"]')[1:]
+         if m.text.strip() and page.css('[data-testid="stStatusWidget"]')
+         and not page.css("a.ragloom-cite")), None), timeout=120)
+    cite = _wait("a citation link", lambda: page.css("a.ragloom-cite")[0], timeout=120)
+    answer = page.css('[data-testid="stChatMessage"]')[1].text
+    assert "14" in answer, answer
+    log.info("streamed %r before the final answer %r", partial, answer)
+    cite.click()
+    target = cite.get_attribute("href").split("#", 1)[1]
+    source = browser.find_element(page.by.ID, target)
+    assert "lighthouse_log.pdf, page 1" in source.text
+    assert "cleaned every 14 days" in source.find_element(page.by.TAG_NAME, "mark").text
+    page.idle()
+    page.shot("ask")
+
+    # Prompts: save a new answer version, then promote it to production.
+    page.nav("Prompts")
+    page.tab("Edit → new version")
+    editor = _wait("the prompt editor", lambda: next(
+        t for t in page.css('[data-testid="stTextArea"] textarea') if t.is_displayed()
+        and "messages:" in (t.get_attribute("value") or "")))
+    editor.click()
+    editor.send_keys(Keys.CONTROL, Keys.END)
+    editor.send_keys(" Answer in one sentence.")
+    message = next(i for i in page.css('[data-testid="stTextInput"] input')
+                   if i.is_displayed() and "shorter answers" in (i.get_attribute("placeholder") or ""))
+    message.send_keys("one-sentence answers")
+    page.button("Save as new version").click()
+    new = max(PromptStore().versions("answer")) + 1  # after the shipped versions
+    _wait("the saved version", lambda: f"Saved answer@{new}" in page.text())
+    page.shot("prompts")
+    page.tab("Labels")
+    page.button("Move label").click()  # defaults: production -> the newest version
+    store = PromptStore(tmp_path / "home" / "prompts")
+    _wait("production to move", lambda: store.labels("answer")["production"] == new)
+    assert "Answer in one sentence." in store.get("answer:production").messages[-1][1]
+
+    for title, shot in (("Evaluations", "evaluations"), ("Settings & health", "settings")):
+        page.nav(title)
+        page.shot(shot)
+    page.button("Run health checks").click()
+    _wait("health results", lambda: "store: chroma" in page.text())
+    page.shot("settings")
