@@ -18,7 +18,7 @@ from api.deps import ContextFactory, ServiceState, default_embeddings
 from api.jobs import IngestJobs
 from api.keys import KeyStore, keys_path
 from api.limits import BodyLimit
-from api.routes import ask, collections, health, openai, prompts, traces
+from api.routes import ask, collections, evals, health, openai, prompts, traces
 from core.models.spec import ModelSpec
 from core.settings import Settings
 
@@ -56,7 +56,7 @@ def create_app(settings: Settings, *, auth: bool | None = None,
                   "Authenticate with 'Authorization: Bearer KEY'.")
     app.state.service = svc
     errors.install(app)
-    for module in (health, collections, ask, traces, prompts, openai):
+    for module in (health, collections, ask, traces, prompts, evals, openai):
         app.include_router(module.router)
     if settings.api.cors_origins:  # closed unless origins are configured
         app.add_middleware(CORSMiddleware, allow_origins=settings.api.cors_origins,

@@ -42,6 +42,8 @@ class ApiError(Exception):
 
 def _status_of(exc: RagloomError) -> int:
     text = exc.what.lower()
+    if text.startswith(("no trace", "no suite", "no eval run")):
+        return 404
     if isinstance(exc, ModelUnavailableError):
         return 503
     if isinstance(exc, StoreError):
@@ -54,8 +56,6 @@ def _status_of(exc: RagloomError) -> int:
         return 404 if any(w in text for w in ("no version", "no prompt", "no label")) else 422
     if isinstance(exc, ConfigError | IngestError):
         return 422
-    if text.startswith("no trace"):
-        return 404
     return 422
 
 

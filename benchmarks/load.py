@@ -30,6 +30,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -80,6 +81,7 @@ class Stack:
     api_port: int = field(default_factory=free_port)
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     admin_key: str = ""
+    settings_env: dict[str, str] = field(default_factory=dict)  # extra RAGLOOM_* for the API
 
     @property
     def api(self) -> str:
@@ -97,7 +99,8 @@ class Stack:
                     "RAGLOOM_OPENAI__TIMEOUT_S": str(self.model_timeout_s),
                     "RAGLOOM_OPENAI__MAX_RETRIES": "0",
                     "RAGLOOM_CHROMA__MODE": "server", "RAGLOOM_CHROMA__HOST": HOST,
-                    "RAGLOOM_CHROMA__PORT": str(self.chroma_port), "PYTHONPATH": str(ROOT)})
+                    "RAGLOOM_CHROMA__PORT": str(self.chroma_port), "PYTHONPATH": str(ROOT),
+                    **self.settings_env})
         return env
 
     def _spawn(self, name: str, cmd: list[str]) -> subprocess.Popen[bytes]:
@@ -164,7 +167,7 @@ class Stack:
 
 
 @contextlib.contextmanager
-def running_stack(home: Path | None = None, **kw: float) -> Iterator[Stack]:
+def running_stack(home: Path | None = None, **kw: Any) -> Iterator[Stack]:
     with tempfile.TemporaryDirectory(prefix="ragloom-load-") as tmp:
         stack = Stack(home or Path(tmp), **kw)
         try:
@@ -238,10 +241,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--graph", default="simple", choices=["simple", "corrective", "adaptive"])
     parser.add_argument("--fault", choices=["none", "chroma"], default="none")
+    parser.add_argument("--concurrency", type=int, default=None,
+                        help="api.ask_concurrency of the server (questions answered at once)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    with running_stack() as stack:
+    extra = ({"RAGLOOM_API__ASK_CONCURRENCY": str(args.concurrency)} if args.concurrency else {})
+    with running_stack(settings_env=extra) as stack:
         job = stack.upload("sample", ROOT / "ragloom" / "sample_corpus")
         log.info("ingested: %s files, %s chunks", len(job["ingested"]), job["chunks_added"])
         run = chroma_outage if args.fault == "chroma" else None
@@ -252,7 +258,8 @@ def main() -> None:
             results = asyncio.run(run(stack, clients=args.clients, seconds=args.seconds,
                                       collection="sample", graph=args.graph))
         report = {"clients": args.clients, "seconds": args.seconds, "graph": args.graph,
-                  "fault": args.fault, **summary(results, args.seconds)}
+                  "fault": args.fault, "ask_concurrency": args.concurrency or "default",
+                  **summary(results, args.seconds)}
         if args.fault == "chroma":
             report["chunks_after"] = httpx.get(f"{stack.api}/collections/sample",
                                                headers=stack.headers()).json()["chunks"]

@@ -160,3 +160,22 @@ def test_malformed_requests_get_a_clear_4xx_never_a_500(stack: Stack) -> None:
             message = body["error"]["message"] if isinstance(body["error"], dict) else body["error"]
             assert message and "fix" in body, (path, body)
     assert _ask(stack).status_code == 200  # and the server is still fine
+
+
+def test_evaluation_run_started_polled_and_read_through_the_api(stack: Stack) -> None:
+    api = httpx.Client(base_url=stack.api, headers=stack.headers(), timeout=30)
+    assert "sample-ci" in api.get("/evals/suites").json()
+    assert api.post("/evals/runs", json={"suite": "nope"}).status_code == 404
+    r = api.post("/evals/runs", json={"suite": "sample-ci", "limit": 2, "graphs": ["simple"]})
+    assert r.status_code == 202, r.text
+    deadline = time.monotonic() + 240
+    while (state := api.get(r.json()["status_url"]).json())["status"] in ("queued", "running"):
+        assert time.monotonic() < deadline, state
+        time.sleep(1)
+    assert state["status"] == "done" and len(state["run_ids"]) == 1, state
+    run = api.get(f"/evals/runs/{state['run_ids'][0]}").json()
+    assert run["status"] == "done" and len(run["rows"]) == 2
+    assert run["summary"]["retrieval_recall"]["n"] == 2  # scored without a judge
+    assert [x["id"] for x in api.get("/evals/runs").json()] == state["run_ids"]
+    audit = api.get("/audit", params={"action": "eval.start"}).json()
+    assert audit[0]["detail"]["suite"] == "sample-ci"

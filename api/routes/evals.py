@@ -1,0 +1,129 @@
+"""Evaluation runs: suites, start a run in the background, its progress, results, comparisons.
+
+Runs use ``evals.runs`` (the same code as ``ragloom eval``); they can take minutes (each judge
+call of the embedded model costs 10-30 s), so a start returns at once with a launch id to poll.
+One launch runs at a time per process. Admin keys only: runs build their own collections and
+their results quote documents.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from api.deps import Caller, Service, ServiceState, require_admin
+from api.errors import ApiError, describe
+from api.routes.ask import PROMPT_REF
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix="/evals", tags=["evaluations"])
+_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="eval")
+_LAUNCHES: dict[str, dict[str, Any]] = {}
+_LOCK = threading.Lock()
+
+
+class StartRun(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    suite: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,80}$", description="A shipped suite.")
+    prompts: list[Annotated[str, StringConstraints(pattern=PROMPT_REF)]] = Field(
+        default_factory=list, max_length=10, description="Each pin of a prompt is a variant.")
+    graphs: list[Literal["simple", "corrective", "adaptive"]] = Field(default_factory=list,
+                                                                     max_length=3)
+    limit: int | None = Field(None, ge=1, le=10000)
+    concurrency: int = Field(1, ge=1, le=8)
+
+
+def _update(launch: str, **fields: Any) -> None:
+    with _LOCK:
+        _LAUNCHES[launch].update(fields)
+
+
+def _run(launch: str, body: StartRun, svc: ServiceState) -> None:
+    from evals.runs import run_suite, variants_from
+    from evals.suites import load_suite
+
+    def progress(p: Any) -> None:
+        with _LOCK:
+            state = _LAUNCHES[launch]
+            if p.run_id not in state["run_ids"]:
+                state["run_ids"].append(p.run_id)
+            state["progress"] = {"variant": p.variant, "phase": p.phase, "done": p.done,
+                                 "total": p.total, "message": p.message}
+
+    _update(launch, status="running")
+    try:
+        variants = variants_from(prompts=body.prompts, graphs=body.graphs) \
+            if body.prompts or body.graphs else None
+        ids = run_suite(load_suite(body.suite), svc.settings, variants, limit=body.limit,
+                        concurrency=body.concurrency, progress=progress)
+        _update(launch, status="done", run_ids=ids)
+    except Exception as exc:  # recorded for the poller; the server carries on
+        _, error, fix = describe(exc)
+        log.warning("eval launch %s failed: %s", launch, error)
+        _update(launch, status="failed", error=error, fix=fix)
+
+
+@router.get("/suites", summary="The shipped evaluation suites")
+def suites(svc: Service, who: Caller) -> list[str]:
+    from evals.suites import list_suites
+
+    require_admin(who, "use evaluations")
+    return list_suites()
+
+
+@router.post("/runs", status_code=202, summary="Start a run (one per variant) in the background")
+def start_run(body: StartRun, svc: Service, who: Caller) -> dict[str, Any]:
+    from evals.suites import load_suite
+
+    require_admin(who, "start evaluation runs")
+    load_suite(body.suite)  # a bad suite fails now, not in the background
+    launch = uuid.uuid4().hex[:16]
+    with _LOCK:
+        _LAUNCHES[launch] = {"id": launch, "status": "queued", "suite": body.suite, "run_ids": [],
+                             "progress": None, "error": None, "fix": None}
+    _POOL.submit(_run, launch, body, svc)
+    svc.audit.record(who, "eval.start", target=launch, **body.model_dump())
+    return {"launch": launch, "status_url": f"/evals/launches/{launch}"}
+
+
+@router.get("/launches/{launch}", summary="Status, progress and run ids of a started run")
+def launch_status(launch: str, svc: Service, who: Caller) -> dict[str, Any]:
+    require_admin(who, "use evaluations")
+    with _LOCK:
+        state = _LAUNCHES.get(launch)
+        if state is None:
+            raise ApiError(404, f"no evaluation launch '{launch}'",
+                           "use the id POST /evals/runs returned (launches live in one process)")
+        return dict(state)
+
+
+@router.get("/runs", summary="Past runs, newest first")
+def runs(svc: Service, who: Caller, suite: str | None = None,
+         limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[dict[str, Any]]:
+    from evals.runs import list_runs
+
+    require_admin(who, "use evaluations")
+    return list_runs(svc.settings, suite, limit)
+
+
+@router.get("/runs/{run_id}", summary="A run's rows, scores and per-metric summary")
+def run_results(run_id: str, svc: Service, who: Caller) -> dict[str, Any]:
+    from evals.runs import get_run
+
+    require_admin(who, "use evaluations")
+    return get_run(svc.settings, run_id)
+
+
+@router.get("/compare", summary="Run B against run A: means, B - A, 95% intervals, changed rows")
+def compare(a: str, b: str, svc: Service, who: Caller) -> dict[str, Any]:
+    from evals.compare import compare_runs
+
+    require_admin(who, "use evaluations")
+    return dataclasses.asdict(compare_runs(svc.settings, a, b))
