@@ -9,6 +9,7 @@ from typing import Any
 import streamlit as st
 
 from core.settings import Settings
+from ui import eval_jobs
 from ui.answer_view import CSS, render_answer
 from ui.state import pick_collection, services, settings, shown_errors
 
@@ -106,8 +107,12 @@ def render() -> None:
                 st.error(item["error"])
             else:
                 render_answer(item["answer"], turn)
-    question = st.chat_input("Ask a question about your documents", disabled=collection is None,
-                             key="ask-input")
+    busy = eval_jobs.running_local() if s.chat.startswith("local/") else None
+    if busy is not None:
+        st.warning(f"An evaluation of '{busy.suite}' is using the embedded model; ask again when "
+                   "it finishes (see the Evaluations page).")
+    question = st.chat_input("Ask a question about your documents", key="ask-input",
+                             disabled=collection is None or busy is not None)
     if not question or collection is None:
         return
     with st.chat_message("user"):

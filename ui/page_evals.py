@@ -1,14 +1,175 @@
-"""Evaluations: run suites, see results, compare runs (built on the evals Python API)."""
+"""Evaluations: run a suite over prompt/graph variants, see results with intervals, compare runs."""
 
 from __future__ import annotations
 
-import importlib.util
+import csv
+import io
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
 
 import streamlit as st
 
+from core.settings import Settings
+from ui import eval_jobs
+from ui.eval_views import (
+    bars_figure,
+    comparison_tables,
+    rows_table,
+    run_label,
+    runs_table,
+    summary_table,
+)
+from ui.state import services, settings, shown_errors
+
+JOB_KEY = "ragloom_eval_job"
+GRAPHS = ["simple", "corrective", "adaptive"]
+
+
+def _answer_refs(s: Settings) -> list[str]:
+    from prompts import PromptStore
+
+    return [f"answer@{v}" for v in PromptStore(s.user_prompts_dir).versions("answer")]
+
+
+def _run_tab(s: Settings) -> None:
+    from evals.runs import JudgeOptions, variants_from
+    from evals.suites import list_suites, load_suite
+
+    name = st.selectbox("Suite", list_suites(), key="ev-suite")
+    suite = load_suite(name)
+    st.caption(suite.description or "")
+    c1, c2 = st.columns(2)
+    metrics = c1.multiselect("Metrics", suite.metrics, default=suite.metrics, key=f"ev-m-{name}")
+    judge = c2.text_input("Judge (for Ragas metrics)", suite.judge or s.judge, key="ev-judge")
+    c1, c2 = st.columns(2)
+    prompts = c1.multiselect("Answer prompt versions (each is a variant)", _answer_refs(s),
+                             key="ev-prompts", help="None: the suite's pins, else production")
+    graphs = c2.multiselect("Graphs (each is a variant)", GRAPHS, key="ev-graphs",
+                            help=f"None: the suite's graph ({suite.graph or s.agent.graph})")
+    c1, c2, c3, c4 = st.columns(4)
+    limit = c1.number_input("Rows", 1, 10_000, 3, key="ev-limit")
+    concurrency = c2.number_input("Concurrency", 1, 16, 1, key="ev-conc")
+    repeats = c3.number_input("Judge repeats", 1, 10, 1, key="ev-rep")
+    resume = c4.checkbox("Resume unfinished", key="ev-resume")
+    busy = eval_jobs.running_local()
+    if st.button("Run evaluation", type="primary", key="ev-run", disabled=busy is not None,
+                 help="Runs in the background: you can switch pages meanwhile"):
+        chosen = suite.with_metrics(metrics) if metrics != suite.metrics else suite
+        job = eval_jobs.start(
+            chosen, s, variants_from(prompts, graphs) if (prompts or graphs) else None,
+            limit=int(limit), concurrency=int(concurrency), repeats=int(repeats), resume=resume,
+            judge=JudgeOptions(spec=judge.strip() or None),
+            runtime=services().extra.get("eval_runtime"))
+        st.session_state[JOB_KEY] = job.id
+    _progress()
+
+
+@st.fragment(run_every=1.0)
+def _progress() -> None:
+    """Live progress of this session's evaluation (redrawn every second while it runs)."""
+    job = eval_jobs.get(st.session_state.get(JOB_KEY, ""))
+    if job is None:
+        return
+    for variant, p in job.progress.items():
+        st.progress(p.done / max(p.total, 1),
+                    text=f"{variant}: {p.phase} {p.done}/{p.total} {p.message}".strip())
+    if job.running:
+        st.caption(f"Evaluating {job.suite}… ({job.progress and 'running' or 'starting'}; "
+                   "the first judge call starts the judge model)")
+        return
+    if job.error:
+        st.error(f"evaluation failed: {job.error}. Finished rows are kept; tick 'Resume "
+                 "unfinished' to continue.")
+    else:
+        st.success(f"Finished {len(job.run_ids)} run(s) of {job.suite}: see Results and Compare.")
+    if not st.session_state.get(f"ev-shown-{job.id}"):  # refresh the run lists once
+        st.session_state[f"ev-shown-{job.id}"] = True
+        st.session_state["ev-pick"] = job.run_ids
+        st.rerun(scope="app")
+
+
+def _exports(s: Settings, run: dict[str, Any]) -> None:
+    from evals.report import write_html_report
+
+    rows = rows_table(run)
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(dict.fromkeys(k for r in rows for k in r)))
+    writer.writeheader()
+    writer.writerows(rows)
+    c1, c2, c3 = st.columns(3)
+    c1.download_button("Rows as CSV", buf.getvalue(), f"{run['id']}.csv", "text/csv",
+                       key=f"ev-csv-{run['id']}")
+    c2.download_button("Run as JSON", json.dumps(run, indent=2, default=str),
+                       f"{run['id']}.json", "application/json", key=f"ev-json-{run['id']}")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = write_html_report(s, [run["id"]], Path(tmp) / "report.html")
+        c3.download_button("HTML report", path.read_bytes(), f"{run['id']}.html", "text/html",
+                           key=f"ev-html-{run['id']}")
+
+
+def _results_tab(s: Settings) -> None:
+    from evals.runs import get_run, list_runs
+
+    runs = list_runs(s)
+    if not runs:
+        st.info("No evaluation runs yet: start one in the Run tab.")
+        return
+    with st.expander(f"All runs ({len(runs)})"):
+        st.dataframe(runs_table(runs), hide_index=True)
+    ids = [r["id"] for r in runs]
+    if any(i not in ids for i in st.session_state.get("ev-pick", [])):
+        st.session_state.pop("ev-pick")
+    picked = st.multiselect("Runs to show", ids, key="ev-pick",
+                            default=None if "ev-pick" in st.session_state else ids[:1],
+                            format_func=lambda i: run_label(next(r for r in runs if r["id"] == i)))
+    chosen = [get_run(s, i) for i in picked]
+    if not chosen:
+        return
+    st.plotly_chart(bars_figure(chosen), key="ev-bars")
+    st.dataframe(summary_table(chosen), hide_index=True)
+    run = chosen[0] if len(chosen) == 1 else next(
+        r for r in chosen if r["id"] == st.selectbox("Rows of run", [r["id"] for r in chosen],
+                                                     key="ev-rows-run"))
+    st.markdown(f"**Rows of** {run_label(run)} · status {run['status']} · commit "
+                f"`{run['config'].get('commit') or '?'}` · prompts {run['config'].get('prompts')}")
+    st.dataframe(rows_table(run), hide_index=True)
+    _exports(s, run)
+
+
+def _compare_tab(s: Settings) -> None:
+    from evals.compare import compare_runs
+    from evals.runs import list_runs
+
+    runs = list_runs(s)
+    if len(runs) < 2:
+        st.info("Compare needs two runs: run a suite with two prompt versions, for example.")
+        return
+    ids = [r["id"] for r in runs]
+    label = {r["id"]: run_label(r) for r in runs}
+    c1, c2 = st.columns(2)
+    a = c1.selectbox("Run A (baseline)", ids, index=1, key="ev-cmp-a", format_func=label.get)
+    b = c2.selectbox("Run B", ids, index=0, key="ev-cmp-b", format_func=label.get)
+    if a == b:
+        st.warning("Pick two different runs.")
+        return
+    metrics, rows = comparison_tables(compare_runs(s, a, b))
+    st.dataframe(metrics, hide_index=True)
+    st.caption("B − A over the rows scored in both runs, with a 95% bootstrap interval; "
+               "'better'/'worse' only when the interval excludes 0.")
+    if rows:
+        st.markdown("**Rows that changed most**")
+        st.dataframe(rows, hide_index=True)
+
 
 def render() -> None:
+    s = settings()
     st.title("Evaluations")
-    if importlib.util.find_spec("evals.runs") is None:
-        st.info("The evaluation runner is not installed in this build yet.")
-        return
+    run, results, compare = st.tabs(["Run", "Results", "Compare"], key="ev-tabs")
+    with run, shown_errors("starting the evaluation"):
+        _run_tab(s)
+    with results, shown_errors("showing results"):
+        _results_tab(s)
+    with compare, shown_errors("comparing runs"):
+        _compare_tab(s)

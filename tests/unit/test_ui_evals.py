@@ -1,0 +1,110 @@
+"""Evaluations page: run two prompt variants in the background, results with intervals, compare,
+export; the real evals API runs with fake models (no judge metrics, so no judge is started)."""
+
+from __future__ import annotations
+
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+
+from agents.state import RagContext
+from evals.runs import Runtime, list_runs
+from prompts import PromptStore
+from prompts.authoring import create_version
+from retrieval.lexical import LexicalIndex
+from retrieval.retriever import HybridRetriever
+from retrieval.service import index_dir
+from retrieval.store import open_store
+from tests.fakes import BagOfWordsEmbeddings
+from tests.unit.test_ui_support import app_test, fake_services
+from ui import eval_jobs
+from ui.eval_views import rows_table, summary_table
+from ui.page_evals import JOB_KEY
+
+CHEAP = ["retrieval_recall", "answer_contains", "citation_validity", "refusal", "latency_s"]
+
+
+class ConstantChat(GenericFakeChatModel):
+    reply: str = ""
+
+    def _generate(self, messages, stop=None, run_manager=None, **kwargs):  # type: ignore[no-untyped-def]
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=self.reply))])
+
+
+def _runtime() -> Runtime:
+    embeddings = BagOfWordsEmbeddings()
+
+    def context(settings, collection, prompts) -> RagContext:  # type: ignore[no-untyped-def]
+        store = open_store(settings, collection, embeddings, create=False)
+        retriever = HybridRetriever(store, embeddings,
+                                    LexicalIndex.load(index_dir(settings.home, collection)))
+        return RagContext(chat_model=ConstantChat(messages=iter([]), reply="85 degrees [1]."),
+                          retriever=retriever, collection=collection, prompt_refs=prompts,
+                          prompts=PromptStore(settings.user_prompts_dir), chat_provider="fake")
+
+    return Runtime(embeddings=embeddings, context=context)
+
+
+def test_run_two_variants_then_results_compare_and_export(settings) -> None:
+    store = PromptStore(settings.user_prompts_dir)
+    base = store.get("answer:production")
+    new = create_version(store, "answer", [{"role": r, "content": c} for r, c in base.messages],
+                         message="same text, new number")
+    services = fake_services()
+    services.extra["eval_runtime"] = _runtime()
+    at = app_test(settings, services, page="evals")
+    assert not at.exception, at.exception
+    assert "No evaluation runs yet" in at.info[0].value
+
+    at.selectbox(key="ev-suite").set_value("sample-ci").run()
+    at.multiselect(key="ev-m-sample-ci").set_value(CHEAP)
+    at.multiselect(key="ev-prompts").set_value([base.ref, new.ref])
+    at.number_input(key="ev-limit").set_value(2)
+    at.button(key="ev-run").click().run()
+    job = eval_jobs.get(at.session_state[JOB_KEY])
+    job.thread.join(120)
+    assert job.error is None and len(job.run_ids) == 2
+    at.run()
+    assert not at.exception, at.exception
+
+    runs = list_runs(settings)
+    assert {r["variant"] for r in runs} == {base.ref, new.ref}
+    assert all(r["status"] == "done" and r["row_count"] == 2 for r in runs)
+    # Results: both runs picked, a bar chart with intervals, the per-metric summary table.
+    assert set(at.multiselect(key="ev-pick").value) == set(job.run_ids)
+    assert at.get("plotly_chart")
+    summary = at.dataframe[1].value
+    assert list(summary["metric"])[:2] == ["retrieval_recall", "answer_contains"]
+    assert summary.iloc[0, 1].startswith("1.000")  # the fake retrieval finds the gold source
+    # Compare: per-metric delta with an interval and a verdict.
+    deltas = next(d.value for d in at.dataframe if "verdict" in d.value.columns)
+    assert set(deltas["metric"]) >= {"retrieval_recall", "answer_contains"}
+    assert set(deltas["verdict"]) <= {"better", "worse", "no clear change", "n/a"}
+    assert [b.label for b in at.get("download_button")] == ["Rows as CSV", "Run as JSON",
+                                                             "HTML report"]
+
+
+def test_na_scores_show_their_reason_and_not_a_zero() -> None:
+    run = {"id": "r1", "suite": "s", "variant": "v", "created": 0.0,
+           "summary": {"faithfulness": {"mean": None, "ci95": None, "n": 0, "na": 1}},
+           "rows": [{"id": "q1", "question": "Q?", "answer": "I don't know.",
+                     "scores": {"faithfulness": {"value": None, "na": "refused"}}}]}
+    assert rows_table(run)[0]["faithfulness"] == "N/A: refused"
+    assert summary_table([run])[0][next(k for k in summary_table([run])[0] if k != "metric")] \
+        == "– (n=0, N/A=1)"
+
+
+def test_a_bad_judge_spec_is_a_readable_error(settings) -> None:
+    services = fake_services()
+    services.extra["eval_runtime"] = _runtime()
+    at = app_test(settings, services, page="evals")
+    at.selectbox(key="ev-suite").set_value("sample-ci").run()
+    at.text_input(key="ev-judge").set_value("nonsense")
+    at.number_input(key="ev-limit").set_value(1)
+    at.button(key="ev-run").click().run()
+    job = eval_jobs.get(at.session_state[JOB_KEY])
+    job.thread.join(120)
+    at.run()
+    assert not at.exception
+    assert job.error and "nonsense" in job.error
+    assert any("evaluation failed" in e.value and "nonsense" in e.value for e in at.error)
