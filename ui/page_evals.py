@@ -34,15 +34,22 @@ def _answer_refs(s: Settings) -> list[str]:
 
 
 def _run_tab(s: Settings) -> None:
+    from evals.metrics import JUDGE_METRICS
     from evals.runs import JudgeOptions, variants_from
     from evals.suites import list_suites, load_suite
 
-    name = st.selectbox("Suite", list_suites(), key="ev-suite")
+    suites = list_suites()
+    name = st.selectbox("Suite", suites, key="ev-suite",
+                        index=suites.index("sample") if "sample" in suites else 0)
     suite = load_suite(name)
     st.caption(suite.description or "")
+    use_judge = st.toggle("Judge metrics (Ragas; each judge call takes 10–30 s on a small CPU model)",
+                          value=True, key="ev-use-judge")
+    offered = [m for m in suite.metrics if use_judge or m not in JUDGE_METRICS]
     c1, c2 = st.columns(2)
-    metrics = c1.multiselect("Metrics", suite.metrics, default=suite.metrics, key=f"ev-m-{name}")
-    judge = c2.text_input("Judge (for Ragas metrics)", suite.judge or s.judge, key="ev-judge")
+    metrics = c1.multiselect("Metrics", offered, default=offered, key=f"ev-m-{name}-{use_judge}")
+    judge = c2.text_input("Judge (for Ragas metrics)", suite.judge or s.judge, key="ev-judge",
+                          disabled=not use_judge)
     c1, c2 = st.columns(2)
     prompts = c1.multiselect("Answer prompt versions (each is a variant)", _answer_refs(s),
                              key="ev-prompts", help="None: the suite's pins, else production")
@@ -56,6 +63,9 @@ def _run_tab(s: Settings) -> None:
     busy = eval_jobs.running_local()
     if st.button("Run evaluation", type="primary", key="ev-run", disabled=busy is not None,
                  help="Runs in the background: you can switch pages meanwhile"):
+        if not metrics:
+            st.warning("Pick at least one metric.")
+            return
         chosen = suite.with_metrics(metrics) if metrics != suite.metrics else suite
         job = eval_jobs.start(
             chosen, s, variants_from(prompts, graphs) if (prompts or graphs) else None,

@@ -156,7 +156,7 @@ def test_upload_ask_cite_and_version_a_prompt_in_a_browser(app_url, browser, sho
         (shots / "failure.txt").write_text(page.text())
         raise
     assert all((shots / f"{n}.png").stat().st_size > 10_000
-               for n in ("documents", "ask", "prompts", "evaluations", "settings"))
+               for n in ("documents", "ask", "prompts", "evaluations", "compare", "settings"))
     if UPDATE_DOCS:
         for png in shots.glob("*.png"):
             if png.stem != "failure":
@@ -229,9 +229,42 @@ def _journey(page: Page, app_url: str, tmp_path: Path) -> None:
     _wait("production to move", lambda: store.labels("answer")["production"] == new)
     assert "Answer in one sentence." in store.get("answer:production").messages[-1][1]
 
-    for title, shot in (("Evaluations", "evaluations"), ("Settings & health", "settings")):
-        page.nav(title)
-        page.shot(shot)
+    _evaluate(page, [f"answer@{new - 1}", f"answer@{new}"])
+
+    page.nav("Settings & health")
     page.button("Run health checks").click()
     _wait("health results", lambda: "store: chroma" in page.text())
     page.shot("settings")
+
+
+def _evaluate(page: Page, refs: list[str]) -> None:
+    """Run the sample suite on one question per prompt version (no judge: seconds, not minutes),
+    then look at the results and compare the two runs."""
+    from selenium.webdriver.common.keys import Keys
+
+    page.nav("Evaluations")
+    switch = _wait("the judge switch", lambda: page.css('input[role="switch"]')[0])
+    page.d.execute_script("arguments[0].click()", switch)
+    page.idle()
+    versions = _wait("the prompt versions box", lambda: next(
+        m for m in page.css('[data-testid="stMultiSelect"]') if "Answer prompt" in m.text))
+    box = versions.find_element(page.by.TAG_NAME, "input")
+    for ref in refs:
+        box.click()
+        box.send_keys(ref, Keys.ENTER)
+        time.sleep(0.5)
+    page.d.find_element(page.by.TAG_NAME, "h1").click()  # close the dropdown
+    rows = page.css('[data-testid="stNumberInput"] input')[0]
+    rows.send_keys(Keys.CONTROL, "a")
+    rows.send_keys("1", Keys.TAB)
+    page.idle()
+    page.button("Run evaluation").click()
+    _wait("the evaluation to finish", lambda: "Finished 2 run(s)" in page.text(), timeout=240)
+    page.idle()
+    page.tab("Results")
+    _wait("the results chart", lambda: page.css('[data-testid="stPlotlyChart"]'))
+    time.sleep(1)
+    page.shot("evaluations")
+    page.tab("Compare")
+    _wait("the comparison", lambda: "B − A over the rows scored in both runs" in page.text())
+    page.shot("compare")

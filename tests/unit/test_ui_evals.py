@@ -57,7 +57,10 @@ def test_run_two_variants_then_results_compare_and_export(settings) -> None:
     assert "No evaluation runs yet" in at.info[0].value
 
     at.selectbox(key="ev-suite").set_value("sample-ci").run()
-    at.multiselect(key="ev-m-sample-ci").set_value(CHEAP)
+    at.toggle(key="ev-use-judge").set_value(False).run()
+    assert not set(at.multiselect(key="ev-m-sample-ci-False").options) & {
+        "faithfulness", "context_recall"}
+    at.multiselect(key="ev-m-sample-ci-False").set_value(CHEAP)
     at.multiselect(key="ev-prompts").set_value([base.ref, new.ref])
     at.number_input(key="ev-limit").set_value(2)
     at.button(key="ev-run").click().run()
