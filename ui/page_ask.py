@@ -11,7 +11,7 @@ import streamlit as st
 from core.settings import Settings
 from ui import eval_jobs
 from ui.answer_view import CSS, render_answer
-from ui.state import pick_collection, services, settings, shown_errors
+from ui.state import chat_turn, pick_collection, services, settings, shown_errors
 
 HISTORY_KEY = "ragloom_chat"
 THREAD_KEY = "ragloom_thread"
@@ -71,12 +71,17 @@ def _run_question(question: str, s: Settings, collection: str, graph: str,
     result: dict[str, Any] = {}
     status = st.status("Starting…", expanded=False)
     placeholder = st.empty()  # tokens stream below the status box, not hidden inside it
+
+    def waiting() -> None:
+        status.update(label="Waiting for the model: another question is being answered…")
+
     try:
-        ctx = services().context(s, collection, prompts, None)
-        events = ask_stream(question, s, collection=collection, graph=graph, prompts=prompts,
-                            thread=st.session_state[THREAD_KEY], context=ctx)
-        with placeholder.container():
-            st.write_stream(_tokens(events, status, result))
+        with chat_turn(s, waiting):
+            ctx = services().context(s, collection, prompts, None)
+            events = ask_stream(question, s, collection=collection, graph=graph, prompts=prompts,
+                                thread=st.session_state[THREAD_KEY], context=ctx)
+            with placeholder.container():
+                st.write_stream(_tokens(events, status, result))
     except Exception:
         status.update(label="Failed", state="error")
         raise

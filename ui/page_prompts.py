@@ -12,7 +12,7 @@ from core.settings import Settings
 from prompts import PromptStore, PromptVersion
 from prompts.authoring import as_text, create_version, diff, rollback, set_label
 from ui.answer_view import CSS, render_answer
-from ui.state import pick_collection, services, settings, shown_errors
+from ui.state import chat_turn, pick_collection, services, settings, shown_errors
 
 SAVED_KEY = "ragloom_prompt_saved"
 PENDING_DIFF_KEY = "ragloom_prompt_pending_diff"
@@ -142,7 +142,7 @@ def _try_tab(s: Settings, store: PromptStore, name: str) -> None:
         if not (question.strip() and collection):
             st.warning("Type a question and pick a collection first.")
             return
-        with shown_errors("asking"), st.spinner(f"Answering with {pv.ref}…"):
+        with shown_errors("asking"), st.spinner(f"Answering with {pv.ref}…"), chat_turn(s):
             prompts = {name: pv.ref}
             ctx = services().context(s, collection, prompts, None)
             st.session_state[f"pr-try-answer-{name}"] = ask(

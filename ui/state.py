@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -101,6 +102,25 @@ def shown_errors(action: str) -> Iterator[dict[str, str]]:
                             "Fix: see the server log for details, and report it if it persists.")
     if "error" in outcome:
         st.error(outcome["error"])
+
+
+_LOCAL_CHAT = threading.Lock()
+
+
+@contextlib.contextmanager
+def chat_turn(s: Settings, waiting: Callable[[], None] | None = None) -> Iterator[None]:
+    """Hold the embedded chat model for one answer: llama.cpp serves one caller at a time, and
+    every browser session of this server shares the one loaded model. Servers need no turn."""
+    if not s.chat.startswith("local/"):
+        yield
+        return
+    while not _LOCAL_CHAT.acquire(timeout=0.5):  # short waits: the user may leave the page
+        if waiting:
+            waiting()
+    try:
+        yield
+    finally:
+        _LOCAL_CHAT.release()
 
 
 def collection_names(s: Settings) -> list[str]:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 
 from agents.service import rated_answers
 from tests.unit.test_ui_support import app_test, fake_services, sample_collection, texts
 from ui.page_ask import HISTORY_KEY, THREAD_KEY, _tokens
+from ui.state import chat_turn
 
 J = json.dumps
 OOLONG = "What temperature should I brew the Oolong at?"
@@ -106,3 +109,27 @@ def test_steps_go_to_the_status_box_and_tokens_to_the_stream() -> None:
     assert "".join(_tokens(iter(events), status, result)) == "Brew at 85"
     assert status.lines == ["retrieving for: oolong", "checking grounding"]
     assert status.labels[-1] == "checking grounding…" and result == {"answer": "the answer"}
+
+
+def test_one_answer_at_a_time_on_the_embedded_model_but_not_on_a_server(settings) -> None:
+    order: list[str] = []
+    waits: list[int] = []
+    inside = threading.Event()
+
+    def first() -> None:
+        with chat_turn(settings):
+            inside.set()
+            time.sleep(0.8)
+            order.append("first done")
+
+    worker = threading.Thread(target=first)
+    worker.start()
+    inside.wait(5)
+    with chat_turn(settings, lambda: waits.append(1)):
+        order.append("second started")
+    worker.join()
+    assert order == ["first done", "second started"] and waits  # it waited, and said so
+    server = settings.model_copy(update={"chat": "ollama/llama3.2"})
+    with chat_turn(server), chat_turn(server):  # no turn needed: a server queues by itself
+        order.append("nested")
+    assert order[-1] == "nested"
