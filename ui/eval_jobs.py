@@ -59,9 +59,12 @@ def start(suite: Any, settings: Settings, variants: list[Any] | None, **options:
     job = EvalJob(id=uuid.uuid4().hex[:8], suite=suite.name, chat=settings.chat)
 
     def work() -> None:
+        from ui.state import chat_turn
+
         try:
-            job.run_ids = run_suite(suite, settings, variants, progress=job.on_progress,
-                                    **options)
+            with chat_turn(settings):  # the embedded model answers one caller at a time
+                job.run_ids = run_suite(suite, settings, variants, progress=job.on_progress,
+                                        **options)
         except RagloomError as exc:
             job.error = str(exc)
         except Exception as exc:  # the page shows it; the log keeps the traceback
