@@ -53,11 +53,18 @@ def _sidebar(s: Settings) -> tuple[str | None, str, dict[str, str]]:
 
 def _tokens(events: Iterator[tuple[str, Any]], status: Any, result: dict[str, Any]
             ) -> Iterator[str]:
-    """Yield answer tokens for st.write_stream; steps go to the status box, the answer to result."""
+    """Yield answer tokens for st.write_stream; steps go to the status box, the answer to result.
+
+    Stops early at a "regenerating" step (the shown draft failed its grounding check): the
+    caller clears the draft and streams the rest of ``events`` afresh.
+    """
     for kind, value in events:
         if kind == "step":
             status.update(label=f"{value}…")
             status.write(value)
+            if value.startswith("regenerating"):
+                result["regenerating"] = True
+                return
         elif kind == "token":
             yield value
         elif kind == "answer":
@@ -82,6 +89,10 @@ def _run_question(question: str, s: Settings, collection: str, graph: str,
                                 thread=st.session_state[THREAD_KEY], context=ctx)
             with placeholder.container():
                 st.write_stream(_tokens(events, status, result))
+            while result.pop("regenerating", False):  # the next draft replaces this one
+                placeholder.empty()
+                with placeholder.container():
+                    st.write_stream(_tokens(events, status, result))
     except Exception:
         status.update(label="Failed", state="error")
         raise

@@ -111,6 +111,16 @@ def test_steps_go_to_the_status_box_and_tokens_to_the_stream() -> None:
     assert status.labels[-1] == "checking grounding…" and result == {"answer": "the answer"}
 
 
+def test_a_regeneration_ends_the_draft_stream_and_the_rest_streams_afresh() -> None:
+    events = iter([("token", "Brew at 95"), ("step", "regenerating: the first answer was not "
+                   "grounded"), ("token", "Brew at 85"), ("answer", "final")])
+    status, result = _Status(), {}
+    assert "".join(_tokens(events, status, result)) == "Brew at 95"
+    assert result == {"regenerating": True}
+    result.clear()
+    assert "".join(_tokens(events, status, result)) == "Brew at 85" and result == {"answer": "final"}
+
+
 def test_one_answer_at_a_time_on_the_embedded_model_but_not_on_a_server(settings) -> None:
     order: list[str] = []
     waits: list[int] = []
@@ -133,3 +143,19 @@ def test_one_answer_at_a_time_on_the_embedded_model_but_not_on_a_server(settings
     with chat_turn(server), chat_turn(server):  # no turn needed: a server queues by itself
         order.append("nested")
     assert order[-1] == "nested"
+
+
+def test_corrective_graph_regeneration_shows_only_the_grounded_answer(settings) -> None:
+    sample_collection(settings)
+    at = app_test(settings, fake_services(
+        J({"relevant": [1]}), "Brew it at 95 degrees [1].",
+        J({"grounded": False, "unsupported": ["95 degrees"]}),
+        "Brew it at 85 degrees Celsius [1].", J({"grounded": True, "unsupported": []})))
+    at.sidebar.selectbox(key="ask-graph").set_value("corrective").run()
+    _ask(at, OOLONG)
+    assert not at.exception and not at.error
+    answer = at.session_state[HISTORY_KEY][0]["answer"]
+    assert answer.grounded is True and "85" in answer.answer and answer.model_calls == {"chat": 5}
+    shown = texts(at)
+    assert "Brew it at 85 degrees Celsius" in shown and "Brew it at 95" not in shown
+    assert "corrective · grounded" in shown
