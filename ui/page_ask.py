@@ -45,6 +45,9 @@ def _sidebar(s: Settings) -> tuple[str | None, str, dict[str, str]]:
             format_func=lambda o: o if o not in label_of else f"{o} ({label_of[o]})")
         if choice in refs:
             prompts = {"answer": choice}
+    st.session_state["ragloom_where"] = st.sidebar.text_input(
+        "Metadata filter (JSON, optional)", key="ask-where",
+        placeholder='{"file_type": "pdf", "page": {"$lte": 10}}')
     if st.sidebar.button("New chat", icon=":material/add_comment:", key="ask-new-chat"):
         st.session_state[HISTORY_KEY] = []
         st.session_state[THREAD_KEY] = uuid.uuid4().hex[:12]
@@ -74,7 +77,9 @@ def _tokens(events: Iterator[tuple[str, Any]], status: Any, result: dict[str, An
 def _run_question(question: str, s: Settings, collection: str, graph: str,
                   prompts: dict[str, str]) -> Any:
     from agents.service import ask_stream
+    from retrieval.filters import parse_where
 
+    where = parse_where(st.session_state.get("ragloom_where", "").strip() or None)
     result: dict[str, Any] = {}
     status = st.status("Starting…", expanded=False)
     placeholder = st.empty()  # tokens stream below the status box, not hidden inside it
@@ -84,9 +89,9 @@ def _run_question(question: str, s: Settings, collection: str, graph: str,
 
     try:
         with chat_turn(s, waiting):
-            ctx = services().context(s, collection, prompts, None)
+            ctx = services().context(s, collection, prompts, where)
             events = ask_stream(question, s, collection=collection, graph=graph, prompts=prompts,
-                                thread=st.session_state[THREAD_KEY], context=ctx)
+                                thread=st.session_state[THREAD_KEY], where=where, context=ctx)
             with placeholder.container():
                 st.write_stream(_tokens(events, status, result))
             while result.pop("regenerating", False):  # the next draft replaces this one

@@ -159,3 +159,16 @@ def test_corrective_graph_regeneration_shows_only_the_grounded_answer(settings) 
     shown = texts(at)
     assert "Brew it at 85 degrees Celsius" in shown and "Brew it at 95" not in shown
     assert "corrective · grounded" in shown
+
+
+def test_metadata_filter_reaches_retrieval_and_bad_json_is_a_readable_error(settings) -> None:
+    sample_collection(settings)
+    at = app_test(settings, fake_services("It ships in 3 to 5 business days [1]."))
+    at.sidebar.selectbox(key="ask-graph").set_value("simple").run()
+    at.sidebar.text_input(key="ask-where").set_value('{"file_type": "text"').run()
+    _ask(at, "How long does shipping take?")
+    assert at.error[0].value.startswith("answering failed: filter is not valid JSON")
+    at.sidebar.text_input(key="ask-where").set_value('{"file_type": "text"}').run()
+    _ask(at, "How long does shipping of Oolong tea take?")  # the tea guide is a PDF: filtered out
+    answer = at.session_state[HISTORY_KEY][-1]["answer"]
+    assert answer.citations and all(c.source.endswith("shipping-faq.txt") for c in answer.citations)
