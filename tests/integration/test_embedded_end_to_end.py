@@ -38,7 +38,7 @@ def test_cited_answer_from_the_pdf(home: Path) -> None:
     cited = answer["citations"]
     assert cited and cited[0]["source"].endswith("tea-guide.pdf") and cited[0]["page"] == 1
     assert f"[{cited[0]['n']}]" in answer["answer"]
-    assert answer["prompts"]["answer"] == "answer@1" and answer["graph"] == "corrective"
+    assert answer["prompts"]["answer"] == "answer@2" and answer["graph"] == "corrective"
     assert answer["grounded"] is not False
     assert answer["models"]["chat"] == "local/qwen2.5-coder-0.5b"
     assert answer["timings"]["total"] > 0
@@ -94,7 +94,8 @@ def test_minilm_embeddings_rank_paraphrases_first() -> None:
 
 
 def test_prompt_workflow_from_the_cli(home: Path, tmp_path: Path) -> None:
-    """Create answer v2, ask with it pinned, diff, promote, roll back — all from the CLI."""
+    """Create answer v3 (after the shipped v1 and v2), ask with it pinned, diff, promote, roll
+    back — all from the CLI."""
     v2 = tmp_path / "answer-v2.yaml"
     v2.write_text(
         "messages:\n"
@@ -105,24 +106,24 @@ def test_prompt_workflow_from_the_cli(home: Path, tmp_path: Path) -> None:
         "      Documents:\n      {{ context }}\n\n      Question: {{ question }}\n"
         "params: {temperature: 0.0}\n")
     created = _run(home, "prompts", "new", "answer", "--from", str(v2), "-m", "one sentence")
-    assert created.returncode == 0 and "saved answer@2" in created.stdout, created.stderr
+    assert created.returncode == 0 and "saved answer@3" in created.stdout, created.stderr
 
     answer = _run(home, "ask", "What temperature should I brew the Oolong at?", "--collection",
-                  "sample", "--graph", "simple", "--prompt", "answer@2", "--json")
+                  "sample", "--graph", "simple", "--prompt", "answer@3", "--json")
     assert answer.returncode == 0, answer.stderr
-    assert json.loads(answer.stdout)["prompts"] == {"answer": "answer@2"}
+    assert json.loads(answer.stdout)["prompts"] == {"answer": "answer@3"}
 
-    diff = _run(home, "prompts", "diff", "answer", "1", "2")
+    diff = _run(home, "prompts", "diff", "answer", "2", "3")
     assert "+Answer in one short sentence" in diff.stdout and "-You are a careful" in diff.stdout
-    assert "production 1 → 2" in _run(home, "prompts", "label", "answer", "2", "production").stdout
+    assert "production 2 → 3" in _run(home, "prompts", "label", "answer", "3", "production").stdout
     listed = _run(home, "prompts", "list").stdout
-    assert "production→2" in listed
-    assert "production 2 → 1" in _run(home, "prompts", "rollback", "answer").stdout
+    assert "production→3" in listed
+    assert "production 3 → 2" in _run(home, "prompts", "rollback", "answer").stdout
 
     bad = tmp_path / "bad.txt"
     bad.write_text("Answer {{ question }} without documents.")
     refused = _run(home, "prompts", "new", "answer", "--from", str(bad), "-m", "no context")
     assert refused.returncode == 2 and "must use {{ context }}" in refused.stderr
-    rendered = _run(home, "prompts", "render", "answer@2", "--var", "context=[1] x",
+    rendered = _run(home, "prompts", "render", "answer@3", "--var", "context=[1] x",
                     "--var", "question=Why?")
     assert "Question: Why?" in rendered.stdout

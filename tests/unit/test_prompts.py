@@ -8,6 +8,11 @@ from prompts import PromptStore, parse_ref
 from prompts.authoring import create_version, diff, rollback, set_label
 from prompts.validation import REQUIRED_VARIABLES, validate
 
+# The shipped answer prompt's newest version and the one labelled production; a user's new
+# version continues the shipped numbering.
+SHIPPED = max(PromptStore().versions("answer"))
+PROD = PromptStore().get("answer").version
+NEXT = SHIPPED + 1
 ANSWER_V2 = [{"role": "system", "content": "Answer briefly from the documents; cite [n]."},
              {"role": "user", "content": "Documents:\n{{ context }}\n\nQ: {{ question }}"}]
 
@@ -57,14 +62,17 @@ def test_bad_refs_say_what_exists() -> None:
 
 
 def test_new_version_continues_numbering_and_labels_move(store: PromptStore) -> None:
-    v2 = create_version(store, "answer", ANSWER_V2, message="shorter answers", author="ana")
-    assert v2.ref == "answer@2" and v2.author == "ana" and v2.variables == ("context", "question")
-    assert store.get("answer").version == 1  # production did not move by itself
-    assert set_label(store, "answer", "production", 2) == 1
-    assert store.get("answer").version == 2
-    assert PromptStore().get("answer").version == 1  # the shipped files are untouched
-    assert rollback(store, "answer", "production") == (2, 1)
-    assert store.get("answer").version == 1
+    new = create_version(store, "answer", ANSWER_V2, message="shorter answers", author="ana")
+    assert new.ref == f"answer@{NEXT}" and new.author == "ana"
+    assert new.variables == ("context", "question")
+    assert store.get("answer").version == PROD  # production did not move by itself
+    assert set_label(store, "answer", "production", NEXT) == PROD
+    assert store.get("answer").version == NEXT
+    assert PromptStore().get("answer").version == PROD  # the shipped files are untouched
+    assert rollback(store, "answer", "production") == (NEXT, PROD)
+    assert store.get("answer").version == PROD
+    for earlier in reversed(PromptStore().label_state("answer")["production"]["previous"]):
+        assert rollback(store, "answer", "production")[1] == earlier  # the shipped history
     with pytest.raises(PromptError, match="no earlier version"):
         rollback(store, "answer", "production")
 
@@ -91,25 +99,25 @@ def test_invalid_versions_are_refused_with_every_reason(store: PromptStore) -> N
         create_version(store, "answer", [{"role": "user", "content": "{{ context "}], message="x")
     with pytest.raises(PromptError, match="needs a message"):
         create_version(store, "answer", ANSWER_V2, message="  ")
-    assert store.versions("answer") == [1]  # nothing was written
+    assert store.versions("answer") == PromptStore().versions("answer")  # nothing was written
 
 
 def test_tampered_version_is_detected(store: PromptStore) -> None:
-    v2 = create_version(store, "answer", ANSWER_V2, message="v2")
-    path = store.user_dir / "answer" / "v2.yaml"  # type: ignore[operator]
+    new = create_version(store, "answer", ANSWER_V2, message="new")
+    path = store.user_dir / "answer" / f"v{NEXT}.yaml"  # type: ignore[operator]
     path.write_text(path.read_text().replace("briefly", "at length"))
     with pytest.raises(PromptError, match="changed after it was saved"):
-        store.get(v2.ref)
+        store.get(new.ref)
     with pytest.raises(PromptError, match="changed after it was saved"):
-        set_label(store, "answer", "production", 2)
+        set_label(store, "answer", "production", NEXT)
 
 
 def test_diff_shows_text_and_params(store: PromptStore) -> None:
-    create_version(store, "answer", ANSWER_V2, message="v2", params={"temperature": 0.3})
-    text = diff(store, "answer", "1", "2")
-    assert text.startswith("--- answer@1\n+++ answer@2")
+    create_version(store, "answer", ANSWER_V2, message="new", params={"temperature": 0.3})
+    text = diff(store, "answer", str(PROD), str(NEXT))
+    assert text.startswith(f"--- answer@{PROD}\n+++ answer@{NEXT}")
     assert '+params: {"temperature": 0.3}' in text and "+Answer briefly" in text
-    assert diff(store, "answer", "production", "1") == ""
+    assert diff(store, "answer", "production", str(PROD)) == ""
 
 
 def test_brand_new_prompt(store: PromptStore) -> None:
@@ -138,8 +146,9 @@ def test_two_processes_writing_at_once_lose_nothing(tmp_path: Path) -> None:
         p.join(timeout=120)
         assert p.exitcode == 0
     store = PromptStore(Path(user_dir))
-    assert store.versions("answer") == list(range(1, 18))  # shipped v1 + 16 new, no gaps
-    messages = sorted(store.get(f"answer@{v}").message for v in range(2, 18))
+    # the shipped versions + 16 new, no gaps
+    assert store.versions("answer") == list(range(1, SHIPPED + 17))
+    messages = sorted(store.get(f"answer@{v}").message for v in range(NEXT, SHIPPED + 17))
     assert messages == sorted(f"{t} {i}" for t in "ab" for i in range(8))
     assert {"label-a", "label-b", "production"} <= set(store.labels("answer"))
     assert not list((Path(user_dir) / "answer").glob(".*.yaml.*"))  # no temp files left

@@ -5,6 +5,7 @@ import pytest
 from agents.service import ask, ask_stream
 from agents.state import RagContext
 from core.errors import ModelUnavailableError
+from prompts import PromptStore
 from retrieval.collections import Collection
 from retrieval.ingest import ingest
 from retrieval.lexical import LexicalIndex
@@ -31,7 +32,7 @@ def test_answer_carries_citations_prompt_and_timings(filled_store, settings) -> 
                  context=_context(filled_store, chat), graph="simple")
     assert not answer.refused and "85 degrees" in answer.answer
     assert answer.citations[0].source.endswith("tea-guide.pdf")
-    assert answer.prompts == {"answer": "answer@1"}
+    assert answer.prompts == {"answer": PromptStore().get("answer").ref}  # the production label
     assert {"retrieve_documents", "generate_answer", "total"} <= set(answer.timings)
     assert answer.model_calls == {"chat": 1} and answer.trace_id
 
