@@ -94,7 +94,10 @@ def describe(exc: BaseException) -> tuple[int, str, str]:
         return exc.status, exc.error, exc.fix
     if isinstance(exc, RagloomError):
         what = exc.what + (f" ({exc.subject})" if exc.subject else "")
-        return _status_of(exc), what, exc.fix or ""
+        status = _status_of(exc)
+        if status == 404 and isinstance(exc, StoreError):  # the store's fix names the CLI
+            return status, what, "create it with POST /collections and upload documents to it"
+        return status, what, exc.fix or ""
     if is_unreachable(exc):
         return 503, "the vector store or a model host is unreachable", STORE_DOWN_FIX
     incident = uuid.uuid4().hex[:12]

@@ -103,7 +103,8 @@ class IngestJobs:
                 ingested=[names.get(s, s) for s in report.ingested],
                 unchanged=[names.get(s, s) for s in report.unchanged],
                 removed=[names.get(s, s) for s in report.removed],
-                failed=[{"file": Path(p).name, "reason": r} for p, r in report.failed],
+                failed=[{"file": Path(p).name, "reason": _without_paths(r, paths)}
+                        for p, r in report.failed],
                 chunks_added=report.chunks_added,
                 redacted=dict(getattr(report, "redacted", {}) or {}))
         except Exception as exc:  # the job records why; the server carries on
@@ -112,3 +113,11 @@ class IngestJobs:
             state.update(status="failed", error=error, fix=fix)
         state["finished"] = time.time()
         self._save(job_id, state)
+
+
+def _without_paths(reason: str, paths: list[Path]) -> str:
+    """A per-file reason without the server's folders (clients know their files by name)."""
+    for p in paths:
+        folder = p.resolve() if p.is_dir() else p.resolve().parent
+        reason = reason.replace(f"{folder}/", "")
+    return reason

@@ -63,6 +63,7 @@ def test_missing_collection_is_404_before_streaming(api) -> None:
     for path in ("/ask", "/ask/stream"):
         r = api.post(path, json={"question": "q", "collection": "nowhere"})
         assert r.status_code == 404 and "does not exist" in r.json()["error"], r.text
+        assert "POST /collections" in r.json()["fix"]
 
 
 def test_collections_create_show_delete(api) -> None:
@@ -94,6 +95,7 @@ def test_upload_ingests_in_the_background_with_per_file_errors(api, settings) ->
     state = _wait(api, r.json()["job"])
     assert state["status"] == "done_with_errors" and state["ingested"] == ["notes.md"]
     assert [f["file"] for f in state["failed"]] == ["broken.pdf"] and state["failed"][0]["reason"]
+    assert str(settings.home) not in state["failed"][0]["reason"]  # no server paths leak
     assert state["files_done"] == 2 and state["chunks_added"] >= 1
     stored = sorted(p.name for p in (settings.home / "uploads" / "uploads").iterdir())
     assert stored == ["broken.pdf", "notes.md"]  # nothing written outside the storage folder
@@ -148,3 +150,48 @@ def test_openai_models_and_chat(api) -> None:
     parsed = [json.loads(c) for c in chunks[:-1]]
     text = "".join(p["choices"][0]["delta"].get("content", "") for p in parsed)
     assert "85 degrees" in text and parsed[-1]["citations"]
+
+
+def test_model_outage_is_a_503_in_json_and_an_error_event_in_a_stream(settings) -> None:
+    from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+
+    from agents.state import RagContext
+    from core.errors import ModelUnavailableError
+    from retrieval.collections import Collection
+    from retrieval.lexical import LexicalIndex
+    from retrieval.retriever import HybridRetriever
+    from tests.unit.api_helpers import EMBEDDINGS
+
+    class Down(GenericFakeChatModel):
+        def _generate(self, *a, **k):  # type: ignore[no-untyped-def]
+            raise ModelUnavailableError("cannot reach ollama at http://gpu:11434",
+                                        fix="start Ollama")
+
+        def _stream(self, *a, **k):  # type: ignore[no-untyped-def]
+            raise ModelUnavailableError("cannot reach ollama at http://gpu:11434",
+                                        fix="start Ollama")
+
+    def down(s, collection, prompts, where):  # type: ignore[no-untyped-def]
+        col = Collection(s, collection, EMBEDDINGS, create=False)
+        return RagContext(chat_model=Down(messages=iter([])), collection=collection,
+                          retriever=HybridRetriever(col.store, EMBEDDINGS,
+                                                    LexicalIndex.load(col.lexical_dir)))
+
+    fill(settings)
+    from fastapi.testclient import TestClient
+
+    from api import create_app
+
+    app = create_app(settings, auth=False, context_factory=down, embeddings_of=lambda s: EMBEDDINGS)
+    with TestClient(app, raise_server_exceptions=False) as api:
+        body = {"question": "At what temperature do I brew the Oolong?", "collection": "sample",
+                "graph": "simple"}
+        r = api.post("/ask", json=body)
+        assert r.status_code == 503 and r.headers["retry-after"] == "5"
+        assert r.json() == {"error": "cannot reach ollama at http://gpu:11434",
+                            "fix": "start Ollama"}
+        events = _sse(api.post("/ask/stream", json=body).text)
+        assert events[-1][0] == "error"
+        assert json.loads(events[-1][1]) == {"status": 503, "fix": "start Ollama",
+                                             "error": "cannot reach ollama at http://gpu:11434"}
+        assert api.post("/ask", json=body).status_code == 503  # the slot was given back
