@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -114,11 +115,12 @@ def _collections_tab(s: Settings) -> None:
             with shown_errors("re-indexing"):
                 _reindex(s, name, model.strip())
     with right, st.container(border=True):
-        st.markdown("**Delete** the collection, its manifest and its keyword index")
+        st.markdown("**Delete** the collection, its index and the files uploaded to it")
         sure = st.checkbox(f"Yes, delete '{name}' and everything in it", key="docs-delete-sure")
         if st.button("Delete", key="docs-delete", disabled=not sure, type="primary"):
             with shown_errors("deleting") as outcome:
                 delete_collection(s, name)
+                shutil.rmtree(upload_dir(s, name), ignore_errors=True)
             if "error" not in outcome:
                 if st.session_state.get("ragloom_collection") == name:
                     st.session_state.pop("ragloom_collection")

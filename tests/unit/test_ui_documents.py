@@ -93,7 +93,11 @@ def test_collections_table_preview_and_delete(settings) -> None:
     # Delete needs the confirmation box.
     at.selectbox(key="docs-manage").set_value("other").run()
     assert at.button(key="docs-delete").disabled
+    uploaded = settings.home / "uploads" / "other" / "a.txt"
+    uploaded.parent.mkdir(parents=True)
+    uploaded.write_text("uploaded earlier")
     at.checkbox(key="docs-delete-sure").check().run()
     at.button(key="docs-delete").click().run()
     assert not at.exception
     assert [r["name"] for r in list_collections(settings)] == ["sample"]
+    assert not uploaded.parent.exists()
