@@ -12,6 +12,7 @@ import streamlit as st
 from core.errors import IngestError
 from core.settings import Settings
 from retrieval.formats import SUPPORTED_SUFFIXES
+from retrieval.store import validate_collection_name
 from ui.state import collection_names, pick_collection, services, settings, shown_errors
 from ui.uploads import save_uploads, upload_dir
 
@@ -61,9 +62,14 @@ def _add_tab(s: Settings) -> None:
     folder = st.text_input("…or ingest a folder on the server", key="docs-folder",
                            placeholder="/path/to/documents")
     sync = st.checkbox("Sync the folder (remove files that disappeared from it)", key="docs-sync")
-    if st.button("Ingest", type="primary", key="docs-ingest", disabled=not name):
+    # Never disabled: a click that commits the name field must not be swallowed.
+    if st.button("Ingest", type="primary", key="docs-ingest"):
         paths: list[Path] = []
         with shown_errors("ingesting") as outcome:
+            if not name:
+                raise IngestError("no collection chosen",
+                                  fix="pick a collection or type a name for a new one")
+            validate_collection_name(name)  # before anything is saved under its name
             if files:
                 paths += save_uploads(files, upload_dir(s, name))
             if folder.strip():

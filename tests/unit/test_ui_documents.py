@@ -44,6 +44,14 @@ def test_long_names_keep_their_extension_and_empty_names_are_refused(tmp_path: P
 def test_upload_and_ingest_into_a_new_collection_with_a_per_file_error_table(settings) -> None:
     at = app_test(settings, fake_services(), page="documents")
     at.selectbox(key="docs-collection").set_value(NEW_COLLECTION).run()
+    at.button(key="docs-ingest").click().run()
+    assert "no collection chosen" in at.error[0].value
+    at.text_input(key="docs-collection-new").set_value("x").run()
+    at.file_uploader(key="docs-upload").set_value([("a.txt", b"some text", "text/plain")])
+    at.run()
+    at.button(key="docs-ingest").click().run()
+    assert at.error[0].value.startswith("ingesting failed:") and "'x'" in at.error[0].value
+    assert not (settings.home / "uploads").exists()  # nothing saved under a refused name
     at.text_input(key="docs-collection-new").set_value("my-docs").run()
     good = (SAMPLE_CORPUS / "shipping-faq.txt").read_bytes()
     at.file_uploader(key="docs-upload").set_value([("../shipping faq.txt", good, "text/plain"),
