@@ -148,8 +148,9 @@ def _reindex(s: Settings, name: str, model: str) -> None:
 
 
 def _preview_tab(s: Settings) -> None:
-    from retrieval.collections import Collection, manifest_path
+    from retrieval.collections import list_collections, manifest_path
     from retrieval.manifest import Manifest
+    from retrieval.store import ChunkStore, open_client
 
     names = collection_names(s)
     if not names:
@@ -165,11 +166,14 @@ def _preview_tab(s: Settings) -> None:
                          format_func=lambda e: f"{Path(e.source).name} ({len(e.chunk_ids)} chunks)")
     st.caption(f"{entry.source} · {entry.loader} · {entry.size / 1024:.1f} KB · "
                f"sha256 {entry.content_hash[:12]}")
-    col = Collection(s, name, services().embeddings(s), create=False)
+    # Reading chunks by id embeds nothing: open the store under the model it was built with,
+    # so a collection re-indexed with another model still previews.
+    built_with = next(r["embedding_model"] for r in list_collections(s) if r["name"] == name)
+    store = ChunkStore(open_client(s), name, services().embeddings(s), built_with, create=False)
     total = len(entry.chunk_ids)
     shown = (st.slider("Chunks to show", 1, total, min(5, total), key="docs-preview-n")
              if total > 1 else total)
-    for chunk in col.store.get_many(list(entry.chunk_ids[:shown])):
+    for chunk in store.get_many(list(entry.chunk_ids[:shown])):
         page = f" · page {chunk.page}" if chunk.page else ""
         with st.container(border=True):
             st.caption(f"chunk {chunk.chunk_index}{page}")

@@ -109,3 +109,15 @@ def test_collections_table_preview_and_delete(settings) -> None:
     assert not at.exception
     assert [r["name"] for r in list_collections(settings)] == ["sample"]
     assert not uploaded.parent.exists()
+
+
+def test_reindex_with_another_embedding_model_shows_progress_and_records_it(settings) -> None:
+    col = sample_collection(settings, "sample")
+    chunks = col.store.count()
+    at = app_test(settings, fake_services(), page="documents")
+    at.text_input(key="docs-reindex-model").set_value("local/fake-bow-v2")
+    at.button(key="docs-reindex").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert f"Re-embedded {chunks} chunks of 'sample' with local/fake-bow-v2" in at.success[0].value
+    row = next(r for r in list_collections(settings) if r["name"] == "sample")
+    assert row["embedding_model"] == "local/fake-bow-v2" and row["chunks"] == chunks
