@@ -231,6 +231,9 @@ def _journey(page: Page, app_url: str, tmp_path: Path) -> None:
 
     _evaluate(page, [f"answer@{new - 1}", f"answer@{new}"])
 
+    page.nav("Ask")  # the conversation survived the page switches
+    _wait("the earlier answer", lambda: "every 14 days" in page.text())
+
     page.nav("Settings & health")
     page.button("Run health checks").click()
     _wait("health results", lambda: "store: chroma" in page.text())
