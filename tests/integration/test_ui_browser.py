@@ -191,6 +191,7 @@ def _journey(page: Page, app_url: str, tmp_path: Path) -> None:
     _wait("the upload", lambda: "lighthouse log.pdf" in page.text())
     page.button("Ingest").click()
     _wait("ingestion", lambda: "1 ingested" in page.text(), timeout=120)
+    page.idle()
     page.shot("documents")
     assert (tmp_path / "home" / "uploads" / "harbor" / "lighthouse_log.pdf").is_file()
 
