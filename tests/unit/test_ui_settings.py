@@ -71,3 +71,15 @@ def test_write_ragloom_toml_to_the_working_directory(settings, tmp_path) -> None
     # A second write needs the overwrite box ticked.
     at.run()
     assert at.button(key="settings-write").disabled
+
+
+def test_an_invalid_ragloom_toml_is_a_readable_error_not_a_traceback(tmp_path) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    from tests.unit.test_ui_support import APP
+
+    (tmp_path / "ragloom.toml").write_text('[retrieval]\ntop_k = "many"\n')  # cwd is tmp_path
+    at = AppTest.from_file(str(APP), default_timeout=60).run()
+    assert not at.exception
+    assert at.error[0].value.startswith("ragloom.toml or a RAGLOOM_* variable is invalid: "
+                                        "retrieval.top_k")
