@@ -64,7 +64,7 @@ def stop(proc: subprocess.Popen[bytes] | None) -> None:
         return
     proc.terminate()
     try:
-        proc.wait(timeout=15)
+        proc.wait(timeout=5)  # uvicorn's graceful shutdown would wait for idle keep-alives
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(timeout=15)
@@ -220,19 +220,38 @@ def summary(results: list[Result], seconds: float) -> dict:
 
 
 async def chroma_outage(stack: Stack, *, clients: int, seconds: float, collection: str,
-                        graph: str) -> list[Result]:
-    """Load while Chroma is killed at 1/3 and restarted at 2/3 of the run."""
+                        graph: str, marks: dict[str, float] | None = None) -> list[Result]:
+    """Load while Chroma is killed at 1/3 and restarted at 2/3 of the run; ``marks`` gets the
+    seconds (since the start) at which it was killed and answered again."""
+    marks = {} if marks is None else marks
+    t0 = time.monotonic()
+
     async def fault() -> None:
         await asyncio.sleep(seconds / 3)
         await asyncio.to_thread(stack.kill_chroma)
+        marks["killed"] = time.monotonic() - t0
         await asyncio.sleep(seconds / 3)
         await asyncio.to_thread(stack.start_chroma)
+        marks["back"] = time.monotonic() - t0
 
     task = asyncio.create_task(fault())
     results = await load(stack.api, stack.headers(), clients=clients, seconds=seconds,
                          collection=collection, graph=graph)
     await task
     return results
+
+
+def phases(results: list[Result], marks: dict[str, float]) -> dict[str, dict]:
+    """Answers by phase: before the kill, during the outage, after the server answered again
+    (by completion time; a request in flight at a boundary counts where it ended)."""
+    spans = {"before": (0.0, marks["killed"]), "outage": (marks["killed"], marks["back"]),
+             "after": (marks["back"], float("inf"))}
+    out = {}
+    for name, (lo, hi) in spans.items():
+        done = [r for r in results if lo <= r.t < hi]
+        out[name] = {"seconds": round(min(hi, max((r.t for r in results), default=lo)) - lo, 1),
+                     "requests": len(done), "statuses": dict(Counter(r.status for r in done))}
+    return out
 
 
 def main() -> None:
@@ -250,13 +269,13 @@ def main() -> None:
     with running_stack(settings_env=extra) as stack:
         job = stack.upload("sample", ROOT / "ragloom" / "sample_corpus")
         log.info("ingested: %s files, %s chunks", len(job["ingested"]), job["chunks_added"])
-        run = chroma_outage if args.fault == "chroma" else None
-        if run is None:
+        marks: dict[str, float] = {}
+        if args.fault == "chroma":
+            results = asyncio.run(chroma_outage(stack, clients=args.clients, seconds=args.seconds,
+                                                collection="sample", graph=args.graph, marks=marks))
+        else:
             results = asyncio.run(load(stack.api, stack.headers(), clients=args.clients,
                                        seconds=args.seconds, collection="sample", graph=args.graph))
-        else:
-            results = asyncio.run(run(stack, clients=args.clients, seconds=args.seconds,
-                                      collection="sample", graph=args.graph))
         report = {"clients": args.clients, "seconds": args.seconds, "graph": args.graph,
                   "fault": args.fault, "ask_concurrency": args.concurrency or "default",
                   **summary(results, args.seconds)}
@@ -265,6 +284,7 @@ def main() -> None:
                                                headers=stack.headers()).json()["chunks"]
             report["chunks_before"] = job["chunks_added"]
             report["error_messages"] = dict(Counter(r.error for r in results if r.error))
+            report["phases"] = phases(results, marks)
         print(json.dumps(report, indent=2))  # noqa: T201 - the report is the output
 
 
