@@ -76,47 +76,68 @@ def _run_tab(s: Settings) -> None:
     _progress()
 
 
-@st.fragment(run_every=1.0)
 def _progress() -> None:
-    """Live progress of this session's evaluation (redrawn every second while it runs)."""
+    """This session's evaluation: live while it runs, then its outcome."""
     job = eval_jobs.get(st.session_state.get(JOB_KEY, ""))
     if job is None:
         return
+    if job.running:
+        _live_progress(job.id)
+        return
+    if not st.session_state.get(f"ev-shown-{job.id}"):  # show the new runs under Results once
+        st.session_state[f"ev-shown-{job.id}"] = True
+        st.session_state["ev-pick"] = job.run_ids
+    _show_job(job)
+
+
+@st.fragment(run_every=1.0)
+def _live_progress(job_id: str) -> None:
+    """Redrawn every second while the run lasts; the whole page reruns when it ends."""
+    job = eval_jobs.get(job_id)
+    if job is not None and not job.running:
+        st.rerun(scope="app")
+    if job is not None:
+        _show_job(job)
+
+
+def _show_job(job: eval_jobs.EvalJob) -> None:
     for variant, p in job.progress.items():
         st.progress(p.done / max(p.total, 1),
                     text=f"{variant}: {p.phase} {p.done}/{p.total} {p.message}".strip())
     if job.running:
-        st.caption(f"Evaluating {job.suite}… ({job.progress and 'running' or 'starting'}; "
-                   "the first judge call starts the judge model)")
-        return
-    if job.error:
+        st.caption(f"Evaluating {job.suite}… (the first judge call starts the judge model; "
+                   "you can switch pages meanwhile)")
+    elif job.error:
         st.error(f"evaluation failed: {job.error}. Finished rows are kept; tick 'Resume "
                  "unfinished' to continue.")
     else:
         st.success(f"Finished {len(job.run_ids)} run(s) of {job.suite}: see Results and Compare.")
-    if not st.session_state.get(f"ev-shown-{job.id}"):  # refresh the run lists once
-        st.session_state[f"ev-shown-{job.id}"] = True
-        st.session_state["ev-pick"] = job.run_ids
-        st.rerun(scope="app")
 
 
-def _exports(s: Settings, run: dict[str, Any]) -> None:
-    from evals.report import write_html_report
-
-    rows = rows_table(run)
+def _csv(rows: list[dict[str, Any]]) -> str:
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=list(dict.fromkeys(k for r in rows for k in r)))
     writer.writeheader()
     writer.writerows(rows)
-    c1, c2, c3 = st.columns(3)
-    c1.download_button("Rows as CSV", buf.getvalue(), f"{run['id']}.csv", "text/csv",
-                       key=f"ev-csv-{run['id']}")
-    c2.download_button("Run as JSON", json.dumps(run, indent=2, default=str),
-                       f"{run['id']}.json", "application/json", key=f"ev-json-{run['id']}")
+    return buf.getvalue()
+
+
+def html_report(s: Settings, run_ids: list[str]) -> bytes:
+    from evals.report import write_html_report
+
     with tempfile.TemporaryDirectory() as tmp:
-        path = write_html_report(s, [run["id"]], Path(tmp) / "report.html")
-        c3.download_button("HTML report", path.read_bytes(), f"{run['id']}.html", "text/html",
-                           key=f"ev-html-{run['id']}")
+        return write_html_report(s, run_ids, Path(tmp) / "report.html").read_bytes()
+
+
+def _exports(s: Settings, run: dict[str, Any]) -> None:
+    # Built on click (deferred): the HTML report inlines plotly.js, megabytes on every rerun.
+    c1, c2, c3 = st.columns(3)
+    c1.download_button("Rows as CSV", lambda: _csv(rows_table(run)), f"{run['id']}.csv",
+                       "text/csv", key=f"ev-csv-{run['id']}")
+    c2.download_button("Run as JSON", lambda: json.dumps(run, indent=2, default=str),
+                       f"{run['id']}.json", "application/json", key=f"ev-json-{run['id']}")
+    c3.download_button("HTML report", lambda: html_report(s, [run["id"]]), f"{run['id']}.html",
+                       "text/html", key=f"ev-html-{run['id']}")
 
 
 def _results_tab(s: Settings) -> None:

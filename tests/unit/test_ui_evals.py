@@ -19,7 +19,7 @@ from tests.fakes import BagOfWordsEmbeddings
 from tests.unit.test_ui_support import app_test, fake_services
 from ui import eval_jobs
 from ui.eval_views import rows_table, summary_table
-from ui.page_evals import JOB_KEY
+from ui.page_evals import JOB_KEY, html_report
 
 CHEAP = ["retrieval_recall", "answer_contains", "citation_validity", "refusal", "latency_s"]
 
@@ -85,6 +85,9 @@ def test_run_two_variants_then_results_compare_and_export(settings) -> None:
     assert set(deltas["verdict"]) <= {"better", "worse", "no clear change", "n/a"}
     assert [b.label for b in at.get("download_button")] == ["Rows as CSV", "Run as JSON",
                                                              "HTML report"]
+    report = html_report(settings, job.run_ids[:1]).decode()
+    assert report.startswith("<!DOCTYPE html>") or "<html" in report[:200]
+    assert "retrieval_recall" in report
 
 
 def test_na_scores_show_their_reason_and_not_a_zero() -> None:
