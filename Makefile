@@ -10,7 +10,7 @@ export CMAKE_ARGS := -DGGML_NATIVE=OFF
 export RAGAS_DO_NOT_TRACK := true
 SAMPLE_QUESTION ?= What temperature should I brew the Oolong at?
 
-.PHONY: install demo test test-fast lint clean
+.PHONY: install demo ui test test-fast lint clean
 
 $(BIN)/ragloom: pyproject.toml requirements.lock
 	$(PY) -m venv $(VENV)
@@ -25,6 +25,10 @@ demo: install
 	$(BIN)/ragloom models pull
 	$(BIN)/ragloom ingest ragloom/sample_corpus --collection sample
 	$(BIN)/ragloom ask "$(SAMPLE_QUESTION)" --collection sample
+
+ui: install
+	$(BIN)/ragloom models pull
+	$(BIN)/ragloom ui
 
 test: install
 	$(BIN)/ragloom models pull

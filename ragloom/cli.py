@@ -13,6 +13,7 @@ from core.errors import RagloomError
 from core.settings import load_settings
 from ragloom import cli_bench, cli_data, cli_eval, cli_prompts, cli_serve
 from ragloom.console import ChatOption, EmbeddingOption, err, out, settings_of
+from ui import launch as ui_launch
 
 app = typer.Typer(help="ragloom: ask questions over your documents, with cited answers.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -26,6 +27,7 @@ app.add_typer(cli_prompts.prompts_app, name="prompts")
 app.add_typer(cli_eval.eval_app, name="eval")
 app.command()(cli_serve.serve)
 app.add_typer(cli_serve.keys_app, name="keys")
+app.command("ui")(ui_launch.ui)
 
 
 @app.callback()
