@@ -69,6 +69,23 @@ def multi_hop_cue(question: str) -> str | None:
     return None
 
 
+def usable_sub_questions(question: str, proposed: list[str], limit: int) -> list[str]:
+    """The proposed sub-questions worth a search: questions (small models also propose answers,
+    "Yes, both are airports."), none repeating the whole question or an earlier one."""
+    seen = {_normalised(question)}
+    kept: list[str] = []
+    for sub in proposed:
+        key = _normalised(sub)
+        if key and key not in seen and looks_like_question(sub):
+            seen.add(key)
+            kept.append(sub.strip())
+    return kept[:limit]
+
+
+def _normalised(text: str) -> str:
+    return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
+
+
 def answer_sub_questions(state: RagState, runtime: Runtime[RagContext]) -> dict[str, Any]:
     """Decompose, then answer each sub-question in turn from its own retrieval.
 
@@ -82,7 +99,11 @@ def answer_sub_questions(state: RagState, runtime: Runtime[RagContext]) -> dict[
     question = state.get("query") or state["question"]
     plan, calls, error = structured(ctx, decompose.render(question=question), Decomposition,
                                     "decomposition")
-    sub_questions = plan.sub_questions[: ctx.max_sub_questions] if plan else [question]
+    proposed = plan.sub_questions if plan else []
+    sub_questions = usable_sub_questions(question, proposed, ctx.max_sub_questions)
+    dropped = [q for q in proposed if q not in sub_questions]
+    if len(sub_questions) < 2:  # nothing to split: answer the question whole
+        sub_questions = [question]
     answer_prompt = ctx.prompt("answer")
     subs: list[SubAnswer] = []
     for sub in sub_questions:
@@ -106,6 +127,7 @@ def answer_sub_questions(state: RagState, runtime: Runtime[RagContext]) -> dict[
             "model_calls": counted(state, "chat", calls),
             "steps": step(state, "answer_sub_questions", start,
                           sub_questions=[s["question"] for s in subs],
+                          **({"dropped": dropped} if dropped else {}),
                           **({"error": error, "fallback": "answered the question whole"}
                              if error else {}))}
 

@@ -9,7 +9,7 @@ import pytest
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
-from agents.multihop import multi_hop_cue
+from agents.multihop import multi_hop_cue, usable_sub_questions
 from agents.service import ask, ask_stream, get_trace
 from agents.state import RagContext
 from core.errors import ModelUnavailableError, RagloomError
@@ -196,6 +196,29 @@ def test_multi_hop_question_the_model_routes_to_documents_is_decomposed(col, set
             context=_ctx(col, chat), graph="adaptive")
     route_step = next(s for s in get_trace(settings, a.trace_id)["steps"] if s["node"] == "route_question")
     assert a.route == "decompose" and route_step["override"] == "multi-hop cue: comparison (both)"
+
+
+def test_sub_questions_that_are_answers_or_repeats_are_dropped() -> None:
+    question = "Are Watertown and Alexandria airports both in the same state?"
+    proposed = ["Are Watertown and Alexandria airports both in the same state? ",
+                "Yes, both are airports in the same state.", "Which state is Watertown airport in?",
+                "which state is watertown airport in", "Where is Alexandria airport?"]
+    assert usable_sub_questions(question, proposed, 3) == [
+        "Which state is Watertown airport in?", "Where is Alexandria airport?"]
+
+
+def test_a_decomposition_with_nothing_usable_answers_the_question_whole(col, settings) -> None:
+    chat = scripted_chat(
+        J({"route": "decompose"}),
+        J({"sub_questions": ["How long does Canada shipping take?", "Yes, it is fast."]}),
+        "7 to 10 business days [1].", "7 to 10 business days [1].", J({"grounded": True}))
+    a = ask("How long does Canada shipping take?", settings, context=_ctx(col, chat),
+            graph="adaptive")
+    split = next(s for s in get_trace(settings, a.trace_id)["steps"]
+                 if s["node"] == "answer_sub_questions")
+    assert split["sub_questions"] == ["How long does Canada shipping take?"]
+    assert split["dropped"] == ["How long does Canada shipping take?", "Yes, it is fast."]
+    assert a.model_calls == {"chat": 5} and "7 to 10" in a.answer
 
 
 @pytest.mark.parametrize(("question", "cue"), [
