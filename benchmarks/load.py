@@ -220,9 +220,10 @@ def summary(results: list[Result], seconds: float) -> dict:
 
 
 async def chroma_outage(stack: Stack, *, clients: int, seconds: float, collection: str,
-                        graph: str, marks: dict[str, float] | None = None) -> list[Result]:
-    """Load while Chroma is killed at 1/3 and restarted at 2/3 of the run; ``marks`` gets the
-    seconds (since the start) at which it was killed and answered again."""
+                        graph: str, marks: dict[str, float] | None = None,
+                        down_s: float | None = None) -> list[Result]:
+    """Load while Chroma is killed at 1/3 of the run and restarted ``down_s`` later (default: at
+    2/3); ``marks`` gets the seconds (since the start) at which it was killed and answered again."""
     marks = {} if marks is None else marks
     t0 = time.monotonic()
 
@@ -230,7 +231,7 @@ async def chroma_outage(stack: Stack, *, clients: int, seconds: float, collectio
         await asyncio.sleep(seconds / 3)
         await asyncio.to_thread(stack.kill_chroma)
         marks["killed"] = time.monotonic() - t0
-        await asyncio.sleep(seconds / 3)
+        await asyncio.sleep(seconds / 3 if down_s is None else down_s)
         await asyncio.to_thread(stack.start_chroma)
         marks["back"] = time.monotonic() - t0
 

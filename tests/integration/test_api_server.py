@@ -82,16 +82,20 @@ def test_model_host_errors_and_timeouts_end_in_a_clear_bounded_error(stack: Stac
 
 def test_chroma_outage_gives_503_then_recovers_with_the_collection_intact(stack: Stack) -> None:
     before = httpx.get(f"{stack.api}/collections/sample", headers=stack.headers()).json()["chunks"]
-    results = asyncio.run(chroma_outage(stack, clients=10, seconds=12, collection="sample",
-                                        graph="simple"))
-    statuses = {r.status for r in results}
-    assert statuses <= {200, 503}, statuses
+    marks: dict[str, float] = {}
+    results = asyncio.run(chroma_outage(stack, clients=10, seconds=15, collection="sample",
+                                        graph="simple", marks=marks, down_s=3))
+    assert {r.status for r in results} <= {200, 503}
     outage = [r for r in results if r.status == 503]
     assert outage and all("Chroma server" in r.error for r in outage), {r.error for r in outage}
-    assert all(r.status == 200 for r in results if r.t > 11.5) or _ask(stack).status_code == 200
-    assert _ask(stack).status_code == 200
-    after = httpx.get(f"{stack.api}/collections/sample", headers=stack.headers()).json()["chunks"]
-    assert after == before
+    # Requests that ended well before the kill or well after the restart all succeeded; only
+    # those in flight around the two moments may have gone either way.
+    assert all(r.status == 200 for r in results if r.t < marks["killed"] - 0.5)
+    assert all(r.status == 503 for r in results if marks["killed"] + 2 < r.t < marks["back"])
+    after = [r for r in results if r.t > marks["back"] + 1]
+    assert after and all(r.status == 200 for r in after)
+    chunks = httpx.get(f"{stack.api}/collections/sample", headers=stack.headers()).json()["chunks"]
+    assert chunks == before
 
 
 def _malformed(stack: Stack) -> list[tuple[str, str, dict]]:
