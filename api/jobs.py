@@ -8,13 +8,15 @@ ingestion is incremental and crash-safe).
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import logging
 import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -81,12 +83,19 @@ class IngestJobs:
 
     def _run(self, job_id: str, collection: str, paths: list[Path], sync: bool,
              state: dict[str, Any]) -> None:
+        # Other workers or replicas sharing HOME may ingest the same collection: one at a time.
+        with _collection_lock(self.settings.home, collection):
+            state["status"] = "running"
+            self._save(job_id, state)
+            self._ingest(job_id, collection, paths, sync, state)
+        state["finished"] = time.time()
+        self._save(job_id, state)
+
+    def _ingest(self, job_id: str, collection: str, paths: list[Path], sync: bool,
+                state: dict[str, Any]) -> None:
         from api.errors import describe
         from retrieval.collections import Collection
         from retrieval.ingest import Progress, ingest
-
-        state["status"] = "running"
-        self._save(job_id, state)
 
         def progress(p: Progress) -> None:
             state.update(files_done=p.files_done, files_total=p.files_total,
@@ -106,13 +115,11 @@ class IngestJobs:
                 failed=[{"file": Path(p).name, "reason": _without_paths(r, paths)}
                         for p, r in report.failed],
                 chunks_added=report.chunks_added,
-                redacted=dict(getattr(report, "redacted", {}) or {}))
+                redacted=dict(report.redacted))
         except Exception as exc:  # the job records why; the server carries on
             _, error, fix = describe(exc)
             log.warning("ingest job %s failed: %s", job_id, error)
             state.update(status="failed", error=error, fix=fix)
-        state["finished"] = time.time()
-        self._save(job_id, state)
 
 
 def _without_paths(reason: str, paths: list[Path]) -> str:
@@ -121,3 +128,15 @@ def _without_paths(reason: str, paths: list[Path]) -> str:
         folder = p.resolve() if p.is_dir() else p.resolve().parent
         reason = reason.replace(f"{folder}/", "")
     return reason
+
+
+@contextlib.contextmanager
+def _collection_lock(home: Path, collection: str) -> Iterator[None]:
+    folder = home / "api" / "locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / f"{collection}.lock").open("a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
