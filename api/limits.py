@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import json
-import re
-import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from api.errors import ApiError, error_body
+from core.errors import IngestError
+from retrieval import uploads
 
 Scope = dict[str, Any]
-_UNSAFE = re.compile(r"[^A-Za-z0-9._ -]+")
-_MAX_NAME = 160
 
 
 class BodyLimit:
@@ -74,28 +72,17 @@ async def _too_large(scope: Scope, send: Any, limit: int) -> None:
 
 
 def safe_filename(raw: str | None) -> str:
-    """A file name that cannot leave its folder: no path parts, no control or odd characters.
-
-    ``../../etc/passwd`` -> ``passwd``; ``C:\\x\\..\\a b.pdf`` -> ``a b.pdf``; refuses what is empty
-    after cleaning (e.g. ``..``).
-    """
-    name = unicodedata.normalize("NFKC", raw or "").replace("\\", "/").split("/")[-1]
-    name = _UNSAFE.sub("_", name).strip(" .")
-    if len(name) > _MAX_NAME:
-        stem, dot, ext = name.rpartition(".")
-        name = (stem[: _MAX_NAME - len(ext) - 1] + dot + ext) if dot and len(ext) <= 10 \
-            else name[:_MAX_NAME]
-    if not name or name.strip("._") == "":
-        raise ApiError(422, f"unusable upload file name {raw!r}",
-                       "give the file a name with letters or digits, e.g. report.pdf")
-    return name
+    """``retrieval.uploads.safe_filename``, refusing an unusable name with a 422."""
+    try:
+        return uploads.safe_filename(raw)
+    except IngestError as exc:
+        raise ApiError(422, f"unusable upload file name {raw!r}", exc.fix or "") from None
 
 
 def inside(folder: Path, name: str) -> Path:
-    """``folder/name``, checked to resolve inside ``folder`` (defence in depth after cleaning)."""
-    root = folder.resolve()
-    path = (root / name).resolve()
-    if path.parent != root:
+    """``folder/name`` inside ``folder``, or a 422."""
+    try:
+        return uploads.path_inside(folder, name)
+    except IngestError as exc:
         raise ApiError(422, f"upload file name {name!r} leaves the storage folder",
-                       "use a plain file name")
-    return path
+                       exc.fix or "") from None

@@ -9,11 +9,12 @@ import pytest
 from core.errors import IngestError
 from retrieval.collections import list_collections, manifest_path
 from retrieval.manifest import Manifest
+from retrieval.uploads import safe_filename
 from tests.conftest import SAMPLE_CORPUS
 from tests.unit.test_ui_support import app_test, fake_services, sample_collection, texts
 from ui.page_documents import REPORT_KEY
 from ui.state import NEW_COLLECTION
-from ui.uploads import safe_name, save_uploads
+from ui.uploads import save_uploads
 
 
 class _Upload:
@@ -26,16 +27,17 @@ class _Upload:
 
 @pytest.mark.parametrize(("raw", "safe"), [
     ("../../etc/passwd", "passwd"), ("..\\..\\boot.ini", "boot.ini"), (".hidden.pdf", "hidden.pdf"),
-    ("Résumé 2024 (final).pdf", "Resume_2024_final_.pdf"), ("/abs/path/a.md", "a.md"),
+    ("Résumé 2024 (final).pdf", "Resume 2024 _final_.pdf"), ("/abs/path/a.md", "a.md"),
 ])
 def test_upload_names_are_sanitised(raw: str, safe: str) -> None:
-    assert safe_name(raw) == safe
+    assert safe_filename(raw) == safe
 
 
 def test_long_names_keep_their_extension_and_empty_names_are_refused(tmp_path: Path) -> None:
-    assert safe_name("x" * 300 + ".pdf").endswith(".pdf") and len(safe_name("x" * 300 + ".pdf")) == 120
+    assert safe_filename("x" * 300 + ".pdf").endswith(".pdf")
+    assert len(safe_filename("x" * 300 + ".pdf")) == 160
     with pytest.raises(IngestError, match="no usable characters"):
-        safe_name("../..")
+        safe_filename("../..")
     saved = save_uploads([_Upload("../../escape.txt", b"hi")], tmp_path / "up")
     assert saved == [(tmp_path / "up" / "escape.txt").resolve()] and saved[0].read_bytes() == b"hi"
     assert not (tmp_path / "escape.txt").exists()
@@ -64,7 +66,7 @@ def test_upload_and_ingest_into_a_new_collection_with_a_per_file_error_table(set
     assert [Path(f["file"]).name for f in report["failed"]] == ["broken.pdf"]
     assert "1 ingested" in texts(at) and at.dataframe[0].value["file"].str.endswith("broken.pdf").all()
     assert at.selectbox(key="docs-collection").value == "my-docs"  # the new one is now chosen
-    saved = settings.home / "uploads" / "my-docs" / "shipping_faq.txt"
+    saved = settings.home / "uploads" / "my-docs" / "shipping faq.txt"
     assert saved.read_bytes() == good
     assert [r["name"] for r in list_collections(settings)] == ["my-docs"]
 
