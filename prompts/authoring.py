@@ -105,11 +105,12 @@ def create_version(store: PromptStore, name: str, messages: list[dict[str, str]]
 
 def set_label(store: PromptStore, name: str, label: str, version: int) -> int | None:
     """Point ``label`` at ``version``; returns the version it pointed to before (if any)."""
-    if version not in store.versions(name):
-        raise PromptError(f"prompt '{name}' has no version {version}",
-                          fix=f"versions: {', '.join(map(str, store.versions(name)))}")
-    store.get(f"{name}@{version}")  # refuses a tampered version before anything points at it
+    # Checked under the lock: another writer may be between a version file and its checksum.
     with _locked(_user_folder(store, name)):
+        if version not in store.versions(name):
+            raise PromptError(f"prompt '{name}' has no version {version}",
+                              fix=f"versions: {', '.join(map(str, store.versions(name)))}")
+        store.get(f"{name}@{version}")  # refuses a tampered version before anything points at it
         meta = _meta_for_write(store, name)
         entry = meta["labels"].get(label)
         before = int(entry["version"]) if entry else None

@@ -193,7 +193,7 @@ def _journey(page: Page, app_url: str, tmp_path: Path) -> None:
     _wait("ingestion", lambda: "1 ingested" in page.text(), timeout=120)
     page.idle()
     page.shot("documents")
-    assert (tmp_path / "home" / "uploads" / "harbor" / "lighthouse_log.pdf").is_file()
+    assert (tmp_path / "home" / "uploads" / "harbor" / "lighthouse log.pdf").is_file()
 
     # Ask: the answer streams in, then shows a clickable citation into the sources panel.
     page.nav("Ask")
@@ -213,7 +213,7 @@ def _journey(page: Page, app_url: str, tmp_path: Path) -> None:
     cite.click()
     target = cite.get_attribute("href").split("#", 1)[1]
     source = browser.find_element(page.by.ID, target)
-    assert "lighthouse_log.pdf, page 1" in source.text
+    assert "lighthouse log.pdf, page 1" in source.text
     assert "cleaned every 14 days" in source.find_element(page.by.TAG_NAME, "mark").text
     page.idle()
     page.shot("ask")
