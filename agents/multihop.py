@@ -51,8 +51,6 @@ _COMPARISON = re.compile(r"\b(both|same|either|neither)\b"
                          r"|^\s*(which|who|what|is|are|was|were|did|does)\b[^?]*\bor\b", re.I)
 _RELATION = re.compile(r"\w\s*,?\s+(that|whose|which|who|where)\s+(is|was|were|are|has|had|did|does|"
                        r"\w+ed|\w+s)\b", re.I)
-
-
 _NAMED = re.compile(r"\s[A-Z0-9]")
 
 

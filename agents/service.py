@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -122,7 +123,9 @@ def _to_answer(question: str, state: dict[str, Any], settings: Settings, ctx: Ra
     return answer
 
 
+@functools.lru_cache(maxsize=16)
 def _traces(home: Path) -> TraceStore:
+    """One store (one SQLite connection) per data directory, not one per call."""
     return TraceStore(home / "traces.sqlite")
 
 

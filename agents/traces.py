@@ -64,7 +64,7 @@ class TraceStore:
         """Store (or replace) a user's rating of one answer; the trace must exist."""
         if rating not in RATINGS:
             raise ValueError(f"rating must be one of {RATINGS}, not {rating!r}")
-        if self.get(trace_id) is None:
+        if self._db.execute("SELECT 1 FROM traces WHERE id = ?", (trace_id,)).fetchone() is None:
             raise KeyError(trace_id)
         self._db.execute("INSERT OR REPLACE INTO feedback VALUES (?, ?, ?, ?)",
                          (trace_id, rating, comment, time.time()))
