@@ -67,6 +67,32 @@ def is_refusal(answer: str) -> bool:
     return any(text.startswith(r) for r in _REFUSALS)
 
 
+# Small models wrap answers in these; they carry no fact.
+_PREAMBLE = frozenset("according document documents information provided text passage context "
+                      "given based mentioned stated answer question".split())
+_YES_NO_START = re.compile(r"^\s*(is|are|was|were|do|does|did|can|could|has|have|had|will|would|"
+                           r"should)\b", re.I)
+
+
+def restates_question(answer: str, question: str) -> bool:
+    """True when ``answer`` adds no word beyond the question ("Lilu is what [3]?" to "If Gallu is a
+    demon Lilu is what?"): small models echo the question when they cannot answer it. A yes/no
+    question restated as a statement ("X and Y are both directors") and a choice repeated from
+    the question ("X was formed first" to "... X or Y?") are answers, so those pass."""
+    if _YES_NO_START.match(question) or re.search(r"\bor\b", question, re.I):
+        return False
+    asked = {_stem(w) for w in _content_words(question) | _PREAMBLE}
+    return all(_stem(w) in asked for w in _content_words(_MARKER.sub("", answer)))
+
+
+def _stem(word: str) -> str:
+    """Crude suffix stripping, enough to see "brewed" repeat "brew"."""
+    for suffix in ("ing", "ed", "es", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
+
+
 def _content_words(text: str) -> set[str]:
     return {w for w in _WORD.findall(text.lower()) if w not in _STOPWORDS}
 

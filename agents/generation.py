@@ -8,7 +8,13 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from agents.calls import chat, counted, say, step, structured
-from agents.citations import attribute_sentences, extract_citations, format_sources, is_refusal
+from agents.citations import (
+    attribute_sentences,
+    extract_citations,
+    format_sources,
+    is_refusal,
+    restates_question,
+)
 from agents.schemas import GroundingVerdict
 from agents.state import RagContext, RagState
 from retrieval.types import RetrievedChunk
@@ -50,6 +56,11 @@ def check_grounding(state: RagState, runtime: Runtime[RagContext]) -> dict[str, 
     start = time.perf_counter()
     if state.get("refused"):
         return {"grounded": None, "steps": step(state, "check_grounding", start, skipped=True)}
+    if restates_question(state["answer"], state["question"]):  # no claim to check: no model call
+        return {"grounded": False, "grounding_feedback": "your answer only repeated the question; "
+                "state the fact that answers it, or say I don't know",
+                "steps": step(state, "check_grounding", start, grounded=False,
+                              restates_question=True)}
     say("checking that the answer is grounded")
     prompt = ctx.prompt("ground")
     verdict, calls, error = structured(

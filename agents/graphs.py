@@ -30,6 +30,7 @@ from agents.routing import (
     after_grading,
     after_grounding,
     after_simple_retrieval,
+    after_sub_answers,
     by_route,
 )
 from agents.state import AskInput, RagContext, RagState
@@ -89,7 +90,7 @@ def build_adaptive_graph(checkpointer: Any = None) -> CompiledStateGraph:
         graph.add_node(node, retry_policy=MODEL_RETRY)
     graph.add_edge("start_turn", "route_question")
     graph.add_conditional_edges("route_question", by_route)
-    graph.add_edge("answer_sub_questions", "compose_answer")
+    graph.add_conditional_edges("answer_sub_questions", after_sub_answers)
     graph.add_conditional_edges("compose_answer", after_generation)
     graph.add_edge("answer_directly", "record_turn")
     graph.add_edge("ask_clarification", "record_turn")

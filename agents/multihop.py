@@ -9,7 +9,7 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from agents.calls import chat, counted, say, step, structured
-from agents.citations import format_sources
+from agents.citations import format_sources, is_refusal, restates_question
 from agents.generation import cited_answer
 from agents.schemas import Decomposition, Route
 from agents.state import RagContext, RagState, SubAnswer
@@ -105,7 +105,7 @@ def answer_sub_questions(state: RagState, runtime: Runtime[RagContext]) -> dict[
     answer_prompt = ctx.prompt("answer")
     subs: list[SubAnswer] = []
     for sub in sub_questions:
-        query = " ".join([sub, *(s["answer"] for s in subs if not s["answer"].startswith("I don"))])
+        query = " ".join([sub, *(s["answer"] for s in subs if not is_refusal(s["answer"]))])
         say(f"sub-question: {sub}")
         with ctx.model_guard("embedding"):
             hits = [h for h in ctx.retriever.retrieve(query, ctx.top_k, ctx.where)
@@ -114,6 +114,8 @@ def answer_sub_questions(state: RagState, runtime: Runtime[RagContext]) -> dict[
             reply = chat(ctx, answer_prompt.render(question=sub, context=format_sources(hits)))
             calls += 1
             text = cited_answer(str(reply.content), hits)["answer"]
+            if restates_question(text, sub):  # an echo is not an answer to build on
+                text = "I don't know."
         else:
             text = "I don't know."
         subs.append({"question": sub, "answer": text, "sources": hits})

@@ -6,6 +6,7 @@ from typing import Literal
 
 from langgraph.runtime import Runtime
 
+from agents.citations import is_refusal
 from agents.state import RagContext, RagState
 
 
@@ -33,6 +34,13 @@ def after_grounding(state: RagState, runtime: Runtime[RagContext]
     if state.get("generations", 0) < runtime.context.max_generations:
         return "generate_answer"
     return "decline_answer"
+
+
+def after_sub_answers(state: RagState) -> Literal["compose_answer", "decline_answer"]:
+    """Compose only when some sub-question was answered: otherwise every hop of the chain is
+    missing from the documents and a composed answer could only be invented."""
+    answered = [s for s in state.get("sub_answers", []) if not is_refusal(s["answer"])]
+    return "compose_answer" if answered and state.get("sources") else "decline_answer"
 
 
 def by_route(state: RagState) -> Literal["retrieve_documents", "answer_sub_questions",

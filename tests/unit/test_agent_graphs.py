@@ -86,6 +86,16 @@ def test_ungrounded_answer_is_regenerated_once_then_declined(col, settings) -> N
     assert a.model_calls == {"chat": 5}
 
 
+def test_answer_that_only_repeats_the_question_is_regenerated_then_declined(col, settings) -> None:
+    # No grounding call is spent on an echo: it holds no claim to check.
+    chat = scripted_chat(J({"relevant": [1]}), "You should brew the Oolong at what temperature [1]?",
+                         "The Oolong should be brewed at a temperature.")
+    a = ask(OOLONG, settings, context=_ctx(col, chat), graph="corrective")
+    assert a.refused and a.grounded is False and a.model_calls == {"chat": 3}
+    grounding = [s for s in get_trace(settings, a.trace_id)["steps"] if s["node"] == "check_grounding"]
+    assert len(grounding) == 2 and all(s["restates_question"] for s in grounding)
+
+
 def test_regeneration_gets_the_failure_as_feedback(col, settings) -> None:
     seen: list[str] = []
 
@@ -219,6 +229,28 @@ def test_a_decomposition_with_nothing_usable_answers_the_question_whole(col, set
     assert split["sub_questions"] == ["How long does Canada shipping take?"]
     assert split["dropped"] == ["How long does Canada shipping take?", "Yes, it is fast."]
     assert a.model_calls == {"chat": 5} and "7 to 10" in a.answer
+
+
+def test_decomposed_question_with_no_sub_answer_declines_without_composing(col, settings) -> None:
+    chat = scripted_chat(
+        J({"route": "decompose"}),
+        J({"sub_questions": ["Which tea is brewed hottest?", "Where is that tea grown?"]}),
+        "Which tea is brewed hottest [1]?", "I don't know.")
+    a = ask("Where is the tea that is brewed hottest grown?", settings, context=_ctx(col, chat),
+            graph="adaptive")
+    assert a.refused and a.answer.startswith("I don't know") and a.model_calls == {"chat": 4}
+    assert "compose" not in a.prompts
+
+
+def test_one_answered_hop_is_enough_to_compose(col, settings) -> None:
+    chat = scripted_chat(
+        J({"route": "decompose"}),
+        J({"sub_questions": ["How long does shipping to Canada take?", "Who ships it?"]}),
+        "7 to 10 business days [1].", "I don't know.", "7 to 10 business days [1].",
+        J({"grounded": True}))
+    a = ask("How long does Canada shipping take, and who ships it?", settings,
+            context=_ctx(col, chat), graph="adaptive")
+    assert not a.refused and "compose" in a.prompts and a.model_calls == {"chat": 6}
 
 
 @pytest.mark.parametrize(("question", "cue"), [

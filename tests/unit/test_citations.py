@@ -1,4 +1,12 @@
-from agents.citations import attribute_sentences, extract_citations, format_sources, is_refusal
+import pytest
+
+from agents.citations import (
+    attribute_sentences,
+    extract_citations,
+    format_sources,
+    is_refusal,
+    restates_question,
+)
 from retrieval.types import RetrievedChunk
 
 
@@ -46,3 +54,17 @@ def test_refusal_detection() -> None:
     assert is_refusal("I don't know.") and is_refusal("I do not know the answer")
     assert is_refusal("I don’t know")
     assert not is_refusal("Shipping takes 3 days; I don't know about returns.")
+
+
+@pytest.mark.parametrize(("answer", "question", "echo"), [
+    ("If Gallu is a demon Lilu is what [3]?", "If Gallu is a demon Lilu is what?", True),
+    ("According to the documents, the publisher is based where.",
+     "The publisher of her novel is based where?", True),
+    ("According to the documents, Lilu is a spirit [1].", "If Gallu is a demon Lilu is what?", False),
+    ("Nolan and Kalathil are both film directors [1].", "Are Nolan and Kalathil both film directors?",
+     False),
+    ("The Exies was formed first [2].", "Which band was formed first, The Exies or Circus Diablo?",
+     False),
+])
+def test_an_answer_that_only_repeats_the_question_is_recognised(answer, question, echo) -> None:
+    assert restates_question(answer, question) is echo
