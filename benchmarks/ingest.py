@@ -211,14 +211,15 @@ def main() -> None:
               f"{results['llamaindex:sec']['documents']:,} page Documents, "
               f"{len(results['llamaindex:sec']['failed'])} file(s) skipped; SciFact: one Document per "
               "record ('title. text') built here, since SimpleDirectoryReader reads a .jsonl as one text")
-        print("ragloom SciFact: retrieval.loaders.read_jsonl renders each record as 'key: value' lines "
-              "('_id: ...', 'title: ...', 'text: ...') and groups 50 records per section before chunking")
+        print("ragloom SciFact: retrieval.tabular.read_jsonl renders each record as 'key: value' lines "
+              "('_id: ...', 'title: ...', 'text: ...'), one section per record, its title as heading")
 
         sec_home = Path(results["ragloom:sec"]["home"])
         targets = sec_targets(args.quick)
-        cli = time_cli(sec_home, targets, COLLECTIONS["sec"])
+        cli = time_cli(sec_home, targets, COLLECTIONS["sec"], args.embedding)
         pyc_env = bytecode_env(work)
-        cli_pyc = time_cli(sec_home, targets, COLLECTIONS["sec"], env=pyc_env, warm_up=True)
+        cli_pyc = time_cli(sec_home, targets, COLLECTIONS["sec"], args.embedding, env=pyc_env,
+                           warm_up=True)
         bytecode = "off (PYTHONDONTWRITEBYTECODE is set)" if os.environ.get("PYTHONDONTWRITEBYTECODE") \
             else "on"
         print()
@@ -232,7 +233,7 @@ def main() -> None:
               f"{cli_pyc['median_s']:.2f}s (runs {', '.join(f'{s:.2f}' for s in cli_pyc['runs_s'])})")
         profile = None
         if max(cli["median_s"], cli_pyc["median_s"]) > CLI_TARGET_S:
-            profile = profile_cli(sec_home, targets, COLLECTIONS["sec"], work, pyc_env)
+            profile = profile_cli(sec_home, targets, COLLECTIONS["sec"], args.embedding, work, pyc_env)
             print("  profile (bytecode cached), slowest top-level imports, cumulative s (-X importtime):")
             for seconds, name in profile["top_imports_s"]:
                 print(f"    {seconds:6.2f}  {name}")

@@ -18,8 +18,9 @@ REPO = Path(__file__).resolve().parents[1]
 CLI_RUNS = 3
 
 
-def _cli_args(home: Path, targets: list[Path], collection: str) -> list[str]:
-    return ["--home", str(home), "ingest", *map(str, targets), "--collection", collection]
+def _cli_args(home: Path, targets: list[Path], collection: str, embedding: str) -> list[str]:
+    return ["--home", str(home), "ingest", *map(str, targets), "--collection", collection,
+            "--embedding", embedding]
 
 
 def bytecode_env(work: Path) -> dict[str, str]:
@@ -29,10 +30,10 @@ def bytecode_env(work: Path) -> dict[str, str]:
     return env
 
 
-def time_cli(home: Path, targets: list[Path], collection: str, env: dict[str, str] | None = None,
-             warm_up: bool = False) -> dict[str, Any]:
+def time_cli(home: Path, targets: list[Path], collection: str, embedding: str,
+             env: dict[str, str] | None = None, warm_up: bool = False) -> dict[str, Any]:
     """The CLI end to end on an already-ingested folder (every file unchanged), median of runs."""
-    cmd = [str(Path(sys.executable).parent / "ragloom"), *_cli_args(home, targets, collection)]
+    cmd = [str(Path(sys.executable).parent / "ragloom"), *_cli_args(home, targets, collection, embedding)]
     runs, last = [], ""
     for attempt in range(CLI_RUNS + int(warm_up)):
         start = time.perf_counter()
@@ -47,12 +48,12 @@ def time_cli(home: Path, targets: list[Path], collection: str, env: dict[str, st
             "median_s": statistics.median(runs), "output": last}
 
 
-def profile_cli(home: Path, targets: list[Path], collection: str, work: Path,
+def profile_cli(home: Path, targets: list[Path], collection: str, embedding: str, work: Path,
                 env: dict[str, str]) -> dict[str, Any]:
     """Where a no-change CLI run spends its time: slowest top-level imports and the cProfile top."""
     import pstats
 
-    args = _cli_args(home, targets, collection)
+    args = _cli_args(home, targets, collection, embedding)
     proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "ragloom", *args], cwd=REPO,
                           capture_output=True, text=True, env=env)
     imports = []
