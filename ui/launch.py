@@ -16,7 +16,7 @@ APP = Path(__file__).resolve().parents[1] / "app.py"
 def streamlit_command(port: int, address: str, headless: bool) -> list[str]:
     return [sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(port),
             "--server.address", address, "--server.headless", str(headless).lower(),
-            "--browser.gatherUsageStats", "false"]
+            "--browser.gatherUsageStats", "false", "--client.toolbarMode", "minimal"]
 
 
 def ui(

@@ -26,6 +26,7 @@ def test_ui_command_runs_streamlit_on_app_py_with_the_cli_settings(tmp_path, mon
     assert cmd[1:4] == ["-m", "streamlit", "run"] and cmd[4].endswith("app.py")
     assert cmd[cmd.index("--server.port") + 1] == "8600"
     assert cmd[cmd.index("--server.headless") + 1] == "true"
+    assert cmd[cmd.index("--browser.gatherUsageStats") + 1] == "false"  # offline, private documents
     assert env["RAGLOOM_HOME"] == str((tmp_path / "h").resolve())
     assert env["RAGLOOM_CHAT"] == "ollama/llama3.2"
     assert "http://127.0.0.1:8600" in result.output
