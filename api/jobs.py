@@ -8,20 +8,19 @@ ingestion is incremental and crash-safe).
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import json
 import logging
 import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from core.settings import Settings
+from retrieval.locks import collection_write_lock
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +83,7 @@ class IngestJobs:
     def _run(self, job_id: str, collection: str, paths: list[Path], sync: bool,
              state: dict[str, Any]) -> None:
         # Other workers or replicas sharing HOME may ingest the same collection: one at a time.
-        with _collection_lock(self.settings.home, collection):
+        with collection_write_lock(self.settings.home, collection):
             state["status"] = "running"
             self._save(job_id, state)
             self._ingest(job_id, collection, paths, sync, state)
@@ -128,15 +127,3 @@ def _without_paths(reason: str, paths: list[Path]) -> str:
         folder = p.resolve() if p.is_dir() else p.resolve().parent
         reason = reason.replace(f"{folder}/", "")
     return reason
-
-
-@contextlib.contextmanager
-def _collection_lock(home: Path, collection: str) -> Iterator[None]:
-    folder = home / "api" / "locks"
-    folder.mkdir(parents=True, exist_ok=True)
-    with (folder / f"{collection}.lock").open("a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)

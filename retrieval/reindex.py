@@ -16,6 +16,7 @@ from langchain_core.embeddings import Embeddings
 
 from core.errors import StoreError
 from core.settings import Settings
+from retrieval.locks import collection_write_lock
 from retrieval.store import ChromaEmbeddingAdapter, collection_exists, open_client
 
 log = logging.getLogger(__name__)
@@ -24,6 +25,12 @@ log = logging.getLogger(__name__)
 def reindex(settings: Settings, name: str, embedding_id: str, embeddings: Embeddings, *,
             batch: int = 256, on_progress: Callable[[int, int], None] | None = None) -> int:
     """Re-embed every chunk of ``name`` with ``embeddings``; returns the number of chunks."""
+    with collection_write_lock(settings.home, name):  # no ingest may write it meanwhile
+        return _reembed(settings, name, embedding_id, embeddings, batch, on_progress)
+
+
+def _reembed(settings: Settings, name: str, embedding_id: str, embeddings: Embeddings, batch: int,
+             on_progress: Callable[[int, int], None] | None) -> int:
     client = open_client(settings)
     tmp_name = f"{name}-reindex"
     if not collection_exists(client, name):

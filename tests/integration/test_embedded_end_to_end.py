@@ -58,6 +58,21 @@ def test_reingest_skips_unchanged_files(home: Path) -> None:
     assert result.returncode == 0 and "3 unchanged" in result.stdout
 
 
+def test_ingest_waits_while_another_process_writes_the_collection(home: Path) -> None:
+    from retrieval.locks import collection_write_lock
+
+    cmd = [*RAGLOOM, "--home", str(home), "ingest", str(SAMPLE_CORPUS), "--collection", "sample"]
+    with collection_write_lock(home, "sample"):  # as an API job or the web app would hold it
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                cwd=Path(__file__).resolve().parents[2])
+        with pytest.raises(subprocess.TimeoutExpired):
+            proc.wait(timeout=20)  # the CLI starts in a few seconds, then waits for the lock
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert "waiting: another process is writing collection 'sample'" in err
+    assert "3 unchanged" in out
+
+
 def test_stream_prints_steps_and_the_answer(home: Path) -> None:
     result = _run(home, "ask", "What temperature should I brew the Oolong at?", "--collection",
                   "sample", "--stream", "--graph", "simple")

@@ -198,11 +198,11 @@ def test_model_outage_is_a_503_in_json_and_an_error_event_in_a_stream(settings) 
 
 
 def test_ingest_of_a_collection_waits_for_another_process_ingesting_it(api, settings) -> None:
-    from api.jobs import _collection_lock
+    from retrieval.locks import collection_write_lock
 
     files = [("files", ("kettle.md", b"The kettle takes four minutes to boil water for tea, "
                         b"every single time, in the office kitchen on floor two.\n"))]
-    with _collection_lock(settings.home, "locked"):  # as another worker would hold it
+    with collection_write_lock(settings.home, "locked"):  # as another worker would hold it
         job = api.post("/collections/locked/documents", files=files).json()["job"]
         time.sleep(0.5)
         assert api.get(f"/jobs/{job}").json()["status"] == "queued"

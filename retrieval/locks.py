@@ -1,0 +1,32 @@
+"""One writer per collection at a time, across threads, processes and replicas sharing HOME.
+
+Ingestion is crash-safe on its own, but two writers of one collection would race on its manifest
+and BM25 index. Every writer (CLI, web app, API jobs, re-index) takes this lock first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+
+@contextlib.contextmanager
+def collection_write_lock(home: Path, collection: str,
+                          on_wait: Callable[[], None] | None = None) -> Iterator[None]:
+    """Hold ``HOME/locks/COLLECTION.lock``; ``on_wait`` is called once if another writer has it."""
+    folder = Path(home) / "locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    # flock belongs to the open file, so two threads of one process also exclude each other.
+    with (folder / f"{collection}.lock").open("a") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if on_wait is not None:
+                on_wait()
+            fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
