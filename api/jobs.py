@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 from core.settings import Settings
-from retrieval.locks import collection_write_lock
 
 log = logging.getLogger(__name__)
 
@@ -82,11 +81,7 @@ class IngestJobs:
 
     def _run(self, job_id: str, collection: str, paths: list[Path], sync: bool,
              state: dict[str, Any]) -> None:
-        # Other workers or replicas sharing HOME may ingest the same collection: one at a time.
-        with collection_write_lock(self.settings.home, collection):
-            state["status"] = "running"
-            self._save(job_id, state)
-            self._ingest(job_id, collection, paths, sync, state)
+        self._ingest(job_id, collection, paths, sync, state)
         state["finished"] = time.time()
         self._save(job_id, state)
 
@@ -97,7 +92,9 @@ class IngestJobs:
         from retrieval.ingest import Progress, ingest
 
         def progress(p: Progress) -> None:
-            state.update(files_done=p.files_done, files_total=p.files_total,
+            # ingest() holds the collection's write lock by now: until then the job is "queued"
+            # (another worker or replica may be writing the same collection).
+            state.update(status="running", files_done=p.files_done, files_total=p.files_total,
                          chunks_added=p.chunks_added)
             self._save(job_id, state)
 

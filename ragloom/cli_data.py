@@ -43,7 +43,6 @@ def ingest(
     from core.models import get_embeddings
     from retrieval.collections import Collection
     from retrieval.ingest import ingest as run_ingest
-    from retrieval.locks import collection_write_lock
 
     settings = settings_of(ctx, embedding=embedding)
     name = collection or settings.collection
@@ -61,9 +60,8 @@ def ingest(
             def wait(name=name):  # type: ignore[no-untyped-def]
                 err.print(f"waiting: another process is writing collection '{name}'")
 
-            with collection_write_lock(settings.home, name, on_wait=wait):
-                report = run_ingest(paths, col, sync=sync or watch, on_progress=show,
-                                    workers=settings.retrieval.ingest_workers)
+            report = run_ingest(paths, col, sync=sync or watch, on_progress=show,
+                                workers=settings.retrieval.ingest_workers, on_wait=wait)
         elapsed = time.perf_counter() - start
         changed = report.ingested or report.removed or report.failed or not watch
         if changed:

@@ -25,6 +25,7 @@ from core.errors import IngestError
 from retrieval.chunking import ChunkingConfig, chunk_sections, content_hash
 from retrieval.collections import Collection
 from retrieval.loaders import load_file, supported
+from retrieval.locks import collection_write_lock
 from retrieval.manifest import FileEntry, Manifest, now
 from retrieval.redaction import mark_chunks, redact_sections
 from retrieval.store import ChunkStore
@@ -221,8 +222,17 @@ def _remove_missing(collection: Collection, roots: list[Path], seen: set[str],
 
 def ingest(paths: Iterable[Path], collection: Collection, *, sync: bool = False,
            on_progress: Callable[[Progress], None] | None = None, workers: int | None = None,
-           batch_chunks: int = 256) -> IngestReport:
-    roots = [Path(p) for p in paths]
+           batch_chunks: int = 256, on_wait: Callable[[], None] | None = None) -> IngestReport:
+    """Ingest files and folders into ``collection``; ``on_wait`` is called if another process
+    is writing the collection (this call then waits for it)."""
+    with collection_write_lock(collection.settings.home, collection.name, on_wait):
+        return _ingest_files([Path(p) for p in paths], collection, sync, on_progress, workers,
+                             batch_chunks)
+
+
+def _ingest_files(roots: list[Path], collection: Collection, sync: bool,
+                  on_progress: Callable[[Progress], None] | None, workers: int | None,
+                  batch_chunks: int) -> IngestReport:
     report = IngestReport()
     report.recovered = recover(collection.manifest, collection.store)
     r = collection.settings.retrieval
@@ -287,6 +297,12 @@ class Record:
 def ingest_records(records: Iterable[Record], collection: Collection, *, namespace: str,
                    batch_chunks: int = 256) -> IngestReport:
     """Ingest records under sources ``namespace://ID`` with the same manifest protocol as files."""
+    with collection_write_lock(collection.settings.home, collection.name):
+        return _ingest_records(records, collection, namespace, batch_chunks)
+
+
+def _ingest_records(records: Iterable[Record], collection: Collection, namespace: str,
+                    batch_chunks: int) -> IngestReport:
     report = IngestReport()
     report.recovered = recover(collection.manifest, collection.store)
     writer = _Writer(collection, report, batch_chunks)

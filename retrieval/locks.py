@@ -1,7 +1,8 @@
 """One writer per collection at a time, across threads, processes and replicas sharing HOME.
 
 Ingestion is crash-safe on its own, but two writers of one collection would race on its manifest
-and BM25 index. Every writer (CLI, web app, API jobs, re-index) takes this lock first.
+and BM25 index. ``ingest``, ``ingest_records`` and ``reindex`` take this lock, so every caller
+(CLI, web app, API jobs, evaluation suites) writes a collection one at a time.
 """
 
 from __future__ import annotations

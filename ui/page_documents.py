@@ -23,7 +23,6 @@ def _ingest(s: Settings, name: str, paths: list[Path], sync: bool) -> dict[str, 
     """Run ingestion with a live progress bar; returns a summary the page keeps."""
     from retrieval.collections import Collection
     from retrieval.ingest import Progress, ingest
-    from retrieval.locks import collection_write_lock
 
     bar = st.progress(0.0, text="Loading the embedding model…")
     col = Collection(s, name, services().embeddings(s))
@@ -39,8 +38,7 @@ def _ingest(s: Settings, name: str, paths: list[Path], sync: bool) -> dict[str, 
     def wait() -> None:
         bar.progress(0.0, text=f"Waiting: another process is writing collection '{name}'…")
 
-    with collection_write_lock(s.home, name, on_wait=wait):
-        report = ingest(paths, col, sync=sync, on_progress=show, workers=1)
+    report = ingest(paths, col, sync=sync, on_progress=show, workers=1, on_wait=wait)
     bar.progress(1.0, text="Done")
     files, chunks = col.manifest.counts()
     return {"collection": name, "ingested": len(report.ingested),
