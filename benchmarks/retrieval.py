@@ -43,7 +43,6 @@ Run from the repository root::
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import logging
 import os
@@ -64,9 +63,20 @@ if str(REPO) not in sys.path:
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 os.environ.setdefault("LANGSMITH_TRACING", "false")
 
+from benchmarks.retrieval_peers import (  # noqa: E402
+    HAVE_RANK_BM25,
+    langchain_variant,
+    make_langchain,
+    make_llama,
+)
+from benchmarks.retrieval_synthetic import (  # noqa: E402
+    DIM,
+    synthetic_collection,
+    synthetic_corpus,
+    synthetic_queries,
+)
+
 DEPTH = 200  # chunks ranked for the quality metrics (as run_retrieval_bench)
-SEED = 1234
-DIM = 384
 METRICS = {"scifact": ("ndcg@10", "recall@10", "recall@100"), "hotpotqa": ("recall@5", "all_gold@5")}
 
 
@@ -147,156 +157,6 @@ def load_avg() -> str:
 
 
 # --------------------------------------------------------------------------------------------------
-# LangChain
-
-
-HAVE_RANK_BM25 = importlib.util.find_spec("rank_bm25") is not None
-HAVE_LC_CHROMA = importlib.util.find_spec("langchain_chroma") is not None
-
-
-def langchain_variant() -> str:
-    bm25 = "BM25Retriever(rank_bm25)" if HAVE_RANK_BM25 else "bm25s stand-in for BM25Retriever"
-    dense = "langchain_chroma.Chroma" if HAVE_LC_CHROMA else "BaseRetriever over chroma"
-    return f"{bm25} + {dense}"
-
-
-def make_langchain(raw_col: Any, emb: Any, texts: list[str], metas: list[dict], ids: list[str]):  # type: ignore[no-untyped-def]
-    """(ensemble, set_k): LangChain's EnsembleRetriever over BM25 and the shared Chroma collection."""
-    from langchain_classic.retrievers import EnsembleRetriever
-    from langchain_core.callbacks import CallbackManagerForRetrieverRun
-    from langchain_core.documents import Document
-    from langchain_core.retrievers import BaseRetriever
-
-    if HAVE_RANK_BM25:
-        from langchain_community.retrievers import BM25Retriever
-
-        bm25: Any = BM25Retriever.from_texts(texts, metadatas=metas, ids=ids)
-    else:
-        import bm25s
-
-        logging.getLogger("bm25s").setLevel(logging.WARNING)
-
-        class BM25StandIn(BaseRetriever):
-            """BM25Retriever's behaviour (whitespace tokens, BM25Okapi k1=1.5 b=0.75) on bm25s."""
-
-            model_config = {"arbitrary_types_allowed": True}
-            index: Any
-            docs: list[Document]
-            k: int = 4
-
-            def _get_relevant_documents(self, query: str, *,
-                                        run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
-                tokens = [t for t in query.split() if t in self.index.vocab_dict]
-                if not tokens:
-                    return []
-                found, _ = self.index.retrieve([tokens], k=min(self.k, len(self.docs)),
-                                               show_progress=False, n_threads=1)
-                return [self.docs[int(i)] for i in found[0]]
-
-        index = bm25s.BM25(k1=1.5, b=0.75, method="robertson")
-        index.index([t.split() for t in texts], show_progress=False)
-        docs = [Document(page_content=t, metadata=m, id=i) for t, m, i in zip(texts, metas, ids, strict=True)]
-        bm25 = BM25StandIn(index=index, docs=docs)
-
-    if HAVE_LC_CHROMA:
-        from langchain_chroma import Chroma
-
-        store = Chroma(client=raw_col._client, collection_name=raw_col.name, embedding_function=emb)
-        dense: Any = store.as_retriever(search_kwargs={"k": 4})
-
-        def set_dense_k(k: int) -> None:
-            dense.search_kwargs["k"] = k
-    else:
-        class ChromaDense(BaseRetriever):
-            """Dense top-k from the shared Chroma collection (langchain_chroma is not installed)."""
-
-            model_config = {"arbitrary_types_allowed": True}
-            collection: Any
-            embeddings: Any
-            k: int = 4
-
-            def _get_relevant_documents(self, query: str, *,
-                                        run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
-                res = self.collection.query(query_embeddings=[self.embeddings.embed_query(query)],
-                                            n_results=self.k, include=["documents", "metadatas"])
-                return [Document(page_content=t or "", metadata=m or {}, id=i)
-                        for i, t, m in zip(res["ids"][0], res["documents"][0], res["metadatas"][0],
-                                           strict=True)]
-
-        dense = ChromaDense(collection=raw_col, embeddings=emb)
-
-        def set_dense_k(k: int) -> None:
-            dense.k = k
-
-    ensemble = EnsembleRetriever(retrievers=[bm25, dense], weights=[0.5, 0.5])
-
-    def set_k(k: int) -> None:
-        bm25.k = k
-        set_dense_k(k)
-
-    return ensemble, set_k
-
-
-# --------------------------------------------------------------------------------------------------
-# LlamaIndex
-
-
-def llama_embedding(emb: Any):  # type: ignore[no-untyped-def]
-    from llama_index.core.base.embeddings.base import BaseEmbedding
-    from pydantic import PrivateAttr
-
-    class MiniLM(BaseEmbedding):
-        _emb: Any = PrivateAttr()
-
-        def __init__(self, inner: Any, **kw: Any):
-            super().__init__(model_name="local/minilm-l6-v2", **kw)
-            self._emb = inner
-
-        def _get_query_embedding(self, query: str) -> list[float]:
-            return list(self._emb.embed_query(query))
-
-        async def _aget_query_embedding(self, query: str) -> list[float]:
-            return self._get_query_embedding(query)
-
-        def _get_text_embedding(self, text: str) -> list[float]:
-            return list(self._emb.embed_documents([text])[0])
-
-        def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
-            return [list(v) for v in self._emb.embed_documents(texts)]
-
-    return MiniLM(emb)
-
-
-def llama_nodes(ids: list[str], texts: list[str], metas: list[dict], vecs: np.ndarray,
-                start: int = 0, stop: int | None = None) -> list[Any]:
-    from llama_index.core.schema import TextNode
-
-    stop = len(ids) if stop is None else stop
-    return [TextNode(id_=ids[i], text=texts[i], metadata=metas[i], embedding=vecs[i].tolist())
-            for i in range(start, stop)]
-
-
-def make_llama(emb: Any, ids: list[str], texts: list[str], metas: list[dict], vecs: np.ndarray,
-               budget_s: float | None = None, batch: int = 10_000) -> tuple[Any, float, int]:
-    """(index or None when the build ran past ``budget_s``, build seconds, nodes inserted)."""
-    from llama_index.core import VectorStoreIndex
-
-    start = time.perf_counter()
-    if budget_s is None:
-        index = VectorStoreIndex(llama_nodes(ids, texts, metas, vecs), embed_model=llama_embedding(emb))
-        return index, time.perf_counter() - start, len(ids)
-    index = VectorStoreIndex([], embed_model=llama_embedding(emb))
-    done = 0
-    while done < len(ids):
-        stop = min(done + batch, len(ids))
-        index.insert_nodes(llama_nodes(ids, texts, metas, vecs, done, stop))
-        done = stop
-        if done < len(ids) and time.perf_counter() - start > budget_s:
-            return None, time.perf_counter() - start, done
-    return index, time.perf_counter() - start, done
-
-
-# --------------------------------------------------------------------------------------------------
 # Part A
 
 
@@ -357,73 +217,6 @@ def part_a(settings: Any, dataset: str, limit: int | None, emb_out: dict[str, An
 
 # --------------------------------------------------------------------------------------------------
 # Part B
-
-
-def vocabulary(size: int = 6000) -> list[str]:
-    rng = np.random.default_rng(SEED)
-    onsets = "b c d f g h j k l m n p r s t v w z br cr dr fr gr pl pr st tr sh ch th".split()
-    vowels = "a e i o u ai ea ou io".split()
-    codas = ["", "n", "r", "s", "t", "l", "m", "x", "nd", "st"]
-    words: set[str] = set()
-    while len(words) < size:
-        n = int(rng.integers(1, 4))
-        words.add("".join(onsets[rng.integers(len(onsets))] + vowels[rng.integers(len(vowels))]
-                          for _ in range(n)) + codas[rng.integers(len(codas))])
-    return sorted(words)
-
-
-def synthetic_corpus(n: int) -> tuple[list[str], list[str], list[dict], np.ndarray]:
-    vocab = np.array(vocabulary())
-    rng = np.random.default_rng(SEED + n)
-    probs = 1.0 / np.arange(1, len(vocab) + 1) ** 1.05  # Zipf-like word frequencies
-    probs /= probs.sum()
-    lengths = rng.integers(32, 49, size=n)  # ~40 words per chunk
-    words = vocab[rng.choice(len(vocab), size=int(lengths.sum()), p=probs)]
-    cuts = np.concatenate([[0], np.cumsum(lengths)])
-    texts = [" ".join(words[cuts[i]:cuts[i + 1]]).capitalize() + "." for i in range(n)]
-    vecs = rng.standard_normal((n, DIM), dtype=np.float32)
-    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
-    ids = [f"syn-{i:07d}" for i in range(n)]
-    metas = [{"source": "synthetic", "chunk_index": i, "record_id": f"doc-{i // 4}"} for i in range(n)]
-    return ids, texts, metas, vecs
-
-
-def synthetic_queries(count: int) -> list[str]:
-    vocab = vocabulary()
-    rng = np.random.default_rng(SEED - 1)
-    return [" ".join(vocab[int(i)] for i in rng.integers(0, 1500, size=int(rng.integers(4, 11))))
-            for _ in range(count)]
-
-
-def synthetic_collection(n: int, emb: Any) -> tuple[Any, Any, float | None]:
-    """(settings, Collection) of ``n`` synthetic chunks, cached; build seconds or None if reused."""
-    from core.settings import load_settings
-    from retrieval.collections import Collection, delete_collection
-    from retrieval.lexical import LexicalIndex
-    from retrieval.types import Chunk
-
-    base = load_settings()
-    home = base.model_cache.parent / "bench" / f"synthetic-{n // 1000}k"
-    settings = load_settings(home=home)
-    settings = settings.model_copy(update={"chroma": settings.chroma.model_copy(update={"mode": "embedded"})})
-    col = Collection(settings, "synthetic", emb)
-    lexical = LexicalIndex.load(col.lexical_dir)
-    if col.store.count() == n and lexical is not None and len(lexical.ids) == n:
-        col.refresh_lexical_index()  # rebuilds the BM25 index only when its format is stale
-        return settings, col, None
-    print(f"  building the synthetic {n:,}-chunk collection in {home} ...", flush=True)
-    del col, lexical
-    delete_collection(settings, "synthetic")  # not rmtree: Chroma keeps the open client's files
-    start = time.perf_counter()
-    col = Collection(settings, "synthetic", emb)
-    ids, texts, metas, vecs = synthetic_corpus(n)
-    step = 5000
-    for lo in range(0, n, step):
-        chunks = [Chunk(id=ids[i], text=texts[i], source="synthetic", chunk_index=i,
-                        metadata={"record_id": metas[i]["record_id"]}) for i in range(lo, min(lo + step, n))]
-        col.store.add(chunks, vecs[lo:lo + step])
-    col.refresh_lexical_index()
-    return settings, col, time.perf_counter() - start
 
 
 def part_b(n: int, emb: Any, peer_build_s: float, peer_query_s: float) -> dict[str, Any]:
