@@ -103,17 +103,6 @@ def doc_text(doc: dict[str, Any]) -> str:
 
 
 # ------------------------------------------------------------------------------------------ metrics
-def ndcg_at_k(ranked: list[str], relevant: set[str], k: int = 10) -> float:
-    """BEIR/pytrec_eval ``ndcg_cut_k`` with binary gains: sum 1/log2(rank+1) over the ideal ranking."""
-    dcg = sum(1.0 / np.log2(rank + 2) for rank, did in enumerate(ranked[:k]) if did in relevant)
-    idcg = sum(1.0 / np.log2(rank + 2) for rank in range(min(len(relevant), k)))
-    return dcg / idcg if idcg else 0.0
-
-
-def recall_at_k(ranked: list[str], relevant: set[str], k: int) -> float:
-    return len(relevant.intersection(ranked[:k])) / len(relevant) if relevant else 0.0
-
-
 def top_k(query_vecs: np.ndarray, doc_vecs: np.ndarray, k: int) -> np.ndarray:
     """Indices of the k highest cosine scores per query (vectors are L2-normalised), best first."""
     scores = query_vecs @ doc_vecs.T
@@ -126,6 +115,7 @@ def top_k(query_vecs: np.ndarray, doc_vecs: np.ndarray, k: int) -> np.ndarray:
 # --------------------------------------------------------------------------------------- embeddings
 def bench_embeddings(name: str, settings, corpus, queries, qrels) -> dict[str, Any]:
     from core.models import get_embeddings
+    from evals.retrieval_metrics import ndcg_at_k, recall_at_k
 
     t0 = time.perf_counter()
     emb = get_embeddings(name, settings)
