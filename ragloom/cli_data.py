@@ -47,6 +47,10 @@ def ingest(
     settings = settings_of(ctx, embedding=embedding)
     name = collection or settings.collection
     col = Collection(settings, name, get_embeddings(settings.embedding, settings))
+
+    def wait() -> None:
+        err.print(f"waiting: another process is writing collection '{name}'")
+
     while True:
         start = time.perf_counter()
         with _progress() as bar:
@@ -56,9 +60,6 @@ def ingest(
                 rate = p.chunks_added / max(time.perf_counter() - start, 1e-9)
                 bar.update(task, completed=p.files_done, total=p.files_total, chunks=p.chunks_added,
                            rate=f"{rate:.0f}")
-
-            def wait(name=name):  # type: ignore[no-untyped-def]
-                err.print(f"waiting: another process is writing collection '{name}'")
 
             report = run_ingest(paths, col, sync=sync or watch, on_progress=show,
                                 workers=settings.retrieval.ingest_workers, on_wait=wait)
