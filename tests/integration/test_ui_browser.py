@@ -14,7 +14,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ import httpx
 import pytest
 
 from prompts import PromptStore
+from tests.integration.browser import chromium, wait_for
 from tests.integration.servers import free_port
 from tests.pdf_builder import build_pdf
 
@@ -29,7 +30,6 @@ pytestmark = pytest.mark.integration
 log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM, DRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 # Read at import: the suite's autouse fixture clears RAGLOOM_* variables before each test.
 SCREENSHOTS = os.environ.get("RAGLOOM_SCREENSHOTS")
 UPDATE_DOCS = bool(os.environ.get("RAGLOOM_UPDATE_DOCS_SCREENSHOTS"))
@@ -70,22 +70,8 @@ def app_url(tmp_path: Path) -> Iterator[str]:
 
 @pytest.fixture
 def browser() -> Iterator[Any]:
-    if not (Path(CHROMIUM).exists() and Path(DRIVER).exists()):
-        pytest.fail("Debian chromium and chromium-driver are needed: apt-get install chromium "
-                    "chromium-driver")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                "--window-size=1400,1100"):
-        opts.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(DRIVER), options=opts)
-    try:
+    with chromium() as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 @pytest.fixture
@@ -93,16 +79,6 @@ def shots(tmp_path: Path) -> Path:
     folder = Path(SCREENSHOTS or tmp_path / "screenshots")
     folder.mkdir(parents=True, exist_ok=True)
     return folder
-
-
-def _wait(what: str, check: Callable[[], Any], timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with contextlib.suppress(Exception):
-            if value := check():
-                return value
-        time.sleep(0.25)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
 class Page:
@@ -122,23 +98,23 @@ class Page:
     def idle(self, timeout: float = 60.0) -> None:
         """Wait until the script has finished its run (no 'Running…' indicator)."""
         time.sleep(0.5)
-        _wait("the app to finish running", lambda: not self.css('[data-testid="stStatusWidget"]'),
+        wait_for("the app to finish running", lambda: not self.css('[data-testid="stStatusWidget"]'),
               timeout)
 
     def nav(self, title: str) -> None:
-        link = _wait(f"the {title} link", lambda: next(
+        link = wait_for(f"the {title} link", lambda: next(
             a for a in self.css('[data-testid="stSidebarNavLink"]')
             if a.text.strip().endswith(title)))
         link.click()
-        _wait(f"the {title} page", lambda: any(h.text.strip() == title for h in self.css("h1")))
+        wait_for(f"the {title} page", lambda: any(h.text.strip() == title for h in self.css("h1")))
         self.idle()
 
     def button(self, label: str) -> Any:
-        return _wait(f"button {label!r}", lambda: next(
+        return wait_for(f"button {label!r}", lambda: next(
             b for b in self.css("button") if b.text.strip() == label and b.is_displayed()))
 
     def tab(self, label: str) -> None:
-        _wait(f"tab {label!r}", lambda: next(
+        wait_for(f"tab {label!r}", lambda: next(
             t for t in self.css('[role="tab"]') if t.text.strip() == label)).click()
         time.sleep(0.3)
 
@@ -175,37 +151,37 @@ def _journey(page: Page, app_url: str, tmp_path: Path) -> None:
 
     browser = page.d
     browser.get(app_url)
-    _wait("the Ask page", lambda: "No collection yet" in page.text())
+    wait_for("the Ask page", lambda: "No collection yet" in page.text())
     page.idle()
 
     # Documents: upload our own PDF into a new collection.
     pdf = tmp_path / "lighthouse log.pdf"
     pdf.write_bytes(build_pdf(LIGHTHOUSE))
     page.nav("Documents")
-    name_box = _wait("the new collection box", lambda: next(
+    name_box = wait_for("the new collection box", lambda: next(
         i for i in page.css('[data-testid="stTextInput"] input')
         if i.get_attribute("placeholder", ) and "my-docs" in i.get_attribute("placeholder")))
     name_box.send_keys("harbor", Keys.ENTER)
     page.idle()
     page.css('input[type="file"]')[0].send_keys(str(pdf))
-    _wait("the upload", lambda: "lighthouse log.pdf" in page.text())
+    wait_for("the upload", lambda: "lighthouse log.pdf" in page.text())
     page.button("Ingest").click()
-    _wait("ingestion", lambda: "1 ingested" in page.text(), timeout=120)
+    wait_for("ingestion", lambda: "1 ingested" in page.text(), timeout=120)
     page.idle()
     page.shot("documents")
     assert (tmp_path / "home" / "uploads" / "harbor" / "lighthouse log.pdf").is_file()
 
     # Ask: the answer streams in, then shows a clickable citation into the sources panel.
     page.nav("Ask")
-    box = _wait("the chat box", lambda: page.css('[data-testid="stChatInputTextArea"]')[0])
+    box = wait_for("the chat box", lambda: page.css('[data-testid="stChatInputTextArea"]')[0])
     start = time.monotonic()
     box.send_keys("How often is the lamp of the north lighthouse cleaned?", Keys.ENTER)
     # Tokens: answer text outside the status box, while the final answer (with links) is not
     # there yet.
-    partial = _wait("streamed tokens", lambda: not page.css("a.ragloom-cite") and page.d
+    partial = wait_for("streamed tokens", lambda: not page.css("a.ragloom-cite") and page.d
                     .execute_script(_STREAMED_TEXT), timeout=120)
     first_token = time.monotonic() - start
-    cite = _wait("a citation link", lambda: page.css("a.ragloom-cite")[0], timeout=120)
+    cite = wait_for("a citation link", lambda: page.css("a.ragloom-cite")[0], timeout=120)
     answer = page.css('[data-testid="stChatMessage"]')[1].text
     assert "14" in answer, answer
     log.warning("first token after %.1fs, cited answer after %.1fs; streamed %r, then %r",
@@ -221,7 +197,7 @@ def _journey(page: Page, app_url: str, tmp_path: Path) -> None:
     # Prompts: save a new answer version, then promote it to production.
     page.nav("Prompts")
     page.tab("Edit → new version")
-    editor = _wait("the prompt editor", lambda: next(
+    editor = wait_for("the prompt editor", lambda: next(
         t for t in page.css('[data-testid="stTextArea"] textarea') if t.is_displayed()
         and "messages:" in (t.get_attribute("value") or "")))
     editor.click()
@@ -232,22 +208,22 @@ def _journey(page: Page, app_url: str, tmp_path: Path) -> None:
     message.send_keys("one-sentence answers")
     page.button("Save as new version").click()
     new = max(PromptStore().versions("answer")) + 1  # after the shipped versions
-    _wait("the saved version", lambda: f"Saved answer@{new}" in page.text())
+    wait_for("the saved version", lambda: f"Saved answer@{new}" in page.text())
     page.shot("prompts")
     page.tab("Labels")
     page.button("Move label").click()  # defaults: production -> the newest version
     store = PromptStore(tmp_path / "home" / "prompts")
-    _wait("production to move", lambda: store.labels("answer")["production"] == new)
+    wait_for("production to move", lambda: store.labels("answer")["production"] == new)
     assert "Answer in one sentence." in store.get("answer:production").messages[-1][1]
 
     _evaluate(page, [f"answer@{new - 1}", f"answer@{new}"])
 
     page.nav("Ask")  # the conversation survived the page switches
-    _wait("the earlier answer", lambda: "every 14 days" in page.text())
+    wait_for("the earlier answer", lambda: "every 14 days" in page.text())
 
     page.nav("Settings & health")
     page.button("Run health checks").click()
-    _wait("health results", lambda: "store: chroma" in page.text())
+    wait_for("health results", lambda: "store: chroma" in page.text())
     page.shot("settings")
 
 
@@ -257,10 +233,10 @@ def _evaluate(page: Page, refs: list[str]) -> None:
     from selenium.webdriver.common.keys import Keys
 
     page.nav("Evaluations")
-    switch = _wait("the judge switch", lambda: page.css('input[role="switch"]')[0])
+    switch = wait_for("the judge switch", lambda: page.css('input[role="switch"]')[0])
     page.d.execute_script("arguments[0].click()", switch)
     page.idle()
-    versions = _wait("the prompt versions box", lambda: next(
+    versions = wait_for("the prompt versions box", lambda: next(
         m for m in page.css('[data-testid="stMultiSelect"]') if "Answer prompt" in m.text))
     box = versions.find_element(page.by.TAG_NAME, "input")
     for ref in refs:
@@ -273,12 +249,12 @@ def _evaluate(page: Page, refs: list[str]) -> None:
     rows.send_keys("1", Keys.TAB)
     page.idle()
     page.button("Run evaluation").click()
-    _wait("the evaluation to finish", lambda: "Finished 2 run(s)" in page.text(), timeout=240)
+    wait_for("the evaluation to finish", lambda: "Finished 2 run(s)" in page.text(), timeout=240)
     page.idle()
     page.tab("Results")
-    _wait("the results chart", lambda: page.css('[data-testid="stPlotlyChart"]'))
+    wait_for("the results chart", lambda: page.css('[data-testid="stPlotlyChart"]'))
     time.sleep(1)
     page.shot("evaluations")
     page.tab("Compare")
-    _wait("the comparison", lambda: "B − A over the rows scored in both runs" in page.text())
+    wait_for("the comparison", lambda: "B − A over the rows scored in both runs" in page.text())
     page.shot("compare")
