@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 
 from agents.citations import Citation
 from agents.graphs import GRAPHS
-from agents.state import RagContext
+from agents.state import RagContext, Turn
 from agents.traces import TraceStore
 from core.errors import ConfigError, RagloomError
 from core.models import get_chat_model, get_embeddings
@@ -141,8 +141,12 @@ def ask(question: str, settings: Settings, *, collection: str | None = None,
 def ask_stream(question: str, settings: Settings, *, collection: str | None = None,
                prompts: dict[str, str] | None = None, graph: str | None = None,
                thread: str | None = None, where: dict[str, Any] | None = None,
-               context: RagContext | None = None) -> Iterator[tuple[str, Any]]:
+               context: RagContext | None = None,
+               history: list[Turn] | None = None) -> Iterator[tuple[str, Any]]:
     """Yield ("step", text) and ("token", text) while running, then ("answer", Answer).
+
+    ``history`` gives earlier turns the caller kept itself (an OpenAI-style message list);
+    ``thread`` lets ragloom keep them. Either way a follow-up is condensed before retrieval.
 
     Tokens come only from answer-writing nodes (not from the JSON of grading or routing); a
     ("step", "regenerating …") event tells a UI to clear the tokens it showed so far.
@@ -154,7 +158,10 @@ def ask_stream(question: str, settings: Settings, *, collection: str | None = No
     answering = 0
     try:
         with _graph(settings, graph, thread) as compiled:
-            for mode, payload in compiled.stream({"question": question}, _config(settings, thread),
+            start_state: dict[str, Any] = {"question": question}
+            if history:
+                start_state["history"] = list(history)
+            for mode, payload in compiled.stream(start_state, _config(settings, thread),
                                                  context=ctx,
                                                  stream_mode=["custom", "messages", "values"]):
                 if mode == "custom":

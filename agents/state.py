@@ -1,7 +1,8 @@
 """Typed graph state: a narrow input and a richer internal state.
 
-``history`` keeps the conversation across turns (with a checkpointer) through its ``add``
-reducer; every other field describes the current turn and is reset by the first node.
+``history`` keeps the conversation across turns (given by the caller, or kept by a
+checkpointer through its ``add`` reducer); every other field describes the current turn and
+is reset by the first node.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import operator
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Annotated, Any, TypedDict
+from typing import Annotated, Any, NotRequired, TypedDict
 
 from langchain_core.language_models import BaseChatModel
 
@@ -21,13 +22,15 @@ from retrieval.retriever import Retriever
 from retrieval.types import RetrievedChunk
 
 
-class AskInput(TypedDict):
-    question: str
-
-
 class Turn(TypedDict):
     question: str
     answer: str
+
+
+class AskInput(TypedDict):
+    question: str
+    # Earlier turns the caller kept (an OpenAI-style message list); a thread adds its own.
+    history: NotRequired[Annotated[list[Turn], operator.add]]
 
 
 class SubAnswer(TypedDict):
@@ -37,7 +40,6 @@ class SubAnswer(TypedDict):
 
 
 class RagState(AskInput, total=False):
-    history: Annotated[list[Turn], operator.add]  # earlier turns of this conversation
     query: str  # what is searched: the stand-alone question, or its rewrite
     route: str
     retrieved: list[RetrievedChunk]  # everything the retriever returned

@@ -14,7 +14,7 @@ from sse_starlette.sse import EventSourceResponse
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
 from agents.service import Answer, ask_stream
-from agents.state import RagContext
+from agents.state import RagContext, Turn
 from api.deps import Caller, Service, ServiceState, require
 from api.errors import ApiError, describe
 from api.keys import Principal
@@ -43,8 +43,9 @@ class Asked:
     """One admitted question: its context is built before any byte is sent, so a missing
     collection or a store outage is a plain 404/503, not a broken stream."""
 
-    def __init__(self, svc: ServiceState, who: Principal, body: AskRequest):
-        self.svc, self.who, self.body = svc, who, body
+    def __init__(self, svc: ServiceState, who: Principal, body: AskRequest,
+                 history: list[Turn] | None = None):
+        self.svc, self.who, self.body, self.history = svc, who, body, history
         self.collection = body.collection or svc.settings.collection
         validate_collection_name(self.collection)
         require(who, self.collection, "read")
@@ -83,7 +84,7 @@ class Asked:
         try:
             for kind, value in ask_stream(self.body.question, self.svc.settings,
                                           graph=self.body.graph, thread=self.thread,
-                                          context=self.context):
+                                          context=self.context, history=self.history):
                 if kind == "answer":
                     outcome, trace = "ok", value.trace_id
                 yield kind, value

@@ -1,9 +1,11 @@
 """OpenAI-compatible chat: ``POST /v1/chat/completions`` (streamed or not) and ``GET /v1/models``.
 
 The model name picks the collection and graph: ``ragloom:COLLECTION`` or
-``ragloom:COLLECTION:GRAPH``. The last user message is the question (earlier messages are not
-used: ragloom answers from documents). Citations come twice: as a "Sources" list at the end of
-the message text, and as structured ``citations`` beside the choices (and in the last stream chunk).
+``ragloom:COLLECTION:GRAPH``. The last user message is the question; earlier user/assistant
+pairs are the conversation, so a follow-up ("and in 2023?") is made stand-alone before the
+search (system messages are not used: ragloom's own prompts decide how to answer). Citations
+come twice: as a "Sources" list at the end of the message text, and as structured ``citations``
+beside the choices (and in the last stream chunk).
 """
 
 from __future__ import annotations
@@ -21,12 +23,15 @@ from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
 from agents.graphs import GRAPHS
 from agents.service import Answer
+from agents.state import Turn
 from api.deps import Caller, Service
 from api.errors import ApiError, describe
 from api.routes.ask import Asked, AskRequest, run_to_answer
 
 router = APIRouter(prefix="/v1", tags=["openai-compatible"])
 PREFIX = "ragloom:"
+SOURCES_HEADING, REVISED = "\n\nSources:\n", "\n\n(revised answer)\n"
+MAX_TURNS, TURN_CHARS = 3, 2000  # the condense prompt reads the last 3 turns
 
 
 class ChatMessage(BaseModel):
@@ -62,17 +67,37 @@ def _text(content: str | list[dict[str, Any]] | None) -> str:
     return content or ""
 
 
-def question_of(body: ChatRequest) -> str:
-    for message in reversed(body.messages):
-        if message.role == "user" and _text(message.content).strip():
-            return _text(message.content).strip()
+def history_of(body: ChatRequest) -> list[Turn]:
+    """Earlier turns: each user message answered by the assistant message that follows it."""
+    turns: list[Turn] = []
+    asked: str | None = None
+    for message in body.messages[:_last_user(body)]:
+        text = _text(message.content).strip()
+        if message.role == "user" and text:
+            asked = text
+        elif message.role == "assistant" and text and asked is not None:
+            # Our own earlier reply: its final answer, without the draft it revised or the sources.
+            answer = text.split(SOURCES_HEADING, 1)[0].rsplit(REVISED, 1)[-1].strip()
+            turns.append({"question": asked[:TURN_CHARS], "answer": answer[:TURN_CHARS]})
+            asked = None
+    return turns[-MAX_TURNS:]
+
+
+def _last_user(body: ChatRequest) -> int:
+    for i in range(len(body.messages) - 1, -1, -1):
+        if body.messages[i].role == "user" and _text(body.messages[i].content).strip():
+            return i
     raise ApiError(422, "no user message with text", "end the messages with the user's question")
+
+
+def question_of(body: ChatRequest) -> str:
+    return _text(body.messages[_last_user(body)].content).strip()
 
 
 def sources_text(answer: Answer) -> str:
     lines = [f"[{c.n}] {c.source.rsplit('/', 1)[-1]}" + (f", page {c.page}" if c.page else "")
              for c in answer.citations]
-    return "\n\nSources:\n" + "\n".join(lines) if lines else ""
+    return SOURCES_HEADING + "\n".join(lines) if lines else ""
 
 
 def _citations(answer: Answer) -> list[dict[str, Any]]:
@@ -84,7 +109,8 @@ def _asked(body: ChatRequest, svc: Service, who: Caller) -> Asked:
     question = question_of(body)
     if len(question) > 4000:
         raise ApiError(422, "the question is over 4000 characters", "ask a shorter question")
-    return Asked(svc, who, AskRequest(question=question, collection=collection, graph=graph))
+    return Asked(svc, who, AskRequest(question=question, collection=collection, graph=graph),
+                 history=history_of(body))
 
 
 @router.get("/models", summary="One model per readable collection: ragloom:COLLECTION")
@@ -131,7 +157,7 @@ async def _stream(asked: Asked, cid: str, model: str) -> AsyncIterator[dict[str,
                 streamed = True
                 yield {"data": _chunk(cid, model, {"content": value})}
             elif kind == "step" and str(value).startswith("regenerating"):
-                yield {"data": _chunk(cid, model, {"content": "\n\n(revised answer)\n"})}
+                yield {"data": _chunk(cid, model, {"content": REVISED})}
             elif kind == "answer":
                 if not streamed:  # a model that does not stream: the whole text at once
                     yield {"data": _chunk(cid, model, {"content": value.answer})}

@@ -294,6 +294,26 @@ def test_follow_up_in_a_thread_is_condensed(col, settings) -> None:
     assert "five" in a.answer and a.model_calls == {"chat": 2}
 
 
+def test_follow_up_with_caller_kept_history_is_condensed(col, settings) -> None:
+    seen: list[str] = []
+
+    class Recording(GenericFakeChatModel):
+        def _generate(self, messages, stop=None, run_manager=None, **kw):  # type: ignore[no-untyped-def]
+            seen.append(str(messages[-1].content))
+            return super()._generate(messages, stop, run_manager, **kw)
+
+    chat = Recording(messages=iter([AIMessage(content=J({"question": "How many times can Oolong "
+                                                             "leaves be steeped?"})),
+                                    AIMessage(content="Up to five times [1].")]))
+    events = list(ask_stream("How many times can it be steeped?", settings,
+                             context=_ctx(col, chat), graph="simple",
+                             history=[{"question": OOLONG, "answer": "At 85 degrees [1]."}]))
+    answer = events[-1][1]
+    assert "At 85 degrees" in seen[0] and OOLONG in seen[0]  # the condense prompt saw the turn
+    assert ("step", "retrieving for: How many times can Oolong leaves be steeped?") in events
+    assert answer.prompts["condense"].startswith("condense@") and "five" in answer.answer
+
+
 def test_stream_tokens_come_only_from_the_answer(col, settings) -> None:
     chat = scripted_chat(J({"relevant": [1]}), "Brew at 85 degrees [1].", J({"grounded": True}))
     events = list(ask_stream(OOLONG, settings, context=_ctx(col, chat), graph="corrective"))

@@ -152,6 +152,39 @@ def test_openai_models_and_chat(api) -> None:
     assert "85 degrees" in text and parsed[-1]["citations"]
 
 
+def test_openai_history_pairs_each_question_with_our_final_reply() -> None:
+    from api.routes.openai import REVISED, ChatRequest, history_of, question_of
+
+    reply = "Draft." + REVISED + "At 85 degrees [1].\n\nSources:\n[1] tea-guide.pdf"
+    body = ChatRequest(model="ragloom:sample", messages=[
+        {"role": "system", "content": "Be nice."},
+        {"role": "user", "content": "Hello?"},  # never answered: not a turn
+        {"role": "user", "content": [{"type": "text", "text": "Oolong temperature?"}]},
+        {"role": "assistant", "content": reply},
+        {"role": "user", "content": "And how often can it be steeped?"},
+        {"role": "assistant", "content": None}])
+    assert history_of(body) == [{"question": "Oolong temperature?",
+                                 "answer": "At 85 degrees [1]."}]
+    assert question_of(body) == "And how often can it be steeped?"
+    long = [m for i in range(6) for m in ({"role": "user", "content": f"q{i}"},
+                                          {"role": "assistant", "content": f"a{i}"})]
+    turns = history_of(ChatRequest(model="m", messages=[*long, {"role": "user", "content": "q"}]))
+    assert [t["question"] for t in turns] == ["q3", "q4", "q5"]
+
+
+def test_openai_chat_condenses_a_follow_up_from_earlier_messages(api) -> None:
+    r = api.post("/v1/chat/completions", json={"model": "ragloom:sample:simple", "messages": [
+        {"role": "user", "content": "At what temperature do I brew the Oolong?"},
+        {"role": "assistant", "content": "At 85 degrees [1]."},
+        {"role": "user", "content": "And for how long?"}]})
+    assert r.status_code == 200, r.text
+    trace = api.get(f"/traces/{r.json()['trace_id']}").json()
+    assert "condense" in trace["prompts"]  # the follow-up went through the condense step
+    first = api.post("/v1/chat/completions", json={"model": "ragloom:sample:simple", "messages": [
+        {"role": "user", "content": "At what temperature do I brew the Oolong?"}]}).json()
+    assert "condense" not in api.get(f"/traces/{first['trace_id']}").json()["prompts"]
+
+
 def test_model_outage_is_a_503_in_json_and_an_error_event_in_a_stream(settings) -> None:
     from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 
