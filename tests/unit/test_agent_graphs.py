@@ -275,19 +275,23 @@ def test_unroutable_reply_falls_back_to_documents(col, settings) -> None:
     assert a.route == "documents" and "85" in a.answer
 
 
-def test_follow_up_in_a_thread_is_condensed(col, settings) -> None:
-    first = scripted_chat("85 degrees Celsius [1].")
-    ask(OOLONG, settings, context=_ctx(col, first), graph="simple", thread="t1")
-    seen: list[str] = []
-
+def _condensing_chat(seen: list[str]) -> GenericFakeChatModel:
+    """Condenses the follow-up, then answers it; records each prompt's last message."""
     class Recording(GenericFakeChatModel):
         def _generate(self, messages, stop=None, run_manager=None, **kw):  # type: ignore[no-untyped-def]
             seen.append(str(messages[-1].content))
             return super()._generate(messages, stop, run_manager, **kw)
 
-    second = Recording(messages=iter([AIMessage(content=J({"question": "How many times can Oolong "
-                                                               "leaves be steeped?"})),
-                                      AIMessage(content="Up to five times [1].")]))
+    return Recording(messages=iter([
+        AIMessage(content=J({"question": "How many times can Oolong leaves be steeped?"})),
+        AIMessage(content="Up to five times [1].")]))
+
+
+def test_follow_up_in_a_thread_is_condensed(col, settings) -> None:
+    first = scripted_chat("85 degrees Celsius [1].")
+    ask(OOLONG, settings, context=_ctx(col, first), graph="simple", thread="t1")
+    seen: list[str] = []
+    second = _condensing_chat(seen)
     a = ask("How many times can it be steeped?", settings, context=_ctx(col, second),
             graph="simple", thread="t1")
     assert "85 degrees" in seen[0]  # the condense prompt saw the first turn
@@ -296,15 +300,7 @@ def test_follow_up_in_a_thread_is_condensed(col, settings) -> None:
 
 def test_follow_up_with_caller_kept_history_is_condensed(col, settings) -> None:
     seen: list[str] = []
-
-    class Recording(GenericFakeChatModel):
-        def _generate(self, messages, stop=None, run_manager=None, **kw):  # type: ignore[no-untyped-def]
-            seen.append(str(messages[-1].content))
-            return super()._generate(messages, stop, run_manager, **kw)
-
-    chat = Recording(messages=iter([AIMessage(content=J({"question": "How many times can Oolong "
-                                                             "leaves be steeped?"})),
-                                    AIMessage(content="Up to five times [1].")]))
+    chat = _condensing_chat(seen)
     events = list(ask_stream("How many times can it be steeped?", settings,
                              context=_ctx(col, chat), graph="simple",
                              history=[{"question": OOLONG, "answer": "At 85 degrees [1]."}]))
