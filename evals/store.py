@@ -1,5 +1,6 @@
 """Evaluation runs in SQLite (``HOME/evals.sqlite``): one row per run, one per answered question,
-and the judge cache. Rows are written as they finish, so a crash or Ctrl-C keeps them."""
+the API's background launches, and the judge cache. Rows are written as they finish, so a crash
+or Ctrl-C keeps them."""
 
 from __future__ import annotations
 
@@ -29,6 +30,12 @@ CREATE TABLE IF NOT EXISTS rows (
     position INTEGER NOT NULL,
     body TEXT NOT NULL,            -- JSON: question, reference, answer, contexts, scores, timings
     PRIMARY KEY (run_id, row_id)
+);
+CREATE TABLE IF NOT EXISTS launches (
+    id TEXT PRIMARY KEY,           -- a background start from the API (one or more runs)
+    owner TEXT NOT NULL,           -- host:pid of the server process running it
+    updated REAL NOT NULL,
+    body TEXT NOT NULL             -- JSON: status, suite, run_ids, progress, error, fix
 );
 CREATE TABLE IF NOT EXISTS judge_cache (
     key TEXT PRIMARY KEY,
@@ -114,6 +121,19 @@ class RunStore:
         with self._lock:
             return {r[0] for r in self._db.execute("SELECT row_id FROM rows WHERE run_id = ?",
                                                     (run_id,))}
+
+    # ------------------------------------------------------------------ launches
+    def save_launch(self, launch_id: str, owner: str, body: dict[str, Any]) -> None:
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO launches VALUES (?, ?, ?, ?)",
+                             (launch_id, owner, time.time(), json.dumps(body, default=str)))
+
+    def launch(self, launch_id: str) -> tuple[str, dict[str, Any]] | None:
+        """(owner, body) of a launch, or None."""
+        with self._lock:
+            found = self._db.execute("SELECT owner, body FROM launches WHERE id = ?",
+                                     (launch_id,)).fetchone()
+        return None if found is None else (found[0], json.loads(found[1]))
 
     # ------------------------------------------------------------------ judge cache
     def cached(self, key: str) -> tuple[bool, float | None]:

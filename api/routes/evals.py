@@ -1,8 +1,9 @@
 """Evaluation runs: suites, start a run in the background, its progress, results, comparisons.
 
 Runs use ``evals.runs`` (the same code as ``ragloom eval``); they can take minutes (each judge
-call of the embedded model costs 10-30 s), so a start returns at once with a launch id to poll.
-One launch runs at a time per process. Admin keys only: runs build their own collections and
+call of the embedded model costs 10-30 s), so a start returns at once with a launch id to poll;
+launches are kept in the run store, so any worker process answers the poll. One launch runs at a
+time per process. Admin keys only: runs build their own collections and
 their results quote documents.
 """
 
@@ -10,6 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
+import socket
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -21,12 +24,12 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from api.deps import Caller, Service, ServiceState, require_admin
 from api.errors import ApiError, describe
 from api.routes.ask import PROMPT_REF
+from evals.store import RunStore
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/evals", tags=["evaluations"])
 _POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="eval")
-_LAUNCHES: dict[str, dict[str, Any]] = {}
-_LOCK = threading.Lock()
+OWNER = f"{socket.gethostname()}:{os.getpid()}"
 
 
 class StartRun(BaseModel):
@@ -40,34 +43,59 @@ class StartRun(BaseModel):
     concurrency: int = Field(1, ge=1, le=8)
 
 
-def _update(launch: str, **fields: Any) -> None:
-    with _LOCK:
-        _LAUNCHES[launch].update(fields)
+class Launch:
+    """A launch's state, saved to the run store on every change so that any worker process
+    (``ragloom serve --workers N``) can answer a poll, and a restart does not forget it."""
+
+    def __init__(self, store: RunStore, launch_id: str, suite: str):
+        self.store, self.id, self._lock = store, launch_id, threading.Lock()
+        self.state: dict[str, Any] = {"id": launch_id, "status": "queued", "suite": suite,
+                                      "run_ids": [], "progress": None, "error": None, "fix": None}
+        self.store.save_launch(self.id, OWNER, self.state)
+
+    def update(self, **fields: Any) -> None:
+        with self._lock:
+            self.state.update(fields)
+            self.store.save_launch(self.id, OWNER, self.state)
+
+    def progress(self, p: Any) -> None:
+        run_ids = self.state["run_ids"]
+        self.update(run_ids=run_ids if p.run_id in run_ids else [*run_ids, p.run_id],
+                    progress={"variant": p.variant, "phase": p.phase, "done": p.done,
+                              "total": p.total, "message": p.message})
 
 
-def _run(launch: str, body: StartRun, svc: ServiceState) -> None:
+def _run(launch: Launch, body: StartRun, svc: ServiceState) -> None:
     from evals.runs import run_suite, variants_from
     from evals.suites import load_suite
 
-    def progress(p: Any) -> None:
-        with _LOCK:
-            state = _LAUNCHES[launch]
-            if p.run_id not in state["run_ids"]:
-                state["run_ids"].append(p.run_id)
-            state["progress"] = {"variant": p.variant, "phase": p.phase, "done": p.done,
-                                 "total": p.total, "message": p.message}
-
-    _update(launch, status="running")
+    launch.update(status="running")
     try:
         variants = variants_from(prompts=body.prompts, graphs=body.graphs) \
             if body.prompts or body.graphs else None
         ids = run_suite(load_suite(body.suite), svc.settings, variants, limit=body.limit,
-                        concurrency=body.concurrency, progress=progress)
-        _update(launch, status="done", run_ids=ids)
+                        concurrency=body.concurrency, progress=launch.progress)
+        launch.update(status="done", run_ids=ids)
     except Exception as exc:  # recorded for the poller; the server carries on
         _, error, fix = describe(exc)
-        log.warning("eval launch %s failed: %s", launch, error)
-        _update(launch, status="failed", error=error, fix=fix)
+        log.warning("eval launch %s failed: %s", launch.id, error)
+        launch.update(status="failed", error=error, fix=fix)
+    finally:
+        launch.store.close()
+
+
+def _owner_gone(owner: str) -> bool:
+    """True when the process that ran a launch is known to have stopped (same host only)."""
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 @router.get("/suites", summary="The shipped evaluation suites")
@@ -84,24 +112,28 @@ def start_run(body: StartRun, svc: Service, who: Caller) -> dict[str, Any]:
 
     require_admin(who, "start evaluation runs")
     load_suite(body.suite)  # a bad suite fails now, not in the background
-    launch = uuid.uuid4().hex[:16]
-    with _LOCK:
-        _LAUNCHES[launch] = {"id": launch, "status": "queued", "suite": body.suite, "run_ids": [],
-                             "progress": None, "error": None, "fix": None}
+    launch = Launch(RunStore.for_home(svc.settings.home), uuid.uuid4().hex[:16], body.suite)
     _POOL.submit(_run, launch, body, svc)
-    svc.audit.record(who, "eval.start", target=launch, **body.model_dump())
-    return {"launch": launch, "status_url": f"/evals/launches/{launch}"}
+    svc.audit.record(who, "eval.start", target=launch.id, **body.model_dump())
+    return {"launch": launch.id, "status_url": f"/evals/launches/{launch.id}"}
 
 
 @router.get("/launches/{launch}", summary="Status, progress and run ids of a started run")
 def launch_status(launch: str, svc: Service, who: Caller) -> dict[str, Any]:
     require_admin(who, "use evaluations")
-    with _LOCK:
-        state = _LAUNCHES.get(launch)
-        if state is None:
-            raise ApiError(404, f"no evaluation launch '{launch}'",
-                           "use the id POST /evals/runs returned (launches live in one process)")
-        return dict(state)
+    store = RunStore.for_home(svc.settings.home)
+    try:
+        found = store.launch(launch)
+    finally:
+        store.close()
+    if found is None:
+        raise ApiError(404, f"no evaluation launch '{launch}'", "use the id POST /evals/runs returned")
+    owner, state = found
+    if state["status"] in ("queued", "running") and _owner_gone(owner):
+        state |= {"status": "interrupted",
+                  "error": "the server process running this launch stopped",
+                  "fix": "start it again: rows already judged come from the judge cache"}
+    return state
 
 
 @router.get("/runs", summary="Past runs, newest first")

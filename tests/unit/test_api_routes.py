@@ -240,3 +240,29 @@ def test_ingest_of_a_collection_waits_for_another_process_ingesting_it(api, sett
         time.sleep(0.5)
         assert api.get(f"/jobs/{job}").json()["status"] == "queued"
     assert _wait(api, job)["status"] == "done"
+
+
+def test_eval_launch_is_read_from_the_run_store_by_any_process(api, settings) -> None:
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    from evals.store import RunStore
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    here = socket.gethostname()
+    store = RunStore.for_home(settings.home)
+    running = {"id": "l1", "status": "running", "suite": "sample-ci", "run_ids": ["r1"],
+               "progress": {"done": 1, "total": 2}, "error": None, "fix": None}
+    store.save_launch("l1", f"{here}:{os.getpid()}", running)  # a live worker's launch
+    store.save_launch("l2", f"{here}:{dead.pid}", {**running, "id": "l2"})  # its process died
+    store.save_launch("l3", f"elsewhere:{dead.pid}", {**running, "id": "l3"})  # another replica
+    store.close()
+    assert api.get("/evals/launches/l1").json() == running
+    gone = api.get("/evals/launches/l2").json()
+    assert gone["status"] == "interrupted" and "judge cache" in gone["fix"]
+    assert api.get("/evals/launches/l3").json()["status"] == "running"  # cannot tell: as saved
+    missing = api.get("/evals/launches/nope")
+    assert missing.status_code == 404 and "POST /evals/runs" in missing.json()["fix"]
