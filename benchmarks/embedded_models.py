@@ -66,34 +66,19 @@ SYSTEM_PROMPT = (
 
 
 # --------------------------------------------------------------------------------------------- data
-def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    with path.open(encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]
-
-
-def read_qrels(path: Path) -> dict[str, set[str]]:
-    """BEIR qrels: a header line, then ``query-id<TAB>corpus-id<TAB>score``; score > 0 is relevant."""
-    qrels: dict[str, set[str]] = {}
-    with path.open(encoding="utf-8") as fh:
-        next(fh)  # header
-        for line in fh:
-            if not line.strip():
-                continue
-            qid, did, score = line.rstrip("\n").split("\t")
-            if int(score) > 0:
-                qrels.setdefault(qid, set()).add(did)
-    return qrels
-
-
 def load_scifact(data: Path, limit_docs: int | None):
-    corpus = read_jsonl(data / "corpus.jsonl")
-    qrels = read_qrels(data / "qrels" / "test.tsv")
+    """SciFact through ``evals.datasets`` as plain dicts: corpus, queries with judgements, qrels."""
+    from evals.datasets import load_dataset
+
+    ds = load_dataset("scifact", data.parent)
+    qrels = {q.id: set(q.gold) for q in ds.questions}
+    corpus = [{"_id": r.id, "title": r.title or "", "text": r.text} for r in ds.records]
     if limit_docs is not None:
         relevant = set().union(*qrels.values())
         others = [d for d in corpus if d["_id"] not in relevant][:limit_docs]
         keep = relevant | {d["_id"] for d in others}
         corpus = [d for d in corpus if d["_id"] in keep]
-    queries = [q for q in read_jsonl(data / "queries.jsonl") if q["_id"] in qrels]
+    queries = [{"_id": q.id, "text": q.text} for q in ds.questions]
     return corpus, queries, qrels
 
 
