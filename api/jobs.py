@@ -1,9 +1,9 @@
 """Ingest jobs: uploads are ingested in a background thread, one job at a time per process.
 
-Each job's state (status, progress, per-file errors) is written to SQLite under ``HOME/api`` at
-every progress event, so any process sharing the data folder can report it, and a job that was
-running when its process died is shown as ``interrupted`` (re-running the upload resumes cleanly:
-ingestion is incremental and crash-safe).
+Each job's state (status, progress, per-file errors, the ``host:pid`` running it) is written to
+SQLite under ``HOME/api`` at every progress event, so any process sharing the data folder can
+report it, and a job whose process died (on the same host) is shown as ``interrupted`` (re-running
+the upload resumes cleanly: ingestion is incremental and crash-safe).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from core.processes import process_gone, process_tag
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -38,22 +39,12 @@ class IngestJobs:
         self._db = sqlite3.connect(path, check_same_thread=False, timeout=30)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(_SCHEMA)
-        self._mark_interrupted()
         # One writer per process: ingestion of a collection must not run twice at once.
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest")
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
         self._db.close()
-
-    def _mark_interrupted(self) -> None:
-        with self._lock, self._db:
-            for job_id, state in self._db.execute("SELECT id, state FROM jobs").fetchall():
-                body = json.loads(state)
-                if body["status"] in ("queued", "running"):
-                    body["status"] = "interrupted"
-                    self._db.execute("UPDATE jobs SET state = ? WHERE id = ?",
-                                     (json.dumps(body), job_id))
 
     def _save(self, job_id: str, state: dict[str, Any]) -> None:
         with self._lock, self._db:
@@ -65,14 +56,20 @@ class IngestJobs:
                                    (job_id,)).fetchone()
         if row is None:
             return None
-        return {"id": job_id, "collection": row[0], "owner": row[1], "created": row[2],
-                **json.loads(row[3])}
+        state = json.loads(row[3])
+        tag = state.pop("process", None)  # not shown: clients need not know host names
+        # A job saved without a process tag is from an older, stopped server.
+        if state["status"] in ("queued", "running") and (tag is None or process_gone(tag)):
+            state.update(status="interrupted", error="the server process running this job stopped",
+                         fix="upload the files again: ingestion skips what was already stored")
+        return {"id": job_id, "collection": row[0], "owner": row[1], "created": row[2], **state}
 
     def submit(self, collection: str, paths: list[Path], owner: str, *, sync: bool = False) -> str:
         job_id = uuid.uuid4().hex[:16]
         state = {"status": "queued", "files_total": len(paths), "files_done": 0,
                  "chunks_added": 0, "ingested": [], "unchanged": [], "removed": [], "failed": [],
-                 "error": None, "fix": None, "finished": None, "redacted": {}}
+                 "error": None, "fix": None, "finished": None, "redacted": {},
+                 "process": process_tag()}
         with self._lock, self._db:
             self._db.execute("INSERT INTO jobs VALUES (?, ?, ?, ?, ?)",
                              (job_id, collection, owner, time.time(), json.dumps(state)))

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
-import socket
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -24,12 +22,12 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from api.deps import Caller, Service, ServiceState, require_admin
 from api.errors import ApiError, describe
 from api.routes.ask import PROMPT_REF
+from core.processes import process_gone, process_tag
 from evals.store import RunStore
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/evals", tags=["evaluations"])
 _POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="eval")
-OWNER = f"{socket.gethostname()}:{os.getpid()}"
 
 
 class StartRun(BaseModel):
@@ -51,12 +49,12 @@ class Launch:
         self.store, self.id, self._lock = store, launch_id, threading.Lock()
         self.state: dict[str, Any] = {"id": launch_id, "status": "queued", "suite": suite,
                                       "run_ids": [], "progress": None, "error": None, "fix": None}
-        self.store.save_launch(self.id, OWNER, self.state)
+        self.store.save_launch(self.id, process_tag(), self.state)
 
     def update(self, **fields: Any) -> None:
         with self._lock:
             self.state.update(fields)
-            self.store.save_launch(self.id, OWNER, self.state)
+            self.store.save_launch(self.id, process_tag(), self.state)
 
     def progress(self, p: Any) -> None:
         run_ids = self.state["run_ids"]
@@ -82,20 +80,6 @@ def _run(launch: Launch, body: StartRun, svc: ServiceState) -> None:
         launch.update(status="failed", error=error, fix=fix)
     finally:
         launch.store.close()
-
-
-def _owner_gone(owner: str) -> bool:
-    """True when the process that ran a launch is known to have stopped (same host only)."""
-    host, _, pid = owner.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
 
 
 @router.get("/suites", summary="The shipped evaluation suites")
@@ -129,7 +113,7 @@ def launch_status(launch: str, svc: Service, who: Caller) -> dict[str, Any]:
     if found is None:
         raise ApiError(404, f"no evaluation launch '{launch}'", "use the id POST /evals/runs returned")
     owner, state = found
-    if state["status"] in ("queued", "running") and _owner_gone(owner):
+    if state["status"] in ("queued", "running") and process_gone(owner):
         state |= {"status": "interrupted",
                   "error": "the server process running this launch stopped",
                   "fix": "start it again: rows already judged come from the judge cache"}

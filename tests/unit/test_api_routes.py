@@ -242,23 +242,58 @@ def test_ingest_of_a_collection_waits_for_another_process_ingesting_it(api, sett
     assert _wait(api, job)["status"] == "done"
 
 
-def test_eval_launch_is_read_from_the_run_store_by_any_process(api, settings) -> None:
-    import os
-    import socket
+@pytest.fixture
+def dead_pid() -> int:
+    """The pid of a process that has exited."""
     import subprocess
     import sys
 
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_ingest_job_of_a_stopped_process_reads_as_interrupted(settings, dead_pid) -> None:
+    import json
+    import os
+    import socket
+    import sqlite3
+
+    from api.jobs import IngestJobs
+
+    here = socket.gethostname()
+    jobs = IngestJobs(settings, lambda s: None)
+    state = {"status": "running", "files_done": 1, "files_total": 3, "error": None, "fix": None}
+    rows = {"live": {**state, "process": f"{here}:{os.getpid()}"},
+            "dead": {**state, "process": f"{here}:{dead_pid}"},
+            "old": state,  # saved by a version without process tags
+            "finished": {**state, "status": "done", "process": f"{here}:{dead_pid}"}}
+    with sqlite3.connect(settings.home / "api" / "jobs.sqlite") as db:
+        db.executemany("INSERT INTO jobs VALUES (?, 'sample', 'key1', 0, ?)",
+                       [(k, json.dumps(v)) for k, v in rows.items()])
+    try:
+        got = {k: jobs.get(k) for k in rows}
+    finally:
+        jobs.close()
+    assert {k: v["status"] for k, v in got.items()} == {
+        "live": "running", "dead": "interrupted", "old": "interrupted", "finished": "done"}
+    assert "upload the files again" in got["dead"]["fix"]
+    assert not any("process" in v for v in got.values())  # host names stay on the server
+
+
+def test_eval_launch_is_read_from_the_run_store_by_any_process(api, settings, dead_pid) -> None:
+    import os
+    import socket
+
     from evals.store import RunStore
 
-    dead = subprocess.Popen([sys.executable, "-c", "pass"])
-    dead.wait()
     here = socket.gethostname()
     store = RunStore.for_home(settings.home)
     running = {"id": "l1", "status": "running", "suite": "sample-ci", "run_ids": ["r1"],
                "progress": {"done": 1, "total": 2}, "error": None, "fix": None}
     store.save_launch("l1", f"{here}:{os.getpid()}", running)  # a live worker's launch
-    store.save_launch("l2", f"{here}:{dead.pid}", {**running, "id": "l2"})  # its process died
-    store.save_launch("l3", f"elsewhere:{dead.pid}", {**running, "id": "l3"})  # another replica
+    store.save_launch("l2", f"{here}:{dead_pid}", {**running, "id": "l2"})  # its process died
+    store.save_launch("l3", f"elsewhere:{dead_pid}", {**running, "id": "l3"})  # another replica
     store.close()
     assert api.get("/evals/launches/l1").json() == running
     gone = api.get("/evals/launches/l2").json()
