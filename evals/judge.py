@@ -77,11 +77,30 @@ class GuardedLLM(InstructorBaseRagasLLM):
             except Exception as exc:  # timeouts, HTTP errors, JSON the schema rejects
                 error = exc
                 log.info("judge call %d/%d failed: %s", attempt, self.attempts, _brief(exc))
+                if _over_context(exc):  # the same prompt would overflow again: do not retry
+                    raise JudgeError(
+                        "the judge prompt (question, answer and contexts) is longer than the "
+                        f"judge model's context window: {_brief(exc)}",
+                        fix="raise local.n_ctx (e.g. RAGLOOM_LOCAL__N_CTX=8192) for the "
+                        "embedded judge, use a judge with a longer context, or lower "
+                        "retrieval.top_k") from exc
         raise JudgeError(f"the judge failed {self.attempts} time(s): {_brief(error)}",
                          fix="raise --judge-timeout, or use a larger judge model")
 
 
+def _root(exc: BaseException) -> BaseException:
+    """The error behind instructor's retry wrapper (its message only lists the attempts)."""
+    attempts = getattr(exc, "failed_attempts", None)
+    return _root(attempts[-1].exception) if attempts else exc
+
+
+def _over_context(exc: BaseException) -> bool:
+    text = str(_root(exc)).lower()
+    return "context_length_exceeded" in text or "maximum context length" in text
+
+
 def _brief(exc: BaseException | None) -> str:
+    exc = _root(exc) if exc is not None else None
     if isinstance(exc, TimeoutError):
         return "timed out"
     text = str(exc).strip().splitlines()[0][:160] if exc and str(exc).strip() else ""

@@ -111,7 +111,8 @@ def open_judge(spec: str, settings: Settings, resources: contextlib.ExitStack, *
 
     parsed = ModelSpec.parse(spec)
     if parsed.provider == "local":
-        server = LocalJudgeServer(local_chat_path(parsed.model, settings), parsed.model)
+        server = LocalJudgeServer(local_chat_path(parsed.model, settings), parsed.model,
+                                  n_ctx=settings.local.n_ctx)
         base_url, key = server.start(), "not-needed"
         resources.callback(server.stop)
         concurrency = 1  # one llama.cpp server answers one request at a time anyway
