@@ -49,6 +49,10 @@ def reply_for(messages: list[dict[str, Any]]) -> str:
         return '{"grounded": true, "unsupported": []}'
     if '"route"' in text:
         return '{"route": "documents"}'
+    if (latest := re.search(r"Latest message: (.+)", text)) and (earlier := re.search(
+            r"User: (.+)", text)):  # condense: the follow-up, made stand-alone
+        return json.dumps({"question": f"{latest.group(1).strip()} (following: "
+                                       f"{earlier.group(1).strip()})"})
     found = re.search(r"\[1\][^\n]*\n(?:<<<\n)?([^\n]{1,120})", text)
     return ANSWER.format(fact=(found.group(1).strip() if found else "see the first document"))
 

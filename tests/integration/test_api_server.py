@@ -46,6 +46,14 @@ def test_official_openai_client_chat_and_stream(stack: Stack) -> None:
     chunks = list(stream)
     streamed = "".join(c.choices[0].delta.content or "" for c in chunks)
     assert "[1]" in streamed and chunks[-1].model_extra["citations"]
+    follow_up = client.chat.completions.create(model="ragloom:sample:simple", messages=[
+        {"role": "user", "content": "When are members paid?"},
+        {"role": "assistant", "content": streamed},
+        {"role": "user", "content": "And how?"}])
+    trace = httpx.get(f"{stack.api}/traces/{follow_up.model_extra['trace_id']}",
+                      headers=stack.headers(), timeout=10).json()
+    searched = trace["steps"][0]["query"]  # the conversation made the follow-up stand-alone
+    assert "And how?" in searched and "When are members paid?" in searched, trace["steps"][0]
     with pytest.raises(openai.NotFoundError, match="ragloom:COLLECTION"):
         client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "x"}])
     bad = openai.OpenAI(base_url=f"{stack.api}/v1", api_key="rl_wrong", max_retries=0)
