@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from core.processes import process_gone, process_tag
+from core.processes import as_polled, process_tag
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -58,10 +58,7 @@ class IngestJobs:
             return None
         state = json.loads(row[3])
         tag = state.pop("process", None)  # not shown: clients need not know host names
-        # A job saved without a process tag is from an older, stopped server.
-        if state["status"] in ("queued", "running") and (tag is None or process_gone(tag)):
-            state.update(status="interrupted", error="the server process running this job stopped",
-                         fix="upload the files again: ingestion skips what was already stored")
+        state = as_polled(state, tag, "upload the files again: ingestion skips what was stored")
         return {"id": job_id, "collection": row[0], "owner": row[1], "created": row[2], **state}
 
     def submit(self, collection: str, paths: list[Path], owner: str, *, sync: bool = False) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+from typing import Any
 
 
 def process_tag() -> str:
@@ -26,3 +27,12 @@ def process_gone(tag: str) -> bool:
     except PermissionError:  # alive, owned by another user
         return False
     return False
+
+
+def as_polled(state: dict[str, Any], tag: str | None, fix: str) -> dict[str, Any]:
+    """``state`` as a poller should see it: a queued or running task whose process is gone (or
+    unknown: saved by a version that kept no tag) is ``interrupted``, with ``fix``."""
+    if state["status"] in ("queued", "running") and (tag is None or process_gone(tag)):
+        return {**state, "status": "interrupted", "fix": fix,
+                "error": "the server process running it stopped"}
+    return state

@@ -3,8 +3,8 @@
 Runs use ``evals.runs`` (the same code as ``ragloom eval``); they can take minutes (each judge
 call of the embedded model costs 10-30 s), so a start returns at once with a launch id to poll;
 launches are kept in the run store, so any worker process answers the poll. One launch runs at a
-time per process. Admin keys only: runs build their own collections and
-their results quote documents.
+time per process. Admin keys only: runs build their own collections and their results quote
+documents.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from api.deps import Caller, Service, ServiceState, require_admin
 from api.errors import ApiError, describe
 from api.routes.ask import PROMPT_REF
-from core.processes import process_gone, process_tag
+from core.processes import as_polled, process_tag
 from evals.store import RunStore
 
 log = logging.getLogger(__name__)
@@ -47,14 +47,15 @@ class Launch:
 
     def __init__(self, store: RunStore, launch_id: str, suite: str):
         self.store, self.id, self._lock = store, launch_id, threading.Lock()
+        self.owner = process_tag()  # the worker that took the request runs the launch
         self.state: dict[str, Any] = {"id": launch_id, "status": "queued", "suite": suite,
                                       "run_ids": [], "progress": None, "error": None, "fix": None}
-        self.store.save_launch(self.id, process_tag(), self.state)
+        self.store.save_launch(self.id, self.owner, self.state)
 
     def update(self, **fields: Any) -> None:
         with self._lock:
             self.state.update(fields)
-            self.store.save_launch(self.id, process_tag(), self.state)
+            self.store.save_launch(self.id, self.owner, self.state)
 
     def progress(self, p: Any) -> None:
         run_ids = self.state["run_ids"]
@@ -113,11 +114,7 @@ def launch_status(launch: str, svc: Service, who: Caller) -> dict[str, Any]:
     if found is None:
         raise ApiError(404, f"no evaluation launch '{launch}'", "use the id POST /evals/runs returned")
     owner, state = found
-    if state["status"] in ("queued", "running") and process_gone(owner):
-        state |= {"status": "interrupted",
-                  "error": "the server process running this launch stopped",
-                  "fix": "start it again: rows already judged come from the judge cache"}
-    return state
+    return as_polled(state, owner, "start it again: rows already judged come from the judge cache")
 
 
 @router.get("/runs", summary="Past runs, newest first")
