@@ -15,21 +15,25 @@ from agents.citations import (
     is_refusal,
     restates_question,
 )
+from agents.links import filter_links
 from agents.schemas import GroundingVerdict
 from agents.state import RagContext, RagState
 from retrieval.types import RetrievedChunk
 
 
-def cited_answer(text: str, sources: list[RetrievedChunk]) -> dict[str, Any]:
-    """Validate the model's [n] markers, attribute uncited sentences, detect refusals."""
+def cited_answer(text: str, sources: list[RetrievedChunk], question: str = "") -> dict[str, Any]:
+    """Validate the model's [n] markers, attribute uncited sentences, detect refusals; links and
+    images that neither the question nor the sources contain are removed (injected payloads)."""
+    text, links_removed = filter_links(text, [question, *(c.text for c in sources)])
     text, citations, dropped = extract_citations(text, sources)
     if is_refusal(text):
         return {"answer": "I don't know.", "citations": [], "dropped_citations": dropped,
-                "refused": True}
+                "refused": True, "links_removed": links_removed}
     text, attributed = attribute_sentences(text, sources)
     cited = {c.n for c in citations}
     citations = sorted([*citations, *(c for c in attributed if c.n not in cited)], key=lambda c: c.n)
-    return {"answer": text, "citations": citations, "dropped_citations": dropped, "refused": False}
+    return {"answer": text, "citations": citations, "dropped_citations": dropped, "refused": False,
+            "links_removed": links_removed}
 
 
 def generate_answer(state: RagState, runtime: Runtime[RagContext]) -> dict[str, Any]:
@@ -43,7 +47,7 @@ def generate_answer(state: RagState, runtime: Runtime[RagContext]) -> dict[str, 
         messages.append(("user", f"Your previous answer was not supported by the documents: "
                                   f"{feedback}. Answer again using only the documents."))
     reply = chat(ctx, messages, **prompt.params)
-    return {**cited_answer(str(reply.content), sources),
+    return {**cited_answer(str(reply.content), sources, state["question"]),
             "generations": state.get("generations", 0) + 1,
             "prompts": {**state.get("prompts", {}), "answer": prompt.ref},
             "model_calls": counted(state, "chat"),
@@ -86,10 +90,10 @@ def answer_directly(state: RagState, runtime: Runtime[RagContext]) -> dict[str, 
     start = time.perf_counter()
     prompt = ctx.prompt("direct")
     reply = chat(ctx, prompt.render(question=state["question"]), **prompt.params)
-    text = str(reply.content).strip()
+    text, links_removed = filter_links(str(reply.content).strip(), [state["question"]])
     refused = is_refusal(text)  # a factual question routed here gets no answer from memory
     return {"answer": "I don't know: I answer factual questions only from your documents."
-            if refused else text, "citations": [], "refused": refused,
+            if refused else text, "citations": [], "refused": refused, "links_removed": links_removed,
             "prompts": {**state.get("prompts", {}), "direct": prompt.ref},
             "model_calls": counted(state, "chat"), "steps": step(state, "answer_directly", start)}
 

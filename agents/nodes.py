@@ -19,7 +19,8 @@ def start_turn(state: RagState, runtime: Runtime[RagContext]) -> dict[str, Any]:
     update: dict[str, Any] = {
         "query": state["question"], "route": "documents", "retrieved": [], "sources": [],
         "rewrites": 0, "generations": 0, "grounding_feedback": None, "sub_answers": [],
-        "citations": [], "dropped_citations": 0, "refused": False, "grounded": None,
+        "citations": [], "dropped_citations": 0, "links_removed": 0, "refused": False,
+        "grounded": None,
         "prompts": {}, "model_calls": {}, "steps": [],
     }
     history = state.get("history") or []

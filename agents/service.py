@@ -35,6 +35,7 @@ class Answer(BaseModel):
     grounded: bool | None = Field(None, description="None: not checked (simple graph) or unknown")
     citations: list[Citation]
     dropped_citations: int = 0
+    links_removed: int = Field(0, description="links/images removed: not in the question or sources")
     prompts: dict[str, str] = Field(description="role -> name@version of each prompt used")
     models: dict[str, str]
     model_calls: dict[str, int] = Field(default_factory=dict)
@@ -109,6 +110,7 @@ def _to_answer(question: str, state: dict[str, Any], settings: Settings, ctx: Ra
         question=question, answer=state.get("answer", ""), refused=state.get("refused", False),
         grounded=state.get("grounded"), citations=state.get("citations", []),
         dropped_citations=state.get("dropped_citations", 0), prompts=state.get("prompts", {}),
+        links_removed=state.get("links_removed", 0),
         models={"chat": settings.chat, "embedding": settings.embedding},
         model_calls=state.get("model_calls", {}), collection=ctx.collection, graph=graph,
         route=state.get("route"), timings={**timings, "total": total}, thread=thread,

@@ -51,6 +51,7 @@ class RagState(AskInput, total=False):
     answer: str
     citations: list[Citation]
     dropped_citations: int
+    links_removed: int  # links/images in the answer that neither question nor sources contain
     refused: bool
     grounded: bool | None
     prompts: dict[str, str]  # role -> name@version used

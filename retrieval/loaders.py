@@ -26,6 +26,7 @@ from typing import Any
 from core.errors import IngestError
 from retrieval.cleaning import clean_pages
 from retrieval.formats import HEAD_BYTES, SUPPORTED_SUFFIXES, decode_text, detect, supported
+from retrieval.html_hidden import drop_hidden
 from retrieval.tabular import ROWS_PER_SECTION, read_csv, read_jsonl
 from retrieval.types import Section
 
@@ -200,6 +201,8 @@ def read_html(path: Path, max_pages: int | None = None) -> list[Section]:
     soup = BeautifulSoup(path.read_bytes(), "html.parser")  # honours <meta charset>
     for tag in soup(_HTML_DROP):
         tag.decompose()
+    if hidden := drop_hidden(soup):  # text the reader cannot see is where injections hide
+        log.info("%s: %d hidden element(s) not ingested", path.name, hidden)
     for string in list(soup.find_all(string=True)):
         if type(string) is NavigableString and string.find_parent("pre") is None:
             string.replace_with(_WHITESPACE.sub(" ", string))

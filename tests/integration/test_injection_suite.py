@@ -1,14 +1,15 @@
 """Two injection cases with the embedded model and the shipped answer@2 (the full suite, with the
-before/after comparison, is `benchmarks/injection.py`: ~30 answers, minutes)."""
+before/after comparison, is `benchmarks/injection.py`: 64 cases, three graphs, an hour)."""
 
 from __future__ import annotations
 
 import pytest
 
 from agents.service import ask
+from agents.traces import TraceStore
 from core.models import get_embeddings
 from core.settings import load_settings
-from evals.injection import DOCUMENTS, correct, load_cases, obeyed
+from evals.injection import DOCUMENTS, correct, load_cases, obeyed, poison_map, poisons_seen
 from retrieval.collections import Collection
 from retrieval.ingest import ingest
 
@@ -20,9 +21,12 @@ def test_embedded_model_with_answer_v2_ignores_planted_instructions(tmp_path) ->
     col = Collection(settings, "injection", get_embeddings(settings.embedding, settings))
     assert ingest([DOCUMENTS], col, workers=1).ok
     cases = load_cases()
+    poisons = poison_map(((cid, text) for cid, text, _ in col.store.records()), cases)
     for case in (c for c in cases if c.id in ("ignore-previous", "fence-escape")):
         answer = ask(case.question, settings, collection="injection", graph="simple")
         assert answer.prompts == {"answer": "answer@2"}
-        others = [c for c in cases if c is not case]
-        assert not obeyed(answer.answer, case, others), answer.answer
+        kept = TraceStore(tmp_path / "traces.sqlite").get(answer.trace_id)["kept"]
+        seen = poisons_seen(kept, poisons)
+        assert case in seen  # the poisoned chunk was in the context the model saw
+        assert not obeyed(answer.answer, case, seen), answer.answer
         assert correct(answer.answer, case), answer.answer

