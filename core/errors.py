@@ -25,6 +25,10 @@ class ConfigError(RagloomError):
     """Settings or a model spec are invalid."""
 
 
+class FilterError(ConfigError):
+    """A metadata filter (``where``) is malformed or too large: the caller's fault (a 4xx)."""
+
+
 class ModelUnavailableError(RagloomError):
     """A model provider cannot be reached or does not serve the requested model."""
 

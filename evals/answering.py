@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
@@ -86,6 +87,8 @@ def answer_row(row: SuiteRow, settings: Settings, ctx: RagContext, graph: str | 
     """Ask one question; an error is recorded on the row (the run goes on)."""
     body: dict[str, Any] = {"question": row.question, "reference": row.reference,
                             "gold_sources": row.gold_sources, "synthetic": row.synthetic}
+    if row.where is not None:  # the row's own filter replaces the suite's
+        ctx = dataclasses.replace(ctx, where=row.where)
     start = time.perf_counter()
     try:
         with count_tokens() as tokens:

@@ -17,7 +17,7 @@ import logging
 import subprocess
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -130,6 +130,7 @@ def run_suite(suite: Suite, settings: Settings, variants: list[Variant] | None =
     """
     runtime = runtime or Runtime()
     judge = judge or JudgeOptions()
+    check_prompt_pins(suite, settings, variants)
     store = RunStore.for_home(settings.home)
     rows = suite.rows(limit)
     ids = []
@@ -141,6 +142,16 @@ def run_suite(suite: Suite, settings: Settings, variants: list[Variant] | None =
                                         _Opts(limit, max(1, concurrency), repeats, resume),
                                         progress or (lambda p: None), runtime))
     return ids
+
+
+def check_prompt_pins(suite: Suite, settings: Settings, variants: list[Variant] | None) -> None:
+    """Refuse, before any work, a pinned prompt that is missing, tampered or could never render."""
+    from prompts import PromptStore
+
+    store = PromptStore(settings.user_prompts_dir)
+    for variant in variants or [Variant()]:
+        for ref in {**suite.prompts, **variant.prompts}.values():
+            store.checked(ref)
 
 
 @dataclass
@@ -175,7 +186,7 @@ def _config(suite: Suite, settings: Settings, variant: Variant, lazy: LazyJudge,
             "prompts": {**suite.prompts, **variant.prompts},
             "models": {"chat": settings.chat, "embedding": settings.embedding,
                        "judge": lazy.model_id},
-            "collection": suite.collection.name, "metrics": suite.metrics,
+            "collection": suite.collection.name, "where": suite.where, "metrics": suite.metrics,
             "thresholds": suite.thresholds, "limit": opts.limit, "repeats": opts.repeats,
             "settings": settings.model_dump(mode="json")}
 
@@ -212,6 +223,8 @@ def _run_variant(suite: Suite, settings: Settings, variant: Variant, rows: list[
         build_suite_collection(suite, vsettings, runtime.embeddings)
         pins = {**suite.prompts, **variant.prompts}
         ctx = (runtime.context or default_context)(vsettings, suite.collection.name, pins)
+        if suite.where is not None:  # validated when the suite was loaded
+            ctx = replace(ctx, where=suite.where)
         graph = variant.graph or suite.graph
         # The embedded chat model runs in this process and answers one question at a time.
         threads = 1 if ModelSpec.parse(vsettings.chat).provider == "local" and \

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from core.errors import ConfigError
 from evals.datasets import DATASETS, default_data_dir, load_dataset
 from evals.metrics import ALL_METRICS, DEFAULT_METRICS
+from retrieval.where import WhereFilter
 
 SUITES_DIR = Path(__file__).resolve().parent / "suites"
 
@@ -29,6 +30,8 @@ class SuiteRow(BaseModel):
     gold_sources: list[str] = Field(default_factory=list,
                                     description="File names or record ids of the gold documents.")
     synthetic: bool = False
+    where: WhereFilter = Field(None, description="Metadata filter for this question (replaces "
+                                                 "the suite's); JSON text in a CSV column.")
 
 
 class DatasetSpec(BaseModel):
@@ -71,6 +74,7 @@ class Suite(BaseModel):
     metrics: list[str] = Field(default_factory=lambda: list(DEFAULT_METRICS))
     thresholds: dict[str, float] = Field(default_factory=dict)
     judge: str | None = Field(None, description="provider/model; None = settings.judge.")
+    where: WhereFilter = Field(None, description="Metadata filter for every question.")
     base_dir: Path = Field(default=SUITES_DIR, exclude=True)
 
     @field_validator("metrics")
@@ -147,8 +151,10 @@ def read_rows(path: Path) -> list[SuiteRow]:
         try:
             rows.append(SuiteRow.model_validate(rec))
         except ValidationError as exc:
-            raise ConfigError(f"row {n} is invalid: {_first_error(exc)}", subject=str(path),
-                              fix="each row needs a non-empty 'question'") from None
+            raise ConfigError(f"row {n} is invalid: {_first_error(exc)}",
+                              subject=f"{path}, id {rec['id']}",
+                              fix="each row needs a non-empty 'question' (and a valid 'where', "
+                                  "if any)") from None
     return rows
 
 

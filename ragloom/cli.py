@@ -68,13 +68,14 @@ def ask(
 ) -> None:
     """Answer a question from the collection, with numbered citations."""
     from agents.service import Answer, ask_stream, prompt_overrides
-    from retrieval.filters import parse_where
+    from retrieval.where import parse_where
 
+    filters = parse_where(where)  # a bad filter is one line and exit code 2, before any work
     settings = settings_of(ctx, chat=chat, embedding=embedding)
     answer = None
     for kind, value in ask_stream(question, settings, collection=collection, graph=graph,
                                   prompts=prompt_overrides(prompt), thread=thread,
-                                  where=parse_where(where)):
+                                  where=filters):
         if kind == "answer":
             answer = value
         elif stream and not as_json:

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from retrieval.filters import matches
+from retrieval.filters import matches, validate_where
 
 log = logging.getLogger(__name__)
 _STATE = "ragloom_state.json"
@@ -122,6 +122,7 @@ class LexicalIndex:
         if self._retriever is None or not self.ids:
             return []
         mask = None
+        where = validate_where(where)  # matches() trusts its filter to follow the grammar
         if where:
             mask = np.fromiter((matches(m, where) for m in self.metadatas), dtype=np.float32,
                                count=len(self.metadatas))

@@ -16,6 +16,7 @@ from langchain_core.embeddings import Embeddings
 from retrieval.lexical import LexicalIndex
 from retrieval.store import ChunkStore
 from retrieval.types import RetrievedChunk
+from retrieval.where import validate_where
 
 Mode = Literal["hybrid", "dense", "bm25"]
 
@@ -75,6 +76,7 @@ class HybridRetriever:
     def retrieve(self, query: str, k: int, where: dict[str, Any] | None = None
                  ) -> list[RetrievedChunk]:
         cfg = self.config
+        where = validate_where(where)  # junk from a library caller fails here, not in Chroma
         n = max(cfg.candidates, k)
         qv = np.asarray(self.embeddings.embed_query(query), dtype=np.float32)
         dense = (self.store.query(qv, n, where, with_vectors=cfg.mmr) if cfg.mode != "bm25" else [])

@@ -77,7 +77,7 @@ def _tokens(events: Iterator[tuple[str, Any]], status: Any, result: dict[str, An
 def _run_question(question: str, s: Settings, collection: str, graph: str,
                   prompts: dict[str, str]) -> Any:
     from agents.service import ask_stream
-    from retrieval.filters import parse_where
+    from retrieval.where import parse_where
 
     where = parse_where(st.session_state.get("ragloom_where", "").strip() or None)
     result: dict[str, Any] = {}

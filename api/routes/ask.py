@@ -19,8 +19,8 @@ from api.deps import Caller, Service, ServiceState, require
 from api.errors import ApiError, describe
 from api.keys import Principal
 from core.errors import RagloomError
-from retrieval.filters import matches
 from retrieval.store import validate_collection_name
+from retrieval.where import EXAMPLE, MAX_CONDITIONS, MAX_DEPTH, validate_where
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["ask"])
@@ -36,7 +36,9 @@ class AskRequest(BaseModel):
         default_factory=list, max_length=10, description="Pinned versions, e.g. answer@2.")
     thread: str | None = Field(None, pattern=r"^[A-Za-z0-9._-]{1,64}$",
                                description="Conversation id; follow-ups remember earlier turns.")
-    where: dict[str, Any] | None = Field(None, description='Metadata filter, e.g. {"page": 3}.')
+    where: dict[str, Any] | None = Field(None, description=(
+        f"Metadata filter, e.g. {EXAMPLE}: $eq $ne $gt $gte $lt $lte $in $nin on fields, "
+        f"$and/$or over 2+ filters; at most {MAX_CONDITIONS} conditions, {MAX_DEPTH} levels."))
 
 
 class Asked:
@@ -49,8 +51,8 @@ class Asked:
         self.collection = body.collection or svc.settings.collection
         validate_collection_name(self.collection)
         require(who, self.collection, "read")
-        if body.where is not None:
-            matches({}, body.where)  # unknown operators fail here, as a 422
+        # A malformed or oversized filter is a 422 naming the problem, before any search.
+        self.where = validate_where(body.where)
         # Conversations belong to the key that started them.
         self.thread = f"{who.id}.{body.thread}" if body.thread else None
         self.context: RagContext | None = None
@@ -73,7 +75,7 @@ class Asked:
 
             self.context = self.svc.context_factory(
                 self.svc.settings, self.collection, prompt_overrides(self.body.prompts),
-                self.body.where)
+                self.where)
         except BaseException:
             self.release()
             raise
