@@ -4,11 +4,13 @@ Layout: ``<dir>/<name>/v<N>.yaml`` (immutable versions) and ``<dir>/<name>/promp
 with their history, and the SHA-256 of every version). A reference is ``name`` (its production
 label), ``name@3`` (a pinned version) or ``name:staging`` (a label). A user's directory is layered
 over the shipped one: its labels win, and new versions continue the shipped numbering there.
-Templates are Jinja2 rendered with StrictUndefined: a missing variable is an error.
+Templates are Jinja2 rendered in a sandbox (``prompts.sandbox``) with StrictUndefined: a missing
+variable is an error, and a template cannot reach Python objects, call anything or read files.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -18,12 +20,13 @@ from typing import Any
 
 import jinja2
 import yaml
+from jinja2.sandbox import SecurityError
 
 from core.errors import PromptError
+from prompts.sandbox import ENV
+from prompts.validation import find_problems
 
 SHIPPED_DIR = Path(__file__).parent
-_ENV = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
-                          autoescape=False)
 _VERSION_FILE = re.compile(r"^v(\d+)\.yaml$")
 
 
@@ -46,10 +49,35 @@ class PromptVersion:
     def render(self, **values: Any) -> list[tuple[str, str]]:
         """Rendered (role, content) pairs; a variable the template uses but is not given fails."""
         try:
-            return [(role, _ENV.from_string(text).render(**values)) for role, text in self.messages]
+            return [(role, _compiled(text).render(**values)) for role, text in self.messages]
         except jinja2.UndefinedError as exc:
             raise PromptError(f"cannot render prompt: {exc.message}", subject=self.ref,
                               fix=f"pass the variables {', '.join(self.variables)}") from exc
+        except SecurityError as exc:  # a version file written around validation
+            raise PromptError(f"prompt template refused by the sandbox: {exc}", subject=self.ref,
+                              fix="this version was not saved through validation: save a "
+                              "corrected version with `ragloom prompts new` and label it") from exc
+        except jinja2.TemplateError as exc:
+            raise PromptError(f"cannot render prompt: {exc.message or exc}", subject=self.ref,
+                              fix="save a corrected version with `ragloom prompts new`") from exc
+
+    def problems(self) -> list[str]:
+        """Why this (already saved) version is invalid under today's rules; empty when valid."""
+        return find_problems(self.name, [{"role": r, "content": c} for r, c in self.messages],
+                             list(self.variables), self.params)
+
+    def check(self) -> PromptVersion:
+        """This version, or a PromptError when it could never render (e.g. saved before a rule)."""
+        if problems := self.problems():
+            raise PromptError(f"prompt version is invalid: {'; '.join(problems)}",
+                              subject=self.ref, fix="save a corrected version with `ragloom "
+                              "prompts new` and use that one")
+        return self
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled(text: str) -> jinja2.Template:
+    return ENV.from_string(text)  # compiling is the cost of a render; templates are immutable
 
 
 def parse_ref(ref: str, default_label: str = "production") -> tuple[str, int | None, str | None]:
@@ -126,6 +154,10 @@ class PromptStore:
                 return _load_version(name, version, path, read_meta(folder).get("sha256", {}))
         raise PromptError(f"prompt '{name}' has no version {version}",
                           fix=f"versions: {', '.join(map(str, self.versions(name)))}")
+
+    def checked(self, ref: str, default_label: str = "production") -> PromptVersion:
+        """Like ``get``, and refuses a version that breaks today's rules (for pins and labels)."""
+        return self.get(ref, default_label).check()
 
 
 def _load_version(name: str, version: int, path: Path, hashes: dict[str, str]) -> PromptVersion:

@@ -82,9 +82,10 @@ def create_version(store: PromptStore, name: str, messages: list[dict[str, str]]
     if not message.strip():
         raise PromptError("a new version needs a message saying what changed", subject=name,
                           fix="pass -m 'what changed and why'")
-    variables = sorted(used_variables(messages)) if variables is None else list(variables)
     params = dict(params or {})
-    validate(name, messages, variables, params)
+    # Undeclared variables are checked against what the node passes, not trusted: see validate.
+    validate(name, messages, None if variables is None else list(variables), params)
+    variables = sorted(used_variables(messages)) if variables is None else list(variables)
     folder = _user_folder(store, name)
     body = yaml.safe_dump({
         "message": message.strip(), "author": author or os.environ.get("USER", "unknown"),
@@ -110,7 +111,9 @@ def set_label(store: PromptStore, name: str, label: str, version: int) -> int | 
         if version not in store.versions(name):
             raise PromptError(f"prompt '{name}' has no version {version}",
                               fix=f"versions: {', '.join(map(str, store.versions(name)))}")
-        store.get(f"{name}@{version}")  # refuses a tampered version before anything points at it
+        # Refuses a tampered version, or one that could never render (saved before a rule),
+        # before anything points at it.
+        store.checked(f"{name}@{version}")
         meta = _meta_for_write(store, name)
         entry = meta["labels"].get(label)
         before = int(entry["version"]) if entry else None

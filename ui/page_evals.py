@@ -30,7 +30,18 @@ GRAPHS = ["simple", "corrective", "adaptive"]
 def _answer_refs(s: Settings) -> list[str]:
     from prompts import PromptStore
 
-    return [f"answer@{v}" for v in PromptStore(s.user_prompts_dir).versions("answer")]
+    store = PromptStore(s.user_prompts_dir)
+    return [f"answer@{v}" for v in store.versions("answer") if _usable(store, f"answer@{v}")]
+
+
+def _usable(store: Any, ref: str) -> bool:
+    """A tampered version, or one that could never render (saved before a rule), is no variant."""
+    from core.errors import PromptError
+
+    try:
+        return not store.get(ref).problems()
+    except PromptError:
+        return False
 
 
 def _run_tab(s: Settings) -> None:

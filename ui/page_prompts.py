@@ -11,6 +11,7 @@ from core.errors import PromptError
 from core.settings import Settings
 from prompts import PromptStore, PromptVersion
 from prompts.authoring import as_text, create_version, diff, rollback, set_label
+from prompts.validation import ALLOWED_VARIABLES
 from ui.answer_view import CSS, render_answer
 from ui.state import chat_turn, pick_collection, services, settings, shown_errors
 
@@ -78,14 +79,20 @@ _BlockDumper.add_representer(str, _str)
 
 
 def editable_yaml(pv: PromptVersion) -> str:
-    """The parts of a version a user edits, as YAML (messages and model parameters)."""
-    body = {"params": pv.params, "messages": [{"role": r, "content": c} for r, c in pv.messages]}
+    """The parts of a version a user edits, as YAML (messages, model parameters, and the declared
+    variables of a prompt no graph node uses: a node's prompt may use only what the node passes)."""
+    body: dict[str, Any] = {"params": pv.params}
+    if pv.name not in ALLOWED_VARIABLES:
+        body["variables"] = list(pv.variables)
+    body["messages"] = [{"role": r, "content": c} for r, c in pv.messages]
     return yaml.dump(body, Dumper=_BlockDumper, sort_keys=False, allow_unicode=True,
                      width=100).rstrip("\n")
 
 
-def parse_edit(text: str, name: str) -> tuple[list[dict[str, str]], dict[str, Any]]:
-    """Messages and params from the editor's YAML, or a PromptError saying what is wrong."""
+def parse_edit(text: str, name: str
+               ) -> tuple[list[dict[str, str]], dict[str, Any], list[str] | None]:
+    """Messages, params and declared variables (None: not declared) from the editor's YAML, or a
+    PromptError saying what is wrong."""
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -99,7 +106,12 @@ def parse_edit(text: str, name: str) -> tuple[list[dict[str, str]], dict[str, An
     params = data.get("params") or {}
     if not isinstance(params, dict):
         raise PromptError("`params` must be a mapping, e.g. {temperature: 0.2}", subject=name)
-    return data["messages"], params
+    variables = data.get("variables")
+    if variables is not None and not (isinstance(variables, list)
+                                      and all(isinstance(v, str) for v in variables)):
+        raise PromptError("`variables` must be a list of names, e.g. [question, context]",
+                          subject=name)
+    return data["messages"], params, variables
 
 
 def _edit_tab(s: Settings, store: PromptStore, name: str) -> None:
@@ -113,8 +125,9 @@ def _edit_tab(s: Settings, store: PromptStore, name: str) -> None:
         saved = st.form_submit_button("Save as new version", type="primary")
     if saved:
         with shown_errors("saving the prompt") as outcome:
-            messages, params = parse_edit(text, name)
-            new = create_version(store, name, messages, message=message, params=params)
+            messages, params, variables = parse_edit(text, name)
+            new = create_version(store, name, messages, message=message, params=params,
+                                 variables=variables)
         if "error" not in outcome:
             st.session_state[SAVED_KEY] = new.ref
             st.session_state[PENDING_DIFF_KEY] = (name, base, new.version)

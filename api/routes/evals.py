@@ -93,10 +93,12 @@ def suites(svc: Service, who: Caller) -> list[str]:
 
 @router.post("/runs", status_code=202, summary="Start a run (one per variant) in the background")
 def start_run(body: StartRun, svc: Service, who: Caller) -> dict[str, Any]:
+    from evals.runs import check_prompt_pins, variants_from
     from evals.suites import load_suite
 
     require_admin(who, "start evaluation runs")
-    load_suite(body.suite)  # a bad suite fails now, not in the background
+    suite = load_suite(body.suite)  # a bad suite fails now, not in the background
+    check_prompt_pins(suite, svc.settings, variants_from(prompts=body.prompts))  # and a bad pin
     launch = Launch(RunStore.for_home(svc.settings.home), uuid.uuid4().hex[:16], body.suite)
     _POOL.submit(_run, launch, body, svc)
     svc.audit.record(who, "eval.start", target=launch.id, **body.model_dump())

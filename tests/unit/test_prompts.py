@@ -122,7 +122,7 @@ def test_diff_shows_text_and_params(store: PromptStore) -> None:
 
 def test_brand_new_prompt(store: PromptStore) -> None:
     v = create_version(store, "summary", [{"role": "user", "content": "Sum up {{ text }}"}],
-                       message="first")
+                       message="first", variables=["text"])  # no node passes it: declared
     assert v.ref == "summary@1" and store.labels("summary") == {}
     set_label(store, "summary", "staging", 1)
     assert store.get("summary:staging").render(text="x") == [("user", "Sum up x")]

@@ -27,9 +27,9 @@ def _save(at, text: str, message: str):  # type: ignore[no-untyped-def]
 def test_editor_yaml_round_trips_and_bad_yaml_is_a_prompt_error(settings) -> None:
     for version in _store(settings).versions("answer"):
         pv = _store(settings).get(f"answer@{version}")
-        messages, params = parse_edit(editable_yaml(pv), "answer")
+        messages, params, variables = parse_edit(editable_yaml(pv), "answer")
         assert [(m["role"], m["content"]) for m in messages] == list(pv.messages)
-        assert params == pv.params
+        assert params == pv.params and variables is None  # a node's prompt: the node decides
     with pytest.raises(PromptError, match="not valid YAML at line 2"):
         parse_edit("messages:\n  - role: [unclosed", "answer")
     with pytest.raises(PromptError, match="needs a `messages:` list"):
