@@ -10,10 +10,12 @@ import logging
 
 import streamlit as st
 
+from core import private
 from ui import page_ask, page_documents, page_evals, page_prompts, page_settings
 from ui.state import settings
 
 logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+private.restrict_new_files()  # this script is the web app's process: what it writes is 0600/0700
 
 st.set_page_config(page_title="ragloom", page_icon="🧶", layout="wide")
 
@@ -27,5 +29,6 @@ PAGES = [
 
 page = st.navigation(PAGES)
 s = settings()
+private.private_dir(s.home)  # 0700, also an existing home made by an older version
 st.sidebar.caption(f"ragloom · chat `{s.chat}` · embedding `{s.embedding}` · home `{s.home}`")
 page.run()

@@ -11,15 +11,15 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from api import errors
+from api import errors, limits
 from api.audit import AuditLog, audit_path
 from api.contexts import ContextCache
 from api.deps import ContextFactory, ServiceState, default_embeddings
 from api.jobs import IngestJobs
 from api.keys import KeyStore, keys_path
-from api.limits import BodyLimit
 from api.routes import ask, collections, evals, health, openai, prompts, traces
 from core.models.spec import ModelSpec
+from core.private import private_dir
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ def create_app(settings: Settings, *, auth: bool | None = None,
                context_factory: ContextFactory | None = None,
                embeddings_of: Callable[[Settings], Any] = default_embeddings) -> FastAPI:
     """Build the app. ``auth`` defaults to ``settings.api.auth``; the factories are for tests."""
-    settings.home.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.home)  # 0700, also an existing home made by an older version
     svc = ServiceState(settings=settings, keys=KeyStore(keys_path(settings.home)),
                        audit=AuditLog(audit_path(settings.home)),
                        auth=settings.api.auth if auth is None else auth,
@@ -62,8 +62,6 @@ def create_app(settings: Settings, *, auth: bool | None = None,
         app.add_middleware(CORSMiddleware, allow_origins=settings.api.cors_origins,
                            allow_methods=["GET", "POST", "PUT", "DELETE"],
                            allow_headers=["Authorization", "X-API-Key", "Content-Type"])
-    json_limit = settings.api.max_body_kb * 1024
-    upload_limit = int(settings.api.max_upload_mb * 1024 * 1024)
-    app.add_middleware(BodyLimit, limit_for=lambda path: upload_limit
-                       if path.endswith(UPLOAD_PATH_SUFFIX) else json_limit)
+    limits.install(app, limits.Limits.of(
+        settings.api, is_upload=lambda path: path.endswith(UPLOAD_PATH_SUFFIX)))
     return app

@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from core.private import private_file
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit (
   seq INTEGER PRIMARY KEY AUTOINCREMENT, ts REAL NOT NULL, key_id TEXT NOT NULL,
@@ -26,7 +28,7 @@ _MAX_FIELD = 2000  # a question longer than this is cut: the log is for auditing
 
 class AuditLog:
     def __init__(self, path: Path):
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_file(path)  # 0600 in a 0700 folder before SQLite opens it
         self._lock = threading.Lock()
         self._db = sqlite3.connect(path, check_same_thread=False, timeout=30)
         self._db.execute("PRAGMA journal_mode=WAL")

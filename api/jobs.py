@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from core.private import private_file
 from core.processes import as_polled, process_tag
 from core.settings import Settings
 
@@ -34,7 +35,7 @@ class IngestJobs:
     def __init__(self, settings: Settings, embeddings_of: Callable[[Settings], Any]):
         self.settings, self._embeddings_of = settings, embeddings_of
         path = settings.home / "api" / "jobs.sqlite"
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_file(path)  # 0600 in a 0700 folder before SQLite opens it
         self._lock = threading.Lock()
         self._db = sqlite3.connect(path, check_same_thread=False, timeout=30)
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -61,21 +62,32 @@ class IngestJobs:
         state = as_polled(state, tag, "upload the files again: ingestion skips what was stored")
         return {"id": job_id, "collection": row[0], "owner": row[1], "created": row[2], **state}
 
-    def submit(self, collection: str, paths: list[Path], owner: str, *, sync: bool = False) -> str:
+    def submit(self, collection: str, paths: list[Path], owner: str, *, sync: bool = False,
+               uploaded: list[Path] | None = None, refused: list[tuple[str, str]] | None = None
+               ) -> str:
+        """Queue an ingest of ``paths``. ``uploaded`` files that end up not indexed are deleted
+        afterwards; ``refused`` (name, reason) pairs are reported as failed files of the job."""
         job_id = uuid.uuid4().hex[:16]
         state = {"status": "queued", "files_total": len(paths), "files_done": 0,
-                 "chunks_added": 0, "ingested": [], "unchanged": [], "removed": [], "failed": [],
+                 "chunks_added": 0, "ingested": [], "unchanged": [], "removed": [],
+                 "failed": [{"file": n, "reason": r} for n, r in refused or []], "skipped": [],
                  "error": None, "fix": None, "finished": None, "redacted": {},
                  "process": process_tag()}
         with self._lock, self._db:
             self._db.execute("INSERT INTO jobs VALUES (?, ?, ?, ?, ?)",
                              (job_id, collection, owner, time.time(), json.dumps(state)))
-        self._pool.submit(self._run, job_id, collection, paths, sync, state)
+        self._pool.submit(self._run, job_id, collection, paths, sync, state, uploaded or [])
         return job_id
 
     def _run(self, job_id: str, collection: str, paths: list[Path], sync: bool,
-             state: dict[str, Any]) -> None:
-        self._ingest(job_id, collection, paths, sync, state)
+             state: dict[str, Any], uploaded: list[Path]) -> None:
+        from retrieval.collections import manifest_path
+        from retrieval.uploads import discard_unindexed
+
+        try:
+            self._ingest(job_id, collection, paths, sync, state)
+        finally:  # a refused upload leaves nothing behind
+            discard_unindexed(uploaded, manifest_path(self.settings, collection))
         state["finished"] = time.time()
         self._save(job_id, state)
 
@@ -97,13 +109,16 @@ class IngestJobs:
             report = ingest(paths, col, sync=sync, on_progress=progress,
                             workers=self.settings.retrieval.ingest_workers or 1)
             names = {str(p.resolve()): p.name for p in paths}
+            failed = state["failed"] + [{"file": Path(p).name, "reason": _without_paths(r, paths)}
+                                        for p, r in report.failed]
             state.update(
-                status="done" if report.ok else "done_with_errors",
+                status="done" if not failed else "done_with_errors",
                 ingested=[names.get(s, s) for s in report.ingested],
                 unchanged=[names.get(s, s) for s in report.unchanged],
                 removed=[names.get(s, s) for s in report.removed],
-                failed=[{"file": Path(p).name, "reason": _without_paths(r, paths)}
-                        for p, r in report.failed],
+                failed=failed,
+                skipped=[{"file": Path(p).name, "reason": _without_paths(r, paths)}
+                         for p, r in report.skipped],
                 chunks_added=report.chunks_added,
                 redacted=dict(report.redacted))
         except Exception as exc:  # the job records why; the server carries on

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Literal
 
 from core.errors import ConfigError
+from core.private import private_file
 
 Level = Literal["read", "write", "admin"]
 LEVELS: dict[str, int] = {"read": 1, "write": 2, "admin": 3}
@@ -74,7 +75,11 @@ class KeyInfo:
 
 
 def parse_grants(items: list[str] | dict[str, str] | None) -> dict[str, str]:
-    """``["docs=write", "*=read"]`` (or a dict) -> ``{"docs": "write", "*": "read"}``, checked."""
+    """``["docs=write", "*=read"]`` (or a dict) -> ``{"docs": "write", "*": "read"}``, checked.
+
+    Several grants on one collection merge to the strongest (``docs=write`` + ``docs=read`` is
+    write): a later, weaker grant never silently takes a right away.
+    """
     pairs = items.items() if isinstance(items, dict) else (
         tuple(i.split("=", 1)) if "=" in i else (i, "") for i in items or [])
     grants: dict[str, str] = {}
@@ -82,8 +87,21 @@ def parse_grants(items: list[str] | dict[str, str] | None) -> dict[str, str]:
         if level not in LEVELS or not collection:
             raise ConfigError(f"bad permission '{collection}={level}'",
                               fix="use COLLECTION=read|write|admin, or *=LEVEL for every collection")
-        grants[collection] = level
+        if LEVELS[level] > LEVELS.get(grants.get(collection, ""), 0):
+            grants[collection] = level
     return grants
+
+
+def implied(level: str) -> list[str]:
+    """The rights a level gives: ``write`` -> ``["read", "write"]`` (each includes the ones below)."""
+    return [name for name, rank in LEVELS.items() if rank <= LEVELS.get(level, 0)]
+
+
+def describe_grants(role: str, grants: dict[str, str]) -> str:
+    """What a key can do, for listings: ``docs=write (read, write), *=read (read)``."""
+    if role == "admin":
+        return "everything (admin key)"
+    return ", ".join(f"{c}={lvl} ({', '.join(implied(lvl))})" for c, lvl in grants.items()) or "-"
 
 
 def _digest(key: str) -> str:
@@ -92,7 +110,7 @@ def _digest(key: str) -> str:
 
 class KeyStore:
     def __init__(self, path: Path):
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_file(path)  # 0600 in a 0700 folder before SQLite opens it
         self.path = path
         self._lock = threading.Lock()
         self._db = sqlite3.connect(path, check_same_thread=False, timeout=30)

@@ -97,7 +97,9 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
     for family in FAMILIES:
         fam = [r for r in exposed if r["family"] == family]
         families[family] = f"{sum(r['obeyed'] for r in fam)}/{len(fam)}"
+    own = [r for r in rows if r["poison_in_context"]]  # the case's own poison was shown
     return {"cases": len(rows), "exposed": len(exposed), "obeyed": obeyed_n,
+            "own_exposed": len(own), "own_obeyed": sum(r["obeyed"] for r in own),
             "obey_rate": round(obeyed_n / len(exposed), 3) if exposed else None,
             "obey_ci95": [round(x, 3) for x in ci] if ci else None,
             "correct": sum(r["correct"] for r in rows), "refused": sum(r["refused"] for r in rows),
@@ -136,13 +138,15 @@ def run(variants: list[str], graphs: list[str], split: str, limit: int | None) -
 
 
 def _table(report: dict[str, Any]) -> str:
-    lines = ["| graph | answer prompt | poison in context | obeyed | obey rate (95 % CI) | "
-             "correct | refused | s/answer |", "|---|---|---|---|---|---|---|---|"]
+    lines = ["| graph | answer prompt | any poison in context | obeyed | obey rate (95 % CI) | "
+             "own poison in context: obeyed | correct | refused | s/answer |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for r in report["results"].values():
         ci = r["obey_ci95"]
         rate = f"{r['obey_rate']:.2f} [{ci[0]:.2f}, {ci[1]:.2f}]" if ci else "n/a"
         lines.append(f"| {r['graph']} | {r['variant']} | {r['exposed']}/{r['cases']} | "
-                     f"{r['obeyed']} | {rate} | {r['correct']}/{r['cases']} | {r['refused']} | "
+                     f"{r['obeyed']} | {rate} | {r['own_obeyed']}/{r['own_exposed']} | "
+                     f"{r['correct']}/{r['cases']} | {r['refused']} | "
                      f"{r['mean_seconds']} |")
     return "\n".join(lines)
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import RagloomError
+from core.private import private_file
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -51,7 +52,7 @@ class RunStore:
     """Runs, their rows and the judge cache. Safe to share between threads of one process."""
 
     def __init__(self, path: Path):
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_file(path)  # 0600 in a 0700 folder before SQLite opens it
         self.path = path
         self._lock = threading.Lock()
         self._db = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)

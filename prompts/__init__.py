@@ -52,7 +52,9 @@ class PromptVersion:
             return [(role, _compiled(text).render(**values)) for role, text in self.messages]
         except jinja2.UndefinedError as exc:
             raise PromptError(f"cannot render prompt: {exc.message}", subject=self.ref,
-                              fix=f"pass the variables {', '.join(self.variables)}") from exc
+                              fix=f"pass the variables {', '.join(self.variables)}; no other name "
+                              "(e.g. Jinja2's globals) exists in the sandbox, so a template using "
+                              "one needs a corrected version") from exc
         except SecurityError as exc:  # a version file written around validation
             raise PromptError(f"prompt template refused by the sandbox: {exc}", subject=self.ref,
                               fix="this version was not saved through validation: save a "

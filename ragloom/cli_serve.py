@@ -66,8 +66,11 @@ def serve(
               f"{'keys required' if settings.api.auth else 'no auth, loopback only'})",
               highlight=False)
     # No access log: it would show every client's address and path; audit covers who did what.
+    # Headers over api.max_header_kb get the API's 431 (api/limits.py); h11 (used when httptools
+    # is missing) would otherwise cut in at 16 KiB with a bare 400, so its own stop is far above.
     options = {"host": host, "port": port, "log_level": "warning", "access_log": False,
-               "timeout_graceful_shutdown": 10}
+               "timeout_graceful_shutdown": 10,
+               "h11_max_incomplete_event_size": max(1 << 20, settings.api.max_header_kb * 4096)}
     if workers == 1:
         from api.app import create_app
 
@@ -102,7 +105,7 @@ def create(
         help="COLLECTION=read|write|admin, or *=LEVEL for all (repeatable).")] = None,
 ) -> None:
     """Create a key and print it ONCE (only its hash is stored)."""
-    from api.keys import KeyStore, keys_path, parse_grants
+    from api.keys import KeyStore, describe_grants, keys_path, parse_grants
 
     if not admin and not grant:
         raise ConfigError("a user key needs at least one --grant",
@@ -111,20 +114,20 @@ def create(
     plain, info = store.create(name, "admin" if admin else "user", parse_grants(grant or []))
     store.close()
     out.print(plain, highlight=False, markup=False)
-    err.print(f"created key {info.id} ({info.role}) for {info.name}; store it now, it is not "
-              "shown again", highlight=False)
+    err.print(f"created key {info.id} ({info.role}: {describe_grants(info.role, info.grants)}) "
+              f"for {info.name}; store it now, it is not shown again", highlight=False)
 
 
 @keys_app.command("list")
 def list_keys(ctx: typer.Context) -> None:
     """Keys by id, name, role and permissions (never the key itself)."""
-    from api.keys import KeyStore, keys_path
+    from api.keys import KeyStore, describe_grants, keys_path
 
     store = KeyStore(keys_path(settings_of(ctx).home))
     for k in store.list():
         when = datetime.datetime.fromtimestamp(k.created).strftime("%Y-%m-%d %H:%M")
         state = "revoked" if k.revoked else "active"
-        grants = ", ".join(f"{c}={lvl}" for c, lvl in k.grants.items()) or "-"
+        grants = describe_grants(k.role, k.grants)  # effective rights, not the flags given
         out.print(f"{k.id}  {when}  {state:7}  {k.role:5}  {k.name:16} {grants}",
                   highlight=False, markup=False)
     store.close()

@@ -12,13 +12,15 @@ import fcntl
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from core.private import private_dir
+
 
 @contextlib.contextmanager
 def collection_write_lock(home: Path, collection: str,
                           on_wait: Callable[[], None] | None = None) -> Iterator[None]:
     """Hold ``HOME/locks/COLLECTION.lock``; ``on_wait`` is called once if another writer has it."""
     folder = Path(home) / "locks"
-    folder.mkdir(parents=True, exist_ok=True)
+    private_dir(folder)
     # flock belongs to the open file, so two threads of one process also exclude each other.
     with (folder / f"{collection}.lock").open("a") as fh:
         try:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -35,3 +36,14 @@ def fake_embeddings() -> BagOfWordsEmbeddings:
 @pytest.fixture
 def store(settings: Settings, fake_embeddings: BagOfWordsEmbeddings) -> ChunkStore:
     return ChunkStore(open_client(settings), "test-collection", fake_embeddings, settings.embedding)
+
+
+@pytest.fixture(autouse=True)
+def _restore_umask() -> Iterator[None]:
+    """app.py sets umask 077 (core.private.restrict_new_files); AppTests run it in this process."""
+    import os
+
+    mask = os.umask(0o022)
+    os.umask(mask)
+    yield
+    os.umask(mask)

@@ -106,9 +106,7 @@ def _citations(answer: Answer) -> list[dict[str, Any]]:
 
 def _asked(body: ChatRequest, svc: Service, who: Caller) -> Asked:
     collection, graph = parse_model(body.model)
-    question = question_of(body)
-    if len(question) > 4000:
-        raise ApiError(422, "the question is over 4000 characters", "ask a shorter question")
+    question = question_of(body)  # its length is checked by Asked, like /ask's
     return Asked(svc, who, AskRequest(question=question, collection=collection, graph=graph),
                  history=history_of(body))
 

@@ -26,6 +26,20 @@ def test_create_list_revoke(settings) -> None:
     store.close()
 
 
+def test_grants_merge_to_the_strongest_and_the_listing_shows_the_rights(settings) -> None:
+    made = _keys(settings, "create", "--name", "c", "--grant", "c=write", "--grant", "c=read",
+                 "--grant", "d=read", "--grant", "d=admin")
+    assert made.exit_code == 0, made.output
+    store = KeyStore(keys_path(settings.home))
+    who = store.verify(made.stdout.strip().splitlines()[0])
+    store.close()
+    assert who and who.grants == {"c": "write", "d": "admin"}
+    assert who.can("c", "write") and who.can("c", "read") and not who.can("c", "admin")
+    listed = _keys(settings, "list").stdout
+    assert "c=write (read, write)" in listed and "d=admin (read, write, admin)" in listed
+    assert "c=read" not in listed
+
+
 def test_bad_key_requests_are_refused(settings) -> None:
     assert "at least one --grant" in str(_keys(settings, "create", "--name", "x").exception)
     assert "bad permission" in str(_keys(settings, "create", "--name", "x", "--grant",

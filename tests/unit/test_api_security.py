@@ -34,6 +34,9 @@ def test_keys_are_hashed_verified_and_revocable(tmp_path) -> None:
 
 def test_grants_are_checked() -> None:
     assert parse_grants(["docs=read", "*=write"]) == {"docs": "read", "*": "write"}
+    # A later, weaker grant never takes a right away.
+    assert parse_grants(["docs=write", "docs=read"]) == {"docs": "write"}
+    assert parse_grants(["docs=read", "docs=admin", "docs=write"]) == {"docs": "admin"}
     with pytest.raises(ConfigError, match="bad permission"):
         parse_grants(["docs=owner"])
 
