@@ -1,4 +1,5 @@
-"""Inline [n] citation markers: map to the chunks given to the model, drop the ones that don't."""
+"""Inline [n] citation markers: map to the chunks given to the model, drop the ones that don't.
+Whether a cited chunk supports its sentence is decided in agents/claims.py."""
 
 from __future__ import annotations
 
@@ -22,7 +23,9 @@ _REFUSALS = ("i don't know", "i do not know", "i dont know")
 
 class Citation(BaseModel):
     n: int
-    method: str = "model"  # "model": the model wrote [n]; "overlap": attributed by word overlap
+    # "model": the model wrote [n] and chunk n supports the sentence; "check": the claim check
+    # (agents/claims.py) found the chunk that supports it (a re-pointed or missing marker)
+    method: str = "model"
     chunk_id: str
     source: str
     page: int | None
@@ -95,33 +98,3 @@ def _stem(word: str) -> str:
 
 def _content_words(text: str) -> set[str]:
     return {w for w in _WORD.findall(text.lower()) if w not in _STOPWORDS}
-
-
-def attribute_sentences(answer: str, chunks: list[RetrievedChunk], *, min_overlap: float = 0.5
-                        ) -> tuple[str, list[Citation]]:
-    """Add [n] to each uncited sentence whose content words come mostly from source n.
-
-    Small local models often answer correctly but forget the markers; this keeps every claim
-    traceable without trusting the model to format. A sentence with no well-supported source
-    stays uncited (the grounding check judges it).
-    """
-    source_words = [_content_words(c.text) for c in chunks]
-    added: dict[int, Citation] = {}
-    out = []
-    for sentence in _SENTENCE_END.split(answer.strip()):
-        words = _content_words(_MARKER.sub("", sentence))
-        if _MARKER.search(sentence) or not words or not chunks:
-            out.append(sentence)
-            continue
-        overlaps = [len(words & sw) / len(words) for sw in source_words]
-        best = max(range(len(chunks)), key=overlaps.__getitem__)
-        if overlaps[best] < min_overlap:
-            out.append(sentence)
-            continue
-        n, c = best + 1, chunks[best]
-        added.setdefault(n, Citation(n=n, method="overlap", chunk_id=c.id, source=c.source,
-                                     page=c.page, chunk_index=c.chunk_index, text=c.text))
-        stripped = sentence.rstrip()
-        end = stripped[-1] if stripped and stripped[-1] in ".!?" else ""
-        out.append(f"{stripped[: len(stripped) - len(end)]} [{n}]{end}")
-    return " ".join(out), list(added.values())

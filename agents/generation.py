@@ -8,32 +8,29 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from agents.calls import chat, counted, say, step, structured
-from agents.citations import (
-    attribute_sentences,
-    extract_citations,
-    format_sources,
-    is_refusal,
-    restates_question,
-)
+from agents.citations import extract_citations, format_sources, is_refusal
+from agents.claims import RESTATES, supported_share
 from agents.links import filter_links
 from agents.schemas import GroundingVerdict
 from agents.state import RagContext, RagState
+from agents.verify import keep_supported, mark_unverified, unsupported_feedback, verify_answer
 from retrieval.types import RetrievedChunk
 
 
-def cited_answer(text: str, sources: list[RetrievedChunk], question: str = "") -> dict[str, Any]:
-    """Validate the model's [n] markers, attribute uncited sentences, detect refusals; links and
-    images that neither the question nor the sources contain are removed (injected payloads)."""
+def cited_answer(text: str, sources: list[RetrievedChunk], question: str = "", *,
+                 threshold: float = 0.6) -> dict[str, Any]:
+    """Validate the model's [n] markers, check every claim against the sources (a citation stays
+    only where its chunk supports the sentence), detect refusals; links and images that neither
+    the question nor the sources contain are removed (injected payloads)."""
     text, links_removed = filter_links(text, [question, *(c.text for c in sources)])
-    text, citations, dropped = extract_citations(text, sources)
+    text, _, dropped = extract_citations(text, sources)
     if is_refusal(text):
-        return {"answer": "I don't know.", "citations": [], "dropped_citations": dropped,
-                "refused": True, "links_removed": links_removed}
-    text, attributed = attribute_sentences(text, sources)
-    cited = {c.n for c in citations}
-    citations = sorted([*citations, *(c for c in attributed if c.n not in cited)], key=lambda c: c.n)
-    return {"answer": text, "citations": citations, "dropped_citations": dropped, "refused": False,
-            "links_removed": links_removed}
+        return {"answer": "I don't know.", "citations": [], "claims": [],
+                "dropped_citations": dropped, "refused": True, "links_removed": links_removed}
+    checked = verify_answer(text, sources, question, threshold=threshold)
+    return {"answer": checked.text, "citations": checked.citations, "claims": checked.claims,
+            "dropped_citations": dropped + checked.dropped, "repointed_citations":
+            checked.repointed, "refused": False, "links_removed": links_removed}
 
 
 def generate_answer(state: RagState, runtime: Runtime[RagContext]) -> dict[str, Any]:
@@ -47,34 +44,63 @@ def generate_answer(state: RagState, runtime: Runtime[RagContext]) -> dict[str, 
         messages.append(("user", f"Your previous answer was not supported by the documents: "
                                   f"{feedback}. Answer again using only the documents."))
     reply = chat(ctx, messages, **prompt.params)
-    return {**cited_answer(str(reply.content), sources, state["question"]),
+    return {**cited_answer(str(reply.content), sources, state["question"],
+                           threshold=ctx.claim_threshold),
             "generations": state.get("generations", 0) + 1,
             "prompts": {**state.get("prompts", {}), "answer": prompt.ref},
             "model_calls": counted(state, "chat"),
             "steps": step(state, "generate_answer", start)}
 
 
-def check_grounding(state: RagState, runtime: Runtime[RagContext]) -> dict[str, Any]:
-    """Ask whether every claim of the answer is supported by the chunks it was given."""
-    ctx = runtime.context
+def check_claims(state: RagState, runtime: Runtime[RagContext]) -> dict[str, Any]:
+    """The deterministic verdict (no model call): grounded only when the share of supported
+    claims reaches ``min_supported_share``; unsupported sentences are marked "(not verified)"."""
     start = time.perf_counter()
     if state.get("refused"):
-        return {"grounded": None, "steps": step(state, "check_grounding", start, skipped=True)}
-    if restates_question(state["answer"], state["question"]):  # no claim to check: no model call
-        return {"grounded": False, "grounding_feedback": "your answer only repeated the question; "
-                "state the fact that answers it, or say I don't know",
-                "steps": step(state, "check_grounding", start, grounded=False,
-                              restates_question=True)}
+        return {"steps": step(state, "check_claims", start, skipped=True)}
+    claims = state.get("claims") or []
+    share = supported_share(claims)
+    grounded = bool(claims) and share >= runtime.context.min_supported_share
+    echo = bool(claims) and all(RESTATES in c.missing for c in claims)
+    feedback = ("your answer only repeated the question; state the fact that answers it, or "
+                "say I don't know") if echo else unsupported_feedback(claims)
+    return {"answer": mark_unverified(state["answer"], claims), "grounded": grounded,
+            "grounding_feedback": None if grounded else feedback or "no claim to check",
+            "steps": step(state, "check_claims", start, grounded=grounded,
+                          supported=f"{sum(c.supported for c in claims)}/{len(claims)}",
+                          restates_question=echo,
+                          repointed=state.get("repointed_citations", 0),
+                          unsupported=[c.text for c in claims if not c.supported])}
+
+
+def keep_supported_claims(state: RagState) -> dict[str, Any]:
+    """After the last regeneration still failed: answer with only the supported sentences."""
+    start = time.perf_counter()
+    text, claims = keep_supported(state["answer"], state.get("claims") or [])
+    kept = {n for c in claims if c.n is not None for n in [c.n]}
+    return {"answer": text, "claims": claims, "grounded": True, "grounding_feedback": None,
+            "citations": [c for c in state.get("citations", []) if c.n in kept],
+            "steps": step(state, "keep_supported_claims", start, kept=len(claims),
+                          removed=[c.text for c in state.get("claims") or [] if not c.supported])}
+
+
+def check_grounding(state: RagState, runtime: Runtime[RagContext]) -> dict[str, Any]:
+    """Ask the model whether every claim is supported. It runs only after the claim check
+    passed, and may only downgrade: a "grounded" from the model never overrides that check."""
+    ctx = runtime.context
+    start = time.perf_counter()
+    if state.get("refused") or state.get("grounded") is False:
+        return {"steps": step(state, "check_grounding", start, skipped=True)}
     say("checking that the answer is grounded")
     prompt = ctx.prompt("ground")
     verdict, calls, error = structured(
         ctx, prompt.render(context=format_sources(state["sources"]), answer=state["answer"]),
         GroundingVerdict, "grounding verdict")
-    if verdict is None:  # unknown, not "grounded": the answer goes out flagged as unchecked
-        return {"grounded": None, "prompts": {**state.get("prompts", {}), "ground": prompt.ref},
+    if verdict is None:  # the claim check's verdict stands, and the trace says the model's is missing
+        return {"prompts": {**state.get("prompts", {}), "ground": prompt.ref},
                 "model_calls": counted(state, "chat", calls),
                 "steps": step(state, "check_grounding", start, error=error,
-                              fallback="answer returned unchecked")}
+                              fallback="claims checked without the model")}
     feedback = "; ".join(verdict.unsupported) or "some claims are not in the documents"
     return {"grounded": verdict.grounded,
             "grounding_feedback": None if verdict.grounded else feedback,

@@ -13,8 +13,10 @@ from langgraph.types import RetryPolicy
 from agents.generation import (
     answer_directly,
     ask_clarification,
+    check_claims,
     check_grounding,
     generate_answer,
+    keep_supported_claims,
 )
 from agents.multihop import answer_sub_questions, compose_answer, route_question
 from agents.nodes import (
@@ -26,6 +28,7 @@ from agents.nodes import (
     start_turn,
 )
 from agents.routing import (
+    after_claims,
     after_generation,
     after_grading,
     after_grounding,
@@ -54,23 +57,31 @@ def new_graph() -> StateGraph:
 
 
 def _add_corrective_core(graph: StateGraph) -> None:
-    """retrieve -> grade -> (rewrite -> retrieve) -> generate -> check grounding (-> regenerate)."""
+    """retrieve -> grade -> (rewrite -> retrieve) -> generate -> check claims -> check grounding
+    (-> regenerate once -> keep the supported claims, or decline)."""
     for node in (grade_documents, rewrite_query, generate_answer, check_grounding):
         graph.add_node(node, retry_policy=MODEL_RETRY)
+    graph.add_node(check_claims)
+    graph.add_node(keep_supported_claims)
     graph.add_edge("retrieve_documents", "grade_documents")
     graph.add_conditional_edges("grade_documents", after_grading)
     graph.add_edge("rewrite_query", "retrieve_documents")
     graph.add_conditional_edges("generate_answer", after_generation)
+    graph.add_conditional_edges("check_claims", after_claims)
     graph.add_conditional_edges("check_grounding", after_grounding)
+    graph.add_edge("keep_supported_claims", "record_turn")
 
 
 def build_simple_graph(checkpointer: Any = None) -> CompiledStateGraph:
-    """retrieve -> generate, or retrieve -> "I don't know" when nothing relevant was found."""
+    """retrieve -> generate -> check claims (no model call: unsupported sentences are marked
+    "(not verified)"), or retrieve -> "I don't know" when nothing relevant was found."""
     graph = new_graph()
     graph.add_node(generate_answer, retry_policy=MODEL_RETRY)
+    graph.add_node(check_claims)
     graph.add_edge("start_turn", "retrieve_documents")
     graph.add_conditional_edges("retrieve_documents", after_simple_retrieval)
-    graph.add_edge("generate_answer", "record_turn")
+    graph.add_edge("generate_answer", "check_claims")
+    graph.add_edge("check_claims", "record_turn")
     return graph.compile(name="simple", checkpointer=checkpointer)
 
 

@@ -113,7 +113,8 @@ def answer_sub_questions(state: RagState, runtime: Runtime[RagContext]) -> dict[
         if hits:
             reply = chat(ctx, answer_prompt.render(question=sub, context=format_sources(hits)))
             calls += 1
-            text = cited_answer(str(reply.content), hits, sub)["answer"]
+            text = cited_answer(str(reply.content), hits, sub,
+                                threshold=ctx.claim_threshold)["answer"]
             if restates_question(text, sub):  # an echo is not an answer to build on
                 text = "I don't know."
         else:
@@ -144,7 +145,8 @@ def compose_answer(state: RagState, runtime: Runtime[RagContext]) -> dict[str, A
     notes = "\n".join(f"- {s['question']} {s['answer']}" for s in state.get("sub_answers", []))
     reply = chat(ctx, prompt.render(question=state["question"], notes=notes,
                                     context=format_sources(sources)), **prompt.params)
-    return {**cited_answer(str(reply.content), sources, state["question"]), "generations": 1,
+    return {**cited_answer(str(reply.content), sources, state["question"],
+                           threshold=ctx.claim_threshold), "generations": 1,
             "prompts": {**state.get("prompts", {}), "compose": prompt.ref},
             "model_calls": counted(state, "chat"), "steps": step(state, "compose_answer", start)}
 

@@ -11,6 +11,7 @@ from agents.calls import counted, say, step, structured
 from agents.citations import format_sources
 from agents.schemas import ChunkGrades, RewrittenQuery, StandaloneQuestion
 from agents.state import RagContext, RagState
+from agents.verify import declined
 
 
 def start_turn(state: RagState, runtime: Runtime[RagContext]) -> dict[str, Any]:
@@ -19,7 +20,8 @@ def start_turn(state: RagState, runtime: Runtime[RagContext]) -> dict[str, Any]:
     update: dict[str, Any] = {
         "query": state["question"], "route": "documents", "retrieved": [], "sources": [],
         "rewrites": 0, "generations": 0, "grounding_feedback": None, "sub_answers": [],
-        "citations": [], "dropped_citations": 0, "links_removed": 0, "refused": False,
+        "citations": [], "claims": [], "dropped_citations": 0, "repointed_citations": 0,
+        "links_removed": 0, "refused": False,
         "grounded": None,
         "prompts": {}, "model_calls": {}, "steps": [],
     }
@@ -97,9 +99,10 @@ def decline_answer(state: RagState, runtime: Runtime[RagContext]) -> dict[str, A
     """Say "I don't know" instead of inventing, and say what was found."""
     start = time.perf_counter()
     found = state.get("retrieved") or []
-    if state.get("grounded") is False:
-        detail = "the answer I drafted was not supported by the documents"
-    elif found:
+    if state.get("grounded") is False:  # name what the documents do not say
+        return {"answer": declined(state.get("claims") or []), "citations": [], "claims": [],
+                "refused": True, "steps": step(state, "decline_answer", start)}
+    if found:
         names = sorted({h.source.rsplit("/", 1)[-1] for h in found[:3]})
         detail = f"the closest passages (in {', '.join(names)}) do not answer it"
     else:

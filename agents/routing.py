@@ -23,8 +23,22 @@ def after_grading(state: RagState, runtime: Runtime[RagContext]
     return "decline_answer"
 
 
-def after_generation(state: RagState) -> Literal["check_grounding", "record_turn"]:
-    return "record_turn" if state.get("refused") else "check_grounding"
+def after_generation(state: RagState) -> Literal["check_claims", "record_turn"]:
+    return "record_turn" if state.get("refused") else "check_claims"
+
+
+def after_claims(state: RagState, runtime: Runtime[RagContext]
+                 ) -> Literal["check_grounding", "generate_answer", "keep_supported_claims",
+                              "decline_answer"]:
+    """Only an answer that passed the claim check is worth a model's grounding call. A failed
+    one is regenerated once with the unsupported claims named, then cut to what is supported."""
+    if state.get("grounded"):
+        return "check_grounding"
+    if state.get("generations", 0) < runtime.context.max_generations:
+        return "generate_answer"
+    if any(c.supported for c in state.get("claims") or []):
+        return "keep_supported_claims"
+    return "decline_answer"
 
 
 def after_grounding(state: RagState, runtime: Runtime[RagContext]

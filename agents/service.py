@@ -13,6 +13,7 @@ from langgraph.errors import GraphRecursionError
 from pydantic import BaseModel, Field
 
 from agents.citations import Citation
+from agents.claims import ClaimVerdict
 from agents.graphs import GRAPHS
 from agents.state import RagContext, Turn
 from agents.traces import TraceStore
@@ -20,6 +21,7 @@ from core.errors import ConfigError, RagloomError
 from core.models import get_chat_model, get_embeddings
 from core.models.reachability import model_call
 from core.models.spec import ModelSpec
+from core.private import private_file
 from core.settings import Settings
 from prompts import PromptStore
 from retrieval.rerank import LLMReranker
@@ -32,8 +34,11 @@ class Answer(BaseModel):
     question: str
     answer: str
     refused: bool
-    grounded: bool | None = Field(None, description="None: not checked (simple graph) or unknown")
+    grounded: bool | None = Field(None, description="True only when the claim check supports "
+                                  "enough claims (and no model judge disagreed); None: refusals")
     citations: list[Citation]
+    claims: list[ClaimVerdict] = Field(default_factory=list,
+                                       description="each claim of the answer, checked")
     dropped_citations: int = 0
     links_removed: int = Field(0, description="links/images removed: not in the question or sources")
     prompts: dict[str, str] = Field(description="role -> name@version of each prompt used")
@@ -66,9 +71,20 @@ def build_context(settings: Settings, *, collection: str | None = None,
         chat_provider=specs["chat"].provider, top_k=settings.retrieval.top_k,
         min_relevance=settings.retrieval.min_relevance, max_rewrites=a.max_rewrites,
         max_generations=a.max_generations, max_sub_questions=a.max_sub_questions,
+        min_supported_share=a.min_supported_share, claim_threshold=a.claim_threshold,
         collection=collection, where=where,
         model_guard=lambda role: model_call(specs[role], settings, role),
     )
+
+
+def check_question(question: str, settings: Settings) -> None:
+    """Refuse a question over ``agent.max_question_chars``: the one limit every interface shows."""
+    limit = settings.agent.max_question_chars
+    if len(question) > limit:
+        raise ConfigError(f"the question is {len(question):,} characters, over the limit of "
+                          f"{limit:,}", subject=question[:60],
+                          fix=f"ask a shorter question (at most {limit:,} characters), or raise "
+                          "agent.max_question_chars")
 
 
 def prompt_overrides(refs: list[str] | None) -> dict[str, str]:
@@ -87,8 +103,8 @@ def _graph(settings: Settings, name: str, thread: str | None) -> Iterator[Any]:
         return
     from langgraph.checkpoint.sqlite import SqliteSaver
 
-    settings.home.mkdir(parents=True, exist_ok=True)
-    with SqliteSaver.from_conn_string(str(settings.home / "conversations.sqlite")) as saver:
+    path = private_file(settings.home / "conversations.sqlite")  # questions and answers: 0600
+    with SqliteSaver.from_conn_string(str(path)) as saver:
         compiled = GRAPHS[name](checkpointer=saver)
         compiled.step_timeout = settings.agent.step_timeout_s
         yield compiled
@@ -109,6 +125,7 @@ def _to_answer(question: str, state: dict[str, Any], settings: Settings, ctx: Ra
     answer = Answer(
         question=question, answer=state.get("answer", ""), refused=state.get("refused", False),
         grounded=state.get("grounded"), citations=state.get("citations", []),
+        claims=state.get("claims", []),
         dropped_citations=state.get("dropped_citations", 0), prompts=state.get("prompts", {}),
         links_removed=state.get("links_removed", 0),
         models={"chat": settings.chat, "embedding": settings.embedding},
@@ -153,6 +170,7 @@ def ask_stream(question: str, settings: Settings, *, collection: str | None = No
     Tokens come only from answer-writing nodes (not from the JSON of grading or routing); a
     ("step", "regenerating …") event tells a UI to clear the tokens it showed so far.
     """
+    check_question(question, settings)  # before any model or store is touched
     graph = graph or settings.agent.graph
     ctx = context or build_context(settings, collection=collection, prompts=prompts, where=where)
     start = time.perf_counter()

@@ -17,6 +17,7 @@ from typing import Annotated, Any, NotRequired, TypedDict
 from langchain_core.language_models import BaseChatModel
 
 from agents.citations import Citation
+from agents.claims import ClaimVerdict
 from prompts import PromptStore
 from retrieval.retriever import Retriever
 from retrieval.types import RetrievedChunk
@@ -51,6 +52,8 @@ class RagState(AskInput, total=False):
     answer: str
     citations: list[Citation]
     dropped_citations: int
+    repointed_citations: int  # [n] moved to the chunk that supports the sentence
+    claims: list[ClaimVerdict]  # the deterministic check of the answer's claims
     links_removed: int  # links/images in the answer that neither question nor sources contain
     refused: bool
     grounded: bool | None
@@ -74,6 +77,8 @@ class RagContext:
     max_rewrites: int = 1
     max_generations: int = 2  # the first answer plus one regeneration after a failed check
     max_sub_questions: int = 3
+    min_supported_share: float = 1.0  # grounded only when this share of claims is supported
+    claim_threshold: float = 0.6  # IDF-weighted share of a claim's new words a chunk must hold
     collection: str = "default"
     where: dict[str, Any] | None = None  # metadata filter for every retrieval of this request
     # Wraps each model call by role ("chat", "embedding") to turn outages into clear errors.

@@ -27,7 +27,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
 DIM = 64
-ANSWER = "The documents say so: {fact} [1]."
+ANSWER = "{fact} [1]."  # a cooperative model quotes its first source
 _STATE: dict[str, Any] = {"mode": "ok", "delay_s": 0.0, "counts": Counter()}
 app = FastAPI(title="fake OpenAI-compatible host")
 
@@ -53,8 +53,11 @@ def reply_for(messages: list[dict[str, Any]]) -> str:
             r"User: (.+)", text)):  # condense: the follow-up, made stand-alone
         return json.dumps({"question": f"{latest.group(1).strip()} (following: "
                                        f"{earlier.group(1).strip()})"})
-    found = re.search(r"\[1\][^\n]*\n(?:<<<\n)?([^\n]{1,120})", text)
-    return ANSWER.format(fact=(found.group(1).strip() if found else "see the first document"))
+    # The first source as ragloom numbers it: "[1] (file, page)" then "<<<" ... ">>>".
+    source = re.search(r"\[1\] \([^)\n]*\)\s*\n<<<\n(.*?)\n>>>", text, re.S)
+    lines = [ln.strip().rstrip(".") for ln in (source.group(1) if source else "").splitlines()]
+    fact = max((ln for ln in lines if len(ln) <= 200), key=len, default="")
+    return ANSWER.format(fact=fact or "I don't know")
 
 
 async def _fault() -> JSONResponse | None:

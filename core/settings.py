@@ -60,6 +60,12 @@ class RetrievalSettings(BaseModel):
     min_chunk_chars: int = Field(80, ge=0, description="Shorter fragments merge into the previous chunk.")
     max_file_mb: float = Field(200.0, gt=0, description="Larger files are refused.")
     max_pages: int = Field(5000, ge=1, description="PDFs with more pages are refused.")
+    # Decompression-bomb guards for ZIP-based documents (DOCX), checked before a reader opens one.
+    max_unpacked_mb: float = Field(256.0, gt=0, description="Largest total uncompressed size of "
+                                   "a DOCX (python-docx holds all of it in memory).")
+    max_archive_members: int = Field(10_000, ge=1, description="Most files inside one DOCX.")
+    max_compression_ratio: float = Field(100.0, gt=1, description="Highest uncompressed:compressed "
+                                         "ratio of a DOCX member over 1 MB (text XML is ~10:1).")
     ingest_workers: int | None = Field(None, ge=1, description="Parser processes; None = CPU count.")
     # Below this cosine similarity nothing counts as relevant and ragloom says it does not know.
     min_relevance: float = Field(0.15, ge=-1.0, le=1.0)
@@ -86,6 +92,14 @@ class AgentSettings(BaseModel):
     max_generations: int = Field(2, ge=1, description="Answers per question, incl. regenerations.")
     max_sub_questions: int = Field(3, ge=1, le=4)
     step_timeout_s: float = Field(600.0, gt=0, description="Longest a single graph step may take.")
+    min_supported_share: float = Field(
+        1.0, ge=0, le=1, description="Share of an answer's claims the claim check must support "
+        "for it to count as grounded.")
+    claim_threshold: float = Field(
+        0.6, gt=0, le=1, description="IDF-weighted share of a claim's new words (beyond the "
+        "question) a chunk must contain to support it; its numbers and names must all be there.")
+    # One limit for the CLI, the web app, the API and the library (agents.service.ask_stream).
+    max_question_chars: int = Field(4000, ge=1, description="Longest question, in characters.")
 
 
 class ApiSettings(BaseModel):
@@ -96,6 +110,13 @@ class ApiSettings(BaseModel):
     max_body_kb: int = Field(256, ge=1, description="Largest JSON request body.")
     max_upload_mb: float = Field(50.0, gt=0, description="Largest upload request (all files).")
     max_upload_files: int = Field(50, ge=1)
+    max_header_kb: int = Field(16, ge=1, description="Largest request head (all headers); "
+                               "larger -> 431.")
+    max_json_depth: int = Field(32, ge=4, description="Deepest JSON nesting of a request "
+                                "body; deeper -> 400 (a filter needs about 2 levels per level).")
+    # A client that declares more body than it sends would hold a worker until it gives up.
+    body_timeout_s: float = Field(10.0, gt=0, description="Longest wait for the next piece of "
+                                  "a request body, and for a whole JSON body; then 408.")
     # Measured (benchmarks/load.py, 50 clients): 4 at once gave 2.7x the throughput of 32 and a
     # quarter of the p95; more threads only contend for the GIL. Run more processes instead.
     ask_concurrency: int = Field(4, ge=1, description="Questions answered at once per process.")

@@ -103,12 +103,14 @@ def answer_row(row: SuiteRow, settings: Settings, ctx: RagContext, graph: str | 
     observed = Observed(answer=answer.answer, refused=answer.refused, contexts=contexts,
                         retrieved_docs=retrieved, citations=len(answer.citations),
                         dropped_citations=answer.dropped_citations, seconds=seconds,
-                        model_calls=sum(answer.model_calls.values()))
+                        model_calls=sum(answer.model_calls.values()), claims=len(answer.claims),
+                        supported_claims=sum(c.supported for c in answer.claims))
     body |= {"answer": answer.answer, "refused": answer.refused, "grounded": answer.grounded,
              "contexts": contexts, "retrieved_docs": retrieved,
              "citations": [{"n": c.n, "source": c.source, "page": c.page}
                            for c in answer.citations],
              "dropped_citations": answer.dropped_citations, "prompts": answer.prompts,
+             "claims": [c.model_dump() for c in answer.claims],
              "models": answer.models, "route": answer.route, "timings": answer.timings,
              "seconds": seconds, "model_calls": answer.model_calls, "tokens": tokens.as_dict(),
              "trace_id": answer.trace_id, "error": None}

@@ -16,8 +16,8 @@ from evals.text_metrics import contains, exact_match, strip_citations, token_f1
 JUDGE_METRICS = ("faithfulness", "answer_relevancy", "context_precision", "context_recall",
                  "answer_correctness")
 DETERMINISTIC_METRICS = ("retrieval_recall", "retrieval_ndcg", "exact_match", "token_f1",
-                         "answer_contains", "citation_validity", "refusal", "latency_s",
-                         "model_calls")
+                         "answer_contains", "citation_validity", "claim_support", "refusal",
+                         "latency_s", "model_calls")
 ALL_METRICS = JUDGE_METRICS + DETERMINISTIC_METRICS
 DEFAULT_METRICS = ("faithfulness", "answer_relevancy", "context_precision", "context_recall",
                    *DETERMINISTIC_METRICS)
@@ -60,6 +60,9 @@ class Observed:
     dropped_citations: int
     seconds: float
     model_calls: int
+    # The answer's claims and how many the claim check (agents/claims.py) found supported.
+    claims: int = 0
+    supported_claims: int = 0
 
 
 def doc_id(source: str, record_id: str | None = None) -> str:
@@ -90,6 +93,12 @@ def deterministic(metric: str, obs: Observed, reference: str | None, gold: list[
         if total == 0:
             return na("refusal" if obs.refused else "the answer cites nothing")
         return Score(obs.citations / total)
+    if metric == "claim_support":  # share of the answer's claims a source chunk supports
+        if obs.refused:
+            return na("refusal")
+        if obs.claims == 0:
+            return na("the answer makes no claim")
+        return Score(obs.supported_claims / obs.claims)
     if metric == "refusal":
         return Score(float(obs.refused))
     if metric == "latency_s":

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
+from core import private
 from core.errors import RagloomError
 from core.settings import load_settings
 from ragloom import cli_bench, cli_data, cli_eval, cli_prompts, cli_serve
@@ -43,6 +44,7 @@ def configure(
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     ctx.obj = {"settings": load_settings(config, chat=chat, embedding=embedding, home=home)}
+    private.tighten(ctx.obj["settings"].home)  # an existing 0755 home from an older version
 
 
 @app.command()
@@ -94,13 +96,26 @@ def ask(
     _print_sources(answer)
 
 
+def verdict_line(answer: Any) -> str:
+    """"grounded · 2/2 claims supported", "not verified · 1/3 claims supported", "unchecked"."""
+    check = {True: "grounded", False: "not verified", None: "unchecked"}[answer.grounded]
+    if answer.claims:
+        check += f" · {sum(c.supported for c in answer.claims)}/{len(answer.claims)} claims supported"
+    return check
+
+
 def _print_sources(answer: Any) -> None:
     for c in answer.citations:
         page = f", page {c.page}" if c.page else ""
         out.print(f"  [{c.n}] {c.source}{page} (chunk {c.chunk_index})", highlight=False,
                   markup=False)
+    for claim in answer.claims:  # name what no source supports, and why
+        if not claim.supported:
+            why = ", ".join(claim.missing[:5]) or "no source supports it"
+            out.print(f"  not verified: {claim.text} (missing: {why})", highlight=False,
+                      markup=False)
     calls = sum(answer.model_calls.values())
-    check = {True: "grounded", False: "not grounded", None: "unchecked"}[answer.grounded]
+    check = verdict_line(answer)
     out.print(f"[dim]{answer.graph} · {check} · {calls} model call(s) · "
               f"{' '.join(answer.prompts.values()) or 'no prompt'} · {answer.models['chat']} · "
               f"{answer.timings['total']:.1f}s · trace {answer.trace_id}[/dim]", highlight=False)
@@ -195,6 +210,7 @@ def models_pull(ctx: typer.Context) -> None:
 
 
 def main() -> None:
+    private.restrict_new_files()  # what Chroma, SQLite and bm25s write under home: 0600/0700
     try:
         app()
     except RagloomError as exc:

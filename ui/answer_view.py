@@ -11,8 +11,10 @@ import streamlit as st
 from ui.citations import (
     anchor,
     claims_for,
+    evidence_range,
     highlighted_html,
     link_markers,
+    mark_unverified_html,
     source_label,
     supporting_span,
 )
@@ -27,11 +29,22 @@ a.ragloom-cite { text-decoration: none; font-weight: 600; padding: 0 1px; }
 .ragloom-source { border-left: 3px solid #d0d4dc; padding: 0.3rem 0.8rem; margin: 0.4rem 0; }
 .ragloom-source:target { border-left-color: #ff4b4b; background: rgba(255, 75, 75, 0.06); }
 .ragloom-source mark { background: #ffe58a; padding: 0 2px; }
+.ragloom-unverified { text-decoration: underline wavy #e8833a; color: #8a4b12; }
 </style>"""
 
 
+def _verdict(answer: Answer) -> str:
+    """Green "grounded", orange "not verified" (Streamlit colour markup), with the claim count."""
+    check = {True: ":green[**grounded**]", False: ":orange[**not verified**]",
+             None: "unchecked"}[answer.grounded]
+    if answer.claims:
+        supported = sum(c.supported for c in answer.claims)
+        check += f" · {supported}/{len(answer.claims)} claims supported"
+    return check
+
+
 def _summary(answer: Answer) -> str:
-    check = {True: "grounded", False: "not grounded", None: "unchecked"}[answer.grounded]
+    check = _verdict(answer)
     calls = sum(answer.model_calls.values())
     prompts = " ".join(answer.prompts.values()) or "no prompt"
     return (f"{answer.graph} · {check} · {calls} model call(s) · {prompts} · "
@@ -46,8 +59,11 @@ def render_sources(answer: Answer, turn: int) -> None:
         return
     with st.expander(f"Sources · {len(answer.citations)} cited", expanded=True):
         for c in answer.citations:
-            span = supporting_span(c.text, claims_for(answer.answer, c.n))
-            how = "" if c.method == "model" else " · attributed by word overlap"
+            # The claim check's evidence sentence(s); the word-overlap guess only as a fallback.
+            spans = [evidence_range(c.text, v.span) for v in answer.claims if v.n == c.n]
+            span = next((s for s in spans if s), None) or supporting_span(
+                c.text, claims_for(answer.answer, c.n))
+            how = "" if c.method == "model" else " · attributed by the claim check"
             st.markdown(
                 f'<div class="ragloom-source" id="{anchor(turn, c.n)}"><b>[{c.n}] '
                 f'{source_label(c.source, c.page, c.chunk_index)}</b>'
@@ -117,9 +133,13 @@ def render_trace(answer: Answer) -> None:
 
 def render_answer(answer: Answer, turn: int) -> None:
     cited = {c.n for c in answer.citations}
-    st.markdown(f'<div class="ragloom-answer">{link_markers(answer.answer, turn, cited)}</div>',
-                unsafe_allow_html=True)
+    linked = mark_unverified_html(link_markers(answer.answer, turn, cited))
+    st.markdown(f'<div class="ragloom-answer">{linked}</div>', unsafe_allow_html=True)
     st.caption(_summary(answer))
+    for claim in answer.claims:
+        if not claim.supported:
+            why = ", ".join(claim.missing[:5]) or "no source supports it"
+            st.caption(f":orange[not verified]: {claim.text} (missing: {why})")
     render_sources(answer, turn)
     render_feedback(answer, turn)
     render_trace(answer)

@@ -77,6 +77,33 @@ def highlighted_html(chunk: str, span: tuple[int, int] | None) -> str:
     return (f"{parts[0]}<mark>{parts[1]}</mark>{parts[2]}").replace("\n", "<br>")
 
 
+_ANSWER_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+_EVIDENCE_SENTENCE = re.compile(r"(?<=[.!?;])\s+")
+UNVERIFIED = "(not verified)"
+
+
+def mark_unverified_html(escaped: str) -> str:
+    """Wrap each already-escaped answer sentence that the claim check marked "(not verified)"."""
+    parts = _ANSWER_SENTENCE.split(escaped)
+    return " ".join(f'<span class="ragloom-unverified">{p}</span>' if UNVERIFIED in p else p
+                    for p in parts)
+
+
+def evidence_range(chunk: str, span: str | None) -> tuple[int, int] | None:
+    """Character range of the claim check's evidence sentence(s) in the chunk, or None."""
+    if not span:
+        return None
+    start = end = -1
+    pos = 0
+    for piece in _EVIDENCE_SENTENCE.split(span.strip()):
+        at = chunk.find(piece, pos)
+        if at < 0:
+            continue
+        start = at if start < 0 else start
+        end = pos = at + len(piece)
+    return (start, end) if start >= 0 else None
+
+
 def source_label(source: str, page: int | None, chunk_index: int) -> str:
     name = source.rsplit("/", 1)[-1]
     return f"{name}" + (f", page {page}" if page else "") + f" · chunk {chunk_index}"

@@ -132,7 +132,9 @@ def render() -> None:
     if busy is not None:
         st.warning(f"An evaluation of '{busy.suite}' is using the embedded model; ask again when "
                    "it finishes (see the Evaluations page).")
+    # max_chars: the browser stops typing at the limit and shows a "n/limit" counter.
     question = st.chat_input("Ask a question about your documents", key="ask-input",
+                             max_chars=s.agent.max_question_chars,
                              disabled=collection is None or busy is not None)
     if not question or collection is None:
         return

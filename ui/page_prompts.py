@@ -147,7 +147,8 @@ def _try_tab(s: Settings, store: PromptStore, name: str) -> None:
     st.divider()
     st.markdown(f"**Try it on a question** (the graph runs with `{pv.ref}` pinned)")
     collection = pick_collection(s, key=f"pr-try-col-{name}", where=st)
-    question = st.text_input("Question", key=f"pr-try-q-{name}")
+    question = st.text_input("Question", key=f"pr-try-q-{name}",
+                             max_chars=s.agent.max_question_chars)  # shows a counter
     graph = st.selectbox("Graph", ["simple", "corrective", "adaptive"], key=f"pr-try-g-{name}")
     if st.button("Ask with this version", key=f"pr-try-ask-{name}"):
         from agents.service import ask

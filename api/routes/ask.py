@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sse_starlette.sse import EventSourceResponse
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
-from agents.service import Answer, ask_stream
+from agents.service import Answer, ask_stream, check_question
 from agents.state import RagContext, Turn
 from api.deps import Caller, Service, ServiceState, require
 from api.errors import ApiError, describe
@@ -29,7 +29,8 @@ PROMPT_REF = r"^[a-z][a-z0-9_-]{0,40}([@][0-9]{1,6}|:[A-Za-z0-9_-]{1,40})$"
 
 class AskRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    question: str = Field(min_length=1, max_length=4000)
+    question: str = Field(min_length=1, description="At most agent.max_question_chars "
+                          "characters (default 4000); longer is a 422.")
     collection: str | None = Field(None, description="Default: the `collection` setting.")
     graph: Literal["simple", "corrective", "adaptive"] | None = None
     prompts: list[Annotated[str, StringConstraints(pattern=PROMPT_REF)]] = Field(
@@ -48,6 +49,7 @@ class Asked:
     def __init__(self, svc: ServiceState, who: Principal, body: AskRequest,
                  history: list[Turn] | None = None):
         self.svc, self.who, self.body, self.history = svc, who, body, history
+        check_question(body.question, svc.settings)  # a 422 naming the limit, before any work
         self.collection = body.collection or svc.settings.collection
         validate_collection_name(self.collection)
         require(who, self.collection, "read")

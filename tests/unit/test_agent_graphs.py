@@ -78,9 +78,18 @@ def test_model_that_always_says_not_relevant_terminates(col, settings) -> None:
 
 
 def test_ungrounded_answer_is_regenerated_once_then_declined(col, settings) -> None:
-    bad = J({"grounded": False, "unsupported": ["it is brewed on the moon"]})
-    chat = scripted_chat(J({"relevant": [1]}), "Brew it on the moon.", bad,
-                         "Brew it on the moon again.", bad)
+    # The claim check fails both drafts: no grounding call is spent on either.
+    chat = scripted_chat(J({"relevant": [1]}), "Brew it on the moon.", "Brew it on the moon again.")
+    a = ask(OOLONG, settings, context=_ctx(col, chat), graph="corrective")
+    assert a.refused and a.grounded is False and a.citations == []
+    assert a.answer == 'I don\'t know: the documents do not say that "brew it on the moon again".'
+    assert a.model_calls == {"chat": 3} and "ground" not in a.prompts
+
+
+def test_model_judge_that_downgrades_a_checked_answer_is_believed(col, settings) -> None:
+    bad = J({"grounded": False, "unsupported": ["85 degrees"]})
+    chat = scripted_chat(J({"relevant": [1]}), "Brew it at 85 degrees Celsius [1].", bad,
+                         "Brew it at 85 degrees Celsius [1].", bad)
     a = ask(OOLONG, settings, context=_ctx(col, chat), graph="corrective")
     assert a.refused and a.grounded is False and "not supported" in a.answer
     assert a.model_calls == {"chat": 5}
@@ -92,8 +101,9 @@ def test_answer_that_only_repeats_the_question_is_regenerated_then_declined(col,
                          "The Oolong should be brewed at a temperature.")
     a = ask(OOLONG, settings, context=_ctx(col, chat), graph="corrective")
     assert a.refused and a.grounded is False and a.model_calls == {"chat": 3}
-    grounding = [s for s in get_trace(settings, a.trace_id)["steps"] if s["node"] == "check_grounding"]
-    assert len(grounding) == 2 and all(s["restates_question"] for s in grounding)
+    assert "not supported" in a.answer
+    claims = [s for s in get_trace(settings, a.trace_id)["steps"] if s["node"] == "check_claims"]
+    assert len(claims) == 2 and all(s["restates_question"] for s in claims)
 
 
 def test_regeneration_gets_the_failure_as_feedback(col, settings) -> None:
@@ -104,13 +114,12 @@ def test_regeneration_gets_the_failure_as_feedback(col, settings) -> None:
             seen.append(str(messages[-1].content))
             return super()._generate(messages, stop, run_manager, **kw)
 
-    replies = [J({"relevant": [1]}), "On the moon.",
-               J({"grounded": False, "unsupported": ["on the moon"]}), "At 85 degrees [1].",
-               J({"grounded": True})]
+    # The claim check names what failed (no model call); the judge sees only the second draft.
+    replies = [J({"relevant": [1]}), "On the moon.", "At 85 degrees [1].", J({"grounded": True})]
     chat = Recording(messages=iter(AIMessage(content=r) for r in replies))
     a = ask(OOLONG, settings, context=_ctx(col, chat), graph="corrective")
-    assert a.grounded is True and "85" in a.answer
-    assert "on the moon" in seen[3] and "not supported" in seen[3]
+    assert a.grounded is True and "85" in a.answer and a.model_calls == {"chat": 4}
+    assert '"On the moon." (not in the documents: moon)' in seen[2] and "not supported" in seen[2]
 
 
 def test_malformed_json_is_repaired_or_retried(col, settings) -> None:
@@ -125,13 +134,14 @@ def test_malformed_json_is_repaired_or_retried(col, settings) -> None:
 def test_json_that_never_parses_falls_back_visibly(col, settings) -> None:
     chat = scripted_chat("no idea", "still no idea", "85 degrees Celsius [1].", "nope", "nope")
     a = ask(OOLONG, settings, context=_ctx(col, chat), graph="corrective")
-    assert a.grounded is None and "85" in a.answer  # unchecked, and flagged as such
+    # the claim check passed; the judge's missing verdict cannot upgrade or downgrade it
+    assert a.grounded is True and "85" in a.answer and a.claims[0].supported
     from agents.service import get_trace
 
     steps = get_trace(settings, a.trace_id)["steps"]  # type: ignore[arg-type]
     fallbacks = {s["node"]: s["fallback"] for s in steps if "fallback" in s}
     assert fallbacks == {"grade_documents": "kept all chunks above threshold",
-                         "check_grounding": "answer returned unchecked"}
+                         "check_grounding": "claims checked without the model"}
 
 
 def test_transient_timeouts_are_retried_then_reported(col, settings, monkeypatch) -> None:
@@ -187,7 +197,9 @@ def test_adaptive_decomposes_multi_hop_questions(col, settings) -> None:
         J({"sub_questions": ["How long does shipping to Canada take?",
                              "How long can unopened tins be returned?"]}),
         "7 to 10 business days [1].", "Within 30 days [1].",
-        "Canada shipping takes 7 to 10 business days and returns are accepted within 30 days [1].",
+        # the check is literal: "returns are accepted" would not be support for "can be returned"
+        "Canada shipping takes 7 to 10 business days and unopened tins can be returned within "
+        "30 days [1].",
         J({"grounded": True}))
     a = ask("How long does Canada shipping take, and how long do I have to return a tin?",
             settings, context=_ctx(col, chat), graph="adaptive")

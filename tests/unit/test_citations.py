@@ -1,12 +1,12 @@
 import pytest
 
 from agents.citations import (
-    attribute_sentences,
     extract_citations,
     format_sources,
     is_refusal,
     restates_question,
 )
+from agents.verify import verify_answer
 from retrieval.types import RetrievedChunk
 
 
@@ -36,18 +36,27 @@ def test_sources_are_numbered_and_delimited() -> None:
     assert "<<<" in block and ">>>" in block
 
 
-def test_uncited_sentences_get_the_source_they_come_from() -> None:
+def test_uncited_sentences_get_the_source_that_supports_them() -> None:
     chunks = _chunks("Green tea brews at 75 degrees for 2 minutes.",
                      "Orders to Canada take 7 to 10 business days.")
-    text, cites = attribute_sentences("Canada orders take 7 to 10 business days.", chunks)
-    assert text == "Canada orders take 7 to 10 business days [2]."
-    assert [(c.n, c.method) for c in cites] == [(2, "overlap")]
+    checked = verify_answer("Canada orders take 7 to 10 business days.", chunks,
+                            "How long does shipping take?")
+    assert checked.text == "Canada orders take 7 to 10 business days [2]."
+    assert [(c.n, c.method) for c in checked.citations] == [(2, "check")]
 
 
 def test_unsupported_sentence_stays_uncited() -> None:
     chunks = _chunks("Green tea brews at 75 degrees.")
-    text, cites = attribute_sentences("The moon is made of cheese.", chunks)
-    assert text == "The moon is made of cheese." and cites == []
+    checked = verify_answer("The moon is made of cheese.", chunks, "What is the moon made of?")
+    assert checked.text == "The moon is made of cheese." and checked.citations == []
+
+
+def test_words_copied_from_the_question_attribute_nothing() -> None:
+    # Every word but "red" comes from the question and the chunk: overlap alone would cite [1].
+    chunks = _chunks("The Zephyr Kite Club was founded in 1987 by Marta Okonkwo.")
+    checked = verify_answer("The official Zephyr Kite Club kite is a red kite.", chunks,
+                            "What colour is the official Zephyr Kite Club kite?")
+    assert checked.citations == [] and checked.claims[0].missing == ["red"]
 
 
 def test_refusal_detection() -> None:

@@ -103,6 +103,14 @@ def test_deterministic_metrics_and_their_na_reasons() -> None:
     assert doc_id("/data/corpus/tea-guide.pdf") == "tea-guide.pdf"
 
 
+def test_claim_support_is_the_share_of_supported_claims() -> None:
+    assert deterministic("claim_support", _obs(claims=3, supported_claims=2), None, []).value == (
+        pytest.approx(2 / 3))
+    assert deterministic("claim_support", _obs(claims=1, supported_claims=1), None, []).value == 1.0
+    assert deterministic("claim_support", _obs(), None, []).na == "the answer makes no claim"
+    assert deterministic("claim_support", _obs(refused=True, claims=1), None, []).na == "refusal"
+
+
 def test_summary_counts_na_and_bootstraps_an_interval() -> None:
     rows = [{"id": str(i), "scores": {"f": {"value": v}}} for i, v in enumerate([0.2, 0.4, 0.9])]
     rows.append({"id": "x", "scores": {"f": {"value": None, "na": "no reference answer"}}})

@@ -158,7 +158,25 @@ def test_corrective_graph_regeneration_shows_only_the_grounded_answer(settings) 
     assert answer.grounded is True and "85" in answer.answer and answer.model_calls == {"chat": 5}
     shown = texts(at)
     assert "Brew it at 85 degrees Celsius" in shown and "Brew it at 95" not in shown
-    assert "corrective · grounded" in shown
+    assert "corrective · :green[**grounded**] · 1/1 claims supported" in shown
+
+
+def test_unsupported_sentences_are_marked_and_not_verified_stands_out(settings) -> None:
+    sample_collection(settings)
+    at = app_test(settings, fake_services("Brew the Oolong at 85 degrees Celsius [1]. "
+                                          "It was first grown on the moon."))
+    at.sidebar.selectbox(key="ask-graph").set_value("simple").run()
+    _ask(at, OOLONG)
+    assert not at.exception and not at.error
+    shown = texts(at)
+    assert ('<span class="ragloom-unverified">It was first grown on the moon (not verified).'
+            '</span>') in shown
+    assert ":orange[**not verified**] · 1/2 claims supported" in shown
+    assert ":orange[not verified]: It was first grown on the moon. (missing: grown, moon)" \
+        in shown
+    # the claim check's evidence sentence is what the source card highlights
+    assert "<mark>Our Brackenford Oolong tastes best at 85 degrees Celsius for 3 minutes.</mark>" \
+        in shown
 
 
 def test_metadata_filter_reaches_retrieval_and_bad_json_is_a_readable_error(settings) -> None:

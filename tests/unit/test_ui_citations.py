@@ -45,3 +45,14 @@ def test_nothing_is_highlighted_without_shared_words() -> None:
 def test_source_label_names_file_page_and_chunk() -> None:
     assert source_label("/docs/tea-guide.pdf", 3, 7) == "tea-guide.pdf, page 3 · chunk 7"
     assert source_label("/docs/faq.txt", None, 0) == "faq.txt · chunk 0"
+
+
+def test_unverified_sentences_are_wrapped_and_evidence_spans_located() -> None:
+    from ui.citations import evidence_range, mark_unverified_html
+
+    html = mark_unverified_html("At 85 degrees [1]. Grown on the moon (not verified).")
+    assert html == ('At 85 degrees [1]. <span class="ragloom-unverified">Grown on the moon '
+                    '(not verified).</span>')
+    span = evidence_range(CHUNK, "Oolong: brew at 85 degrees Celsius for 3 minutes.")
+    assert span is not None and CHUNK[span[0]:span[1]].startswith("Oolong: brew at 85")
+    assert evidence_range(CHUNK, None) is None and evidence_range(CHUNK, "not in it.") is None

@@ -1,0 +1,114 @@
+"""Answer text after the claim check: citations kept only where they support, unsupported
+sentences marked or removed, and the refusal that names what the documents do not say."""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import BaseModel
+
+from agents.citations import Citation
+from agents.claims import (
+    RESTATES,
+    ClaimVerdict,
+    cited_numbers,
+    sentences_of,
+    verify_claims,
+)
+from retrieval.types import RetrievedChunk
+
+_MARKER = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
+UNVERIFIED = "(not verified)"
+
+
+class Verified(BaseModel):
+    text: str
+    claims: list[ClaimVerdict]
+    citations: list[Citation]  # every [n] left in ``text``
+    dropped: int  # markers removed: their sentence is supported by no chunk
+    repointed: int = 0  # markers moved to the chunk that does support their sentence
+
+
+def _with_markers(sentence: str, numbers: list[int]) -> str:
+    """The sentence without its markers, then ``[n]...`` before its final punctuation."""
+    bare = _MARKER.sub("", sentence).rstrip()
+    end = bare[-1] if bare and bare[-1] in ".!?" else ""
+    marks = "".join(f"[{n}]" for n in numbers)
+    return f"{bare[: len(bare) - len(end)]}{' ' + marks if marks else ''}{end}"
+
+
+def verify_answer(answer: str, chunks: list[RetrievedChunk], question: str, *,
+                  threshold: float = 0.6) -> Verified:
+    """Check every claim; keep a sentence's [n] only when chunk n supports it, re-point it to
+    the chunk that does, or drop it (counted). An uncited supported sentence gets its [n]."""
+    claims = verify_claims(answer, question, chunks, threshold=threshold)
+    written: set[int] = set()
+    out: list[str] = []
+    dropped = repointed = 0
+    for i, sentence in enumerate(sentences_of(answer)):
+        own = [c for c in claims if c.sentence == i]
+        cited = list(dict.fromkeys(cited_numbers(sentence)))
+        if own and all(c.supported for c in own):
+            needed = list(dict.fromkeys(c.n for c in own if c.n is not None))
+        else:
+            needed = []  # a citation must not lend an unsupported sentence a source
+        wrong = len([n for n in cited if n not in needed])
+        if needed:
+            repointed += wrong
+        else:
+            dropped += wrong
+        written |= {n for n in cited if n in needed}
+        out.append(sentence if needed == cited else _with_markers(sentence, needed))
+    text = " ".join(out)
+    shown = sorted({n for s in out for n in cited_numbers(s)})
+    citations = [Citation(n=n, method="model" if n in written else "check", chunk_id=c.id,
+                          source=c.source, page=c.page, chunk_index=c.chunk_index, text=c.text)
+                 for n in shown for c in [chunks[n - 1]]]
+    return Verified(text=text, claims=claims, citations=citations, dropped=dropped,
+                    repointed=repointed)
+
+
+def mark_unverified(answer: str, claims: list[ClaimVerdict]) -> str:
+    """Each sentence holding an unsupported claim gets "(not verified)" before its full stop."""
+    out = []
+    for i, sentence in enumerate(sentences_of(answer)):
+        if UNVERIFIED not in sentence and any(not c.supported for c in claims if c.sentence == i):
+            bare = sentence.rstrip()
+            end = bare[-1] if bare and bare[-1] in ".!?" else ""
+            sentence = f"{bare[: len(bare) - len(end)]} {UNVERIFIED}{end}"
+        out.append(sentence)
+    return " ".join(out)
+
+
+def keep_supported(answer: str, claims: list[ClaimVerdict]) -> tuple[str, list[ClaimVerdict]]:
+    """Only the sentences whose claims are all supported, and their claims (re-indexed)."""
+    kept_text, kept_claims = [], []
+    for i, sentence in enumerate(sentences_of(answer)):
+        own = [c for c in claims if c.sentence == i]
+        if own and all(c.supported for c in own) and UNVERIFIED not in sentence:
+            kept_claims += [c.model_copy(update={"sentence": len(kept_text)}) for c in own]
+            kept_text.append(sentence)
+    return " ".join(kept_text), kept_claims
+
+
+def unsupported_feedback(claims: list[ClaimVerdict]) -> str:
+    """What the regeneration prompt is told, naming each unsupported claim and what is missing."""
+    parts = []
+    for c in claims:
+        if c.supported:
+            continue
+        why = "it only repeats the question" if RESTATES in c.missing else (
+            "not in the documents: " + ", ".join(c.missing[:5]) if c.missing else "not supported")
+        parts.append(f'"{c.text}" ({why})')
+    return "; ".join(parts)
+
+
+def declined(claims: list[ClaimVerdict]) -> str:
+    """The refusal after a failed check: what the documents do not say, in the claim's words."""
+    told = [c for c in claims if not c.supported and RESTATES not in c.missing]
+    if not told:
+        return "I don't know: the answer I drafted was not supported by the documents."
+    claim = told[0].text.rstrip(".!? ")
+    if claim[:2].istitle() and not claim.split()[0].isupper():  # "The kite" -> "the kite"
+        claim = claim[0].lower() + claim[1:]
+    return f'I don\'t know: the documents do not say that "{claim}".'

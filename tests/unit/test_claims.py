@@ -1,0 +1,121 @@
+"""The claim check that does not trust the chat model: support, spans, numbers, negation, echoes."""
+
+from __future__ import annotations
+
+import pytest
+
+from agents.claims import RESTATES, split_claims, supported_share, tokens, verify_claims
+from agents.verify import declined, keep_supported, mark_unverified, verify_answer
+from retrieval.types import RetrievedChunk
+
+TEA = ("Green tea: brew at 80 degrees Celsius for 2 minutes. Oolong: brew at 85 degrees Celsius "
+       "for 3 minutes. Black tea keeps for two years.")
+KITE = ("The Zephyr Kite Club was founded in 1987 by Marta Okonkwo. Members meet every Sunday on "
+        "the dunes north of the harbour.")
+TINS = "Opened tins cannot be returned. Unopened tins can be returned within 30 days."
+
+
+def _chunks(*texts: str) -> list[RetrievedChunk]:
+    return [RetrievedChunk(id=f"c{i}", text=t, source=f"/docs/f{i}.md", chunk_index=i,
+                           page=None, score=0.9) for i, t in enumerate(texts)]
+
+
+def test_a_correct_answer_is_supported_with_the_right_span() -> None:
+    checked = verify_answer("The Oolong is brewed at 85 degrees for 3 minutes [1].",
+                            _chunks(TEA), "How do I brew the Oolong?")
+    [claim] = checked.claims
+    assert claim.supported and claim.n == 1 and claim.chunk_id == "c0" and claim.score == 1.0
+    assert claim.span == "Oolong: brew at 85 degrees Celsius for 3 minutes."
+    assert checked.text == "The Oolong is brewed at 85 degrees for 3 minutes [1]."
+    assert [(c.n, c.method) for c in checked.citations] == [(1, "model")]
+
+
+def test_a_swapped_number_is_unsupported_and_its_citation_dropped() -> None:
+    checked = verify_answer("The Oolong is brewed at 90 degrees for 3 minutes [1].",
+                            _chunks(TEA), "How do I brew the Oolong?")
+    assert not checked.claims[0].supported and checked.claims[0].missing == ["90"]
+    assert checked.citations == [] and checked.dropped == 1 and "[1]" not in checked.text
+
+
+def test_the_zephyr_kite_answer_is_unsupported_and_cites_nothing() -> None:
+    question = "What colour is the official Zephyr Kite Club kite?"
+    checked = verify_answer("The official Zephyr Kite Club kite is a red kite [1].",
+                            _chunks(KITE), question)
+    [claim] = checked.claims
+    assert not claim.supported and claim.chunk_id is None and claim.span is None
+    assert claim.missing == ["red"] and checked.citations == [] and checked.dropped == 1
+    assert declined(checked.claims) == ('I don\'t know: the documents do not say that "the '
+                                        'official Zephyr Kite Club kite is a red kite".')
+
+
+@pytest.mark.parametrize("answer", ["Opened tins can be returned [1].",
+                                    "Unopened tins cannot be returned [1]."])
+def test_a_flipped_negation_is_unsupported(answer: str) -> None:
+    [claim] = verify_claims(answer, "Can I return a tin?", _chunks(TINS))
+    assert not claim.supported and claim.missing[-1].startswith("negation")
+
+
+def test_the_matching_polarity_is_supported() -> None:
+    [claim] = verify_claims("Opened tins cannot be returned.", "Can I return a tin?",
+                            _chunks(TINS))
+    assert claim.supported and claim.span == "Opened tins cannot be returned."
+
+
+def test_a_claim_copied_from_the_question_supports_nothing() -> None:
+    [claim] = verify_claims("You should brew the Oolong at a temperature [1].",
+                            "What temperature should I brew the Oolong at?", _chunks(TEA))
+    assert not claim.supported and claim.missing == [RESTATES]
+
+
+def test_names_and_dates_must_be_in_the_chunk_even_when_asked_about() -> None:
+    # The handbook's "4.20 euros per kilogram" does not make a Tartu stock price of 1911 true.
+    handbook = "The base price for green leaf is 4.20 euros per kilogram."
+    [claim] = verify_claims("The closing price of the Tartu stock exchange on 3 May 1911 was "
+                            "4.20 euros per kilogram.", "What was the closing price of the Tartu "
+                            "stock exchange on 3 May 1911?", _chunks(handbook))
+    assert not claim.supported and {"tartu", "may", "1911", "3"} <= set(claim.missing)
+
+
+def test_a_wrong_citation_is_re_pointed_to_the_supporting_chunk() -> None:
+    checked = verify_answer("Orders to Canada take 7 to 10 business days [1].",
+                            _chunks(TEA, "Orders to Canada take 7 to 10 business days."),
+                            "How long is shipping?")
+    assert checked.text == "Orders to Canada take 7 to 10 business days [2]."
+    assert checked.repointed == 1 and checked.dropped == 0
+    assert [(c.n, c.method) for c in checked.citations] == [(2, "check")]
+
+
+def test_numbers_are_normalised() -> None:
+    assert tokens("It costs 4.20 euros, or 1,000 for ten.").keys == {"4.2", "1000", "10"}
+    assert tokens("not on 3 May").negated and "may" in tokens("on 3 May").keys
+
+
+def test_claims_split_on_semicolons_and_long_and_clauses() -> None:
+    assert [c for _, c in split_claims("Members are paid in June and December.")] == [
+        "Members are paid in June and December."]
+    assert split_claims("Shipping takes 7 days; returns take 30 days. Tins keep two years and "
+                        "opened tins keep six months.") == [
+        (0, "Shipping takes 7 days"), (0, "returns take 30 days."),
+        (1, "Tins keep two years"), (1, "opened tins keep six months.")]
+
+
+def test_unsupported_sentences_are_marked_or_removed() -> None:
+    answer = "The Oolong is brewed at 85 degrees [1]. It was first grown on the moon."
+    claims = verify_claims(answer, "How do I brew the Oolong?", _chunks(TEA))
+    assert [c.supported for c in claims] == [True, False] and supported_share(claims) == 0.5
+    assert mark_unverified(answer, claims) == ("The Oolong is brewed at 85 degrees [1]. "
+                                               "It was first grown on the moon (not verified).")
+    text, kept = keep_supported(answer, claims)
+    assert text == "The Oolong is brewed at 85 degrees [1]." and len(kept) == 1
+
+
+def test_cli_verdict_line_counts_supported_claims() -> None:
+    from types import SimpleNamespace
+
+    from ragloom.cli import verdict_line
+
+    claims = verify_claims("The Oolong is brewed at 85 degrees [1]. It grows on the moon.",
+                           "How do I brew the Oolong?", _chunks(TEA))
+    assert verdict_line(SimpleNamespace(grounded=False, claims=claims)) == (
+        "not verified · 1/2 claims supported")
+    assert verdict_line(SimpleNamespace(grounded=None, claims=[])) == "unchecked"
