@@ -68,11 +68,14 @@ def ingest(
         if changed:
             files, chunks = col.manifest.counts()
             out.print(f"collection '{name}': {len(report.ingested)} ingested, {len(report.unchanged)}"
-                      f" unchanged, {len(report.removed)} removed, {len(report.failed)} failed; "
+                      f" unchanged, {len(report.removed)} removed, {len(report.failed)} failed, "
+                      f"{len(report.skipped)} skipped; "
                       f"+{report.chunks_added} chunks in {elapsed:.1f}s; now {files} files, "
                       f"{chunks} chunks", highlight=False)
             if report.recovered:
                 err.print(f"recovered {report.recovered} file(s) an interrupted run left half-done")
+            for path, reason in report.skipped:
+                err.print(f"skipped {path}: {reason}", highlight=False, markup=False)
             for path, reason in report.failed:
                 err.print(f"failed {path}: {reason}", highlight=False, markup=False)
         if not watch:

@@ -18,13 +18,16 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from core.errors import IngestError
-from retrieval.chunking import ChunkingConfig, chunk_sections, content_hash
+from retrieval.chunking import ChunkingConfig, chunk_sections, content_hash, file_hash
 from retrieval.collections import Collection
-from retrieval.loaders import load_file, supported
+from retrieval.containers import ArchiveLimits
+from retrieval.discovery import discover
+from retrieval.loaders import load_file
 from retrieval.locks import collection_write_lock
 from retrieval.manifest import FileEntry, Manifest, now
 from retrieval.redaction import mark_chunks, redact_sections
@@ -33,6 +36,14 @@ from retrieval.types import Chunk, Section
 
 log = logging.getLogger(__name__)
 _VECTOR_CACHE = 50_000  # recent distinct texts whose vectors a run reuses (~80 MB at 384-d)
+_EMBED_SLICE = 2048  # texts embedded per call
+
+
+def _embed_array(embeddings: Any, texts: list[str]) -> np.ndarray:
+    """Vectors as float32 rows; our local embedders skip the list-of-floats round trip."""
+    if hasattr(embeddings, "embed_array"):
+        return np.asarray(embeddings.embed_array(texts), dtype=np.float32)
+    return np.asarray(embeddings.embed_documents(texts), dtype=np.float32)
 
 
 @dataclass
@@ -41,6 +52,7 @@ class IngestReport:
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason): loops, types...
     chunks_added: int = 0
     recovered: int = 0  # interrupted file versions cleaned up before this run
     redacted: dict[str, int] = field(default_factory=dict)  # PII kind -> count (redact_pii)
@@ -66,6 +78,7 @@ class Limits:
     max_bytes: int
     max_pages: int
     redact_pii: bool = False
+    archive: ArchiveLimits = ArchiveLimits()
 
 
 @dataclass(frozen=True)
@@ -79,22 +92,6 @@ class Prepared:
     redacted: dict[str, int] = field(default_factory=dict)
 
 
-def discover(paths: Iterable[Path], report: IngestReport) -> Iterator[Path]:
-    """Supported files under ``paths`` in a stable order; symlinked folders are not followed."""
-    for root in paths:
-        if root.is_file():
-            yield root
-        elif root.is_dir():
-            for dirpath, dirnames, filenames in os.walk(root):
-                dirnames.sort()
-                for name in sorted(filenames):
-                    path = Path(dirpath) / name
-                    if supported(path) and path.is_file():
-                        yield path
-        else:
-            report.failed.append((str(root), "path does not exist"))
-
-
 def prepare(path: Path, known_hash: str | None, cfg: ChunkingConfig, limits: Limits
             ) -> Prepared | str | tuple[str, str]:
     """Parse and chunk one file (runs in a worker process).
@@ -106,11 +103,11 @@ def prepare(path: Path, known_hash: str | None, cfg: ChunkingConfig, limits: Lim
         if stat.st_size > limits.max_bytes:  # refuse before reading it into memory
             raise IngestError(f"file is {stat.st_size / 2**20:.0f} MB, over the limit",
                               subject=str(path), fix="raise retrieval.max_file_mb or split the file")
-        data = path.read_bytes()
-        digest = content_hash(data)
+        digest = file_hash(path)  # streamed: the loader reads the file once more anyway
         if digest == known_hash:
             return digest
-        loader, sections = load_file(path, max_bytes=limits.max_bytes, max_pages=limits.max_pages)
+        loader, sections = load_file(path, max_bytes=limits.max_bytes, max_pages=limits.max_pages,
+                                     archive=limits.archive)
         redacted: dict[str, int] = {}
         if limits.redact_pii:
             sections, found = redact_sections(sections)
@@ -194,9 +191,11 @@ class _Writer:
         (11 % of the SEC 10-Q chunks), and embedding is most of the ingest time."""
         keys = [hashlib.blake2b(t.encode(), digest_size=16).digest() for t in texts]
         todo = {k: t for k, t in zip(keys, texts, strict=True) if k not in self.vectors}
-        if todo:
-            fresh = self.store.embeddings.embed_documents(list(todo.values()))
-            self.vectors.update(zip(todo, np.asarray(fresh, dtype=np.float32), strict=True))
+        fresh_keys, fresh_texts = list(todo), list(todo.values())
+        for start in range(0, len(fresh_texts), _EMBED_SLICE):  # bounded: a 150 MB text is 137k
+            part = fresh_texts[start : start + _EMBED_SLICE]   # chunks, 1.1 GB as float lists
+            self.vectors.update(zip(fresh_keys[start : start + _EMBED_SLICE],
+                                    _embed_array(self.store.embeddings, part), strict=True))
         vectors = np.stack([self.vectors[k] for k in keys])
         while len(self.vectors) > _VECTOR_CACHE:  # oldest first: dicts keep insertion order
             del self.vectors[next(iter(self.vectors))]
@@ -236,12 +235,13 @@ def _ingest_files(roots: list[Path], collection: Collection, sync: bool,
     report = IngestReport()
     report.recovered = recover(collection.manifest, collection.store)
     r = collection.settings.retrieval
-    limits = Limits(int(r.max_file_mb * 1024 * 1024), r.max_pages, r.redact_pii)
+    limits = Limits(int(r.max_file_mb * 1024 * 1024), r.max_pages, r.redact_pii,
+                    ArchiveLimits.of(r))
     manifest = collection.manifest
 
     todo: list[tuple[Path, str | None]] = []
     seen: set[str] = set()
-    files = list(discover(roots, report))
+    files = list(discover(roots, report.failed, report.skipped))
     for path in files:
         source = str(path.resolve())
         seen.add(source)
@@ -306,8 +306,13 @@ def _ingest_records(records: Iterable[Record], collection: Collection, namespace
     report = IngestReport()
     report.recovered = recover(collection.manifest, collection.store)
     writer = _Writer(collection, report, batch_chunks)
+    seen: set[str] = set()
     for rec in records:
         source = f"{namespace}://{rec.id}"
+        if source in seen:  # a second version would store the same chunk ids in one batch
+            report.skipped.append((source, "record id repeated in this batch; the first was kept"))
+            continue
+        seen.add(source)
         data = f"{rec.title or ''}\n{rec.text}".encode()
         digest = content_hash(data)
         entry = collection.manifest.get(source)

@@ -25,8 +25,10 @@ from typing import Any
 
 from core.errors import IngestError
 from retrieval.cleaning import clean_pages
+from retrieval.containers import ArchiveLimits, check_zip
 from retrieval.formats import HEAD_BYTES, SUPPORTED_SUFFIXES, decode_text, detect, supported
 from retrieval.html_hidden import drop_hidden
+from retrieval.pdfstreams import check_pdf
 from retrieval.tabular import ROWS_PER_SECTION, read_csv, read_jsonl
 from retrieval.types import Section
 
@@ -285,7 +287,8 @@ def _check_size(path: Path, max_bytes: int | None) -> None:
 
 
 def load_file(
-    path: Path, *, max_bytes: int | None = None, max_pages: int | None = None
+    path: Path, *, max_bytes: int | None = None, max_pages: int | None = None,
+    archive: ArchiveLimits = ArchiveLimits(),  # noqa: B008  (frozen, so sharing it is safe)
 ) -> tuple[str, list[Section]]:
     """Load one file as ``(loader kind, sections)``; raises IngestError for anything unreadable."""
     path = Path(path)
@@ -295,7 +298,11 @@ def load_file(
         _check_size(path, max_bytes)
         with path.open("rb") as handle:
             head = handle.read(HEAD_BYTES)
+        if head.startswith(b"PK\x03\x04"):  # before anything opens the ZIP, detection included
+            check_zip(path, archive)
         kind = detect(path, head)
+        if kind == "pdf":
+            check_pdf(path, archive)
         sections = READERS[kind](path, max_pages)
     except IngestError:
         raise

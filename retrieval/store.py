@@ -18,6 +18,7 @@ from langchain_core.embeddings import Embeddings
 
 from core.errors import StoreError
 from core.health import Check
+from core.private import private_dir
 from core.settings import Settings
 from retrieval.filters import chroma_where
 from retrieval.types import Chunk, RetrievedChunk
@@ -41,7 +42,7 @@ def open_client(settings: Settings):  # type: ignore[no-untyped-def]
                 "RAGLOOM_CHROMA__HOST / RAGLOOM_CHROMA__PORT",
             ) from exc
     path = settings.home / "chroma"
-    path.mkdir(parents=True, exist_ok=True)
+    private_dir(path)  # Chroma's own files inside follow the umask; the folder keeps others out
     return chromadb.PersistentClient(path=str(path), settings=config)
 
 

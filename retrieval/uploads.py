@@ -1,4 +1,5 @@
-"""Uploaded file names that can never leave their folder (shared by the web app and the API)."""
+"""Uploads shared by the web app and the API: file names that can never leave their folder, one
+stored name per batch, and no refused upload left on disk."""
 
 from __future__ import annotations
 
@@ -39,3 +40,38 @@ def path_inside(folder: Path, name: str) -> Path:
         raise IngestError("the file name leaves the upload folder", subject=repr(name),
                           fix="use a plain file name")
     return path
+
+
+def split_duplicates(names: list[str]) -> tuple[list[int], list[tuple[str, str]]]:
+    """Indices of the uploads to keep (the first of each stored name) and, for every later one,
+    ``(name, reason)``: two uploads saved under one name would overwrite each other."""
+    first: dict[str, int] = {}
+    keep, refused = [], []
+    for index, name in enumerate(names):
+        if name in first:
+            refused.append((name, f"duplicate name in this upload: an earlier file is also stored "
+                            f"as {name!r} and is ingested instead. Fix: rename this file and "
+                            "upload it again"))
+        else:
+            first[name] = index
+            keep.append(index)
+    return keep, refused
+
+
+def discard_unindexed(saved: list[Path], manifest_file: Path) -> list[Path]:
+    """Delete saved uploads that the collection's manifest does not record (refused, skipped, or
+    the ingest stopped), so nothing of a refused upload stays on disk. An upload that replaced an
+    indexed earlier version is kept: the index still points at it."""
+    from retrieval.manifest import Manifest  # sqlite; only needed once something was saved
+
+    if not saved:
+        return []
+    manifest = Manifest(manifest_file) if manifest_file.exists() else None
+    try:
+        gone = [p for p in saved if manifest is None or manifest.get(str(p.resolve())) is None]
+    finally:
+        if manifest is not None:
+            manifest.close()
+    for path in gone:
+        path.unlink(missing_ok=True)
+    return gone

@@ -13,14 +13,27 @@ from core.errors import IngestError
 from core.settings import Settings
 from retrieval.formats import SUPPORTED_SUFFIXES
 from retrieval.store import validate_collection_name
+from retrieval.uploads import discard_unindexed
 from ui.state import collection_names, pick_collection, services, settings, shown_errors
-from ui.uploads import save_uploads, upload_dir
+from ui.uploads import save_batch, upload_dir
 
 REPORT_KEY = "ragloom_ingest_report"
 
 
-def _ingest(s: Settings, name: str, paths: list[Path], sync: bool) -> dict[str, Any]:
-    """Run ingestion with a live progress bar; returns a summary the page keeps."""
+def _ingest(s: Settings, name: str, paths: list[Path], sync: bool, uploaded: list[Path],
+            refused: list[tuple[str, str]]) -> dict[str, Any]:
+    """Run ingestion with a live progress bar; returns a summary the page keeps. Uploads that end
+    up not indexed (refused, or the run failed) are deleted again."""
+    from retrieval.collections import manifest_path
+
+    try:
+        return _run_ingest(s, name, paths, sync, refused)
+    finally:
+        discard_unindexed(uploaded, manifest_path(s, name))
+
+
+def _run_ingest(s: Settings, name: str, paths: list[Path], sync: bool,
+                refused: list[tuple[str, str]]) -> dict[str, Any]:
     from retrieval.collections import Collection
     from retrieval.ingest import Progress, ingest
 
@@ -43,18 +56,23 @@ def _ingest(s: Settings, name: str, paths: list[Path], sync: bool) -> dict[str, 
     files, chunks = col.manifest.counts()
     return {"collection": name, "ingested": len(report.ingested),
             "unchanged": len(report.unchanged), "removed": len(report.removed),
-            "failed": [{"file": p, "reason": r} for p, r in report.failed],
+            "failed": [{"file": p, "reason": r} for p, r in [*refused, *report.failed]],
+            "skipped": [{"file": p, "reason": r} for p, r in report.skipped],
             "chunks_added": report.chunks_added, "seconds": time.perf_counter() - start,
             "files": files, "chunks": chunks}
 
 
 def _show_report(r: dict[str, Any]) -> None:
     line = (f"Collection **{r['collection']}**: {r['ingested']} ingested, {r['unchanged']} "
-            f"unchanged, {r['removed']} removed, {len(r['failed'])} failed · +{r['chunks_added']} "
+            f"unchanged, {r['removed']} removed, {len(r['failed'])} failed, "
+            f"{len(r.get('skipped', []))} skipped · +{r['chunks_added']} "
             f"chunks in {r['seconds']:.1f}s · now {r['files']} document(s), {r['chunks']} chunks.")
     (st.warning if r["failed"] else st.success)(line)
     if r["failed"]:
         st.dataframe(r["failed"], hide_index=True)
+    if r.get("skipped"):
+        st.caption("Skipped (not ingested):")
+        st.dataframe(r["skipped"], hide_index=True)
 
 
 def _add_tab(s: Settings) -> None:
@@ -68,23 +86,27 @@ def _add_tab(s: Settings) -> None:
     # Never disabled: a click that commits the name field must not be swallowed.
     if st.button("Ingest", type="primary", key="docs-ingest"):
         paths: list[Path] = []
+        uploaded: list[Path] = []
+        refused: list[tuple[str, str]] = []
         with shown_errors("ingesting") as outcome:
             if not name:
                 raise IngestError("no collection chosen",
                                   fix="pick a collection or type a name for a new one")
             validate_collection_name(name)  # before anything is saved under its name
-            if files:
-                paths += save_uploads(files, upload_dir(s, name))
-            if folder.strip():
+            if folder.strip():  # checked first: a refused request saves no upload
                 root = Path(folder.strip()).expanduser()
                 if not root.is_dir():
                     raise IngestError("no such folder on the server", subject=str(root),
                                       fix="enter the full path of a folder this server can read")
                 paths.append(root)
+            if files:
+                uploaded, refused = save_batch(files, upload_dir(s, name))
+                paths = uploaded + paths
             if not paths:
-                st.warning("Choose files to upload or a folder to ingest first.")
+                st.warning("; ".join(f"{n}: {r}" for n, r in refused)
+                           or "Choose files to upload or a folder to ingest first.")
             else:
-                st.session_state[REPORT_KEY] = _ingest(s, name, paths, sync)
+                st.session_state[REPORT_KEY] = _ingest(s, name, paths, sync, uploaded, refused)
         if "error" in outcome:
             st.session_state.pop(REPORT_KEY, None)
         elif paths:

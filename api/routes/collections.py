@@ -11,7 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.deps import Caller, Service, require
 from api.errors import ApiError
 from api.limits import inside, safe_filename
+from core.private import private_dir, private_file
 from retrieval.store import validate_collection_name
+from retrieval.uploads import split_duplicates
 
 router = APIRouter(tags=["collections"])
 NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{1,510}[A-Za-z0-9]$"
@@ -92,21 +94,23 @@ def upload_documents(name: str, svc: Service, who: Caller,
         raise ApiError(413, f"{len(files)} files in one upload, over the limit of "
                        f"{svc.settings.api.max_upload_files}", "upload in several requests")
     folder = svc.uploads_dir / name
-    folder.mkdir(parents=True, exist_ok=True)
+    private_dir(folder)  # uploaded documents: for this user only
     names = [safe_filename(f.filename) for f in files]
-    if len(set(names)) != len(names):
-        raise ApiError(422, "two uploaded files have the same name", "rename one of them")
+    keep, refused = split_duplicates(names)  # each later file of one name is refused on its own
     saved = []
-    for upload, clean in zip(files, names, strict=True):
+    for upload, clean in ((files[i], names[i]) for i in keep):
         path = inside(folder, clean)
         tmp = path.with_name(f".{clean}.part")
-        with tmp.open("wb") as sink:
+        with private_file(tmp).open("wb") as sink:  # 0600 before a byte is written
             shutil.copyfileobj(upload.file, sink, length=1 << 20)
         tmp.replace(path)  # a half-written upload is never ingested
         saved.append(path)
-    job = svc.jobs.submit(name, [folder] if sync else saved, who.id, sync=sync)
-    svc.audit.record(who, "documents.upload", collection=name, target=job, files=names)
-    return {"job": job, "collection": name, "files": names, "status_url": f"/jobs/{job}"}
+    job = svc.jobs.submit(name, [folder] if sync else saved, who.id, sync=sync, uploaded=saved,
+                          refused=refused)
+    stored = [names[i] for i in keep]
+    svc.audit.record(who, "documents.upload", collection=name, target=job, files=stored)
+    return {"job": job, "collection": name, "files": stored,
+            "refused": [{"file": n, "reason": r} for n, r in refused], "status_url": f"/jobs/{job}"}
 
 
 @router.get("/jobs/{job_id}", summary="Progress and per-file errors of an ingest job")

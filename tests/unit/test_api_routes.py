@@ -57,6 +57,7 @@ def test_ask_streams_steps_tokens_then_the_answer(api) -> None:
     assert "85 degrees" in tokens
     answer = json.loads(events[-1][1])
     assert answer["citations"] and answer["trace_id"]
+    assert answer["claims"][0]["supported"] is True and answer["claims"][0]["span"]  # checked
 
 
 def test_missing_collection_is_404_before_streaming(api) -> None:
@@ -98,11 +99,16 @@ def test_upload_ingests_in_the_background_with_per_file_errors(api, settings) ->
     assert str(settings.home) not in state["failed"][0]["reason"]  # no server paths leak
     assert state["files_done"] == 2 and state["chunks_added"] >= 1
     stored = sorted(p.name for p in (settings.home / "uploads" / "uploads").iterdir())
-    assert stored == ["broken.pdf", "notes.md"]  # nothing written outside the storage folder
+    assert stored == ["notes.md"]  # nothing outside the storage folder; the refused PDF is deleted
     assert not (settings.home / "notes.md").exists()
     r = api.post("/ask", json={"question": "How long does the kettle take?",
                                "collection": "uploads", "graph": "simple"})
-    assert r.status_code == 200 and r.json()["citations"][0]["source"].endswith("notes.md")
+    assert r.status_code == 200
+    trace = api.get(f"/traces/{r.json()['trace_id']}").json()
+    assert trace["retrieved"][0]["source"].endswith("notes.md")  # the upload is searched
+    # the fake model's Oolong reply is not in notes.md: no citation lends it that source
+    assert r.json()["citations"] == [] and r.json()["grounded"] is False
+    assert r.json()["claims"][0]["supported"] is False and "(not verified)" in r.json()["answer"]
 
 
 def test_prompts_list_show_new_label_rollback_diff(api) -> None:
