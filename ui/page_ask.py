@@ -69,7 +69,9 @@ def _tokens(events: Iterator[tuple[str, Any]], status: Any, result: dict[str, An
                 result["regenerating"] = True
                 return
         elif kind == "token":
-            yield value
+            # The draft is shown as markdown before links are filtered: an escaped "[" keeps a
+            # planted ![image](url) from being fetched by the browser while the answer streams.
+            yield value.replace("[", "\\[")
         elif kind == "answer":
             result["answer"] = value
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import time
 from pathlib import Path
 from typing import Any
 
@@ -60,3 +61,13 @@ def key(settings: Settings, role: str = "user", **grants: str) -> dict[str, str]
 
 def home_of(settings: Settings) -> Path:
     return settings.home
+
+
+def wait_for_job(api: TestClient, job: str) -> dict[str, Any]:
+    """Poll an ingest job until it is no longer queued or running."""
+    for _ in range(200):
+        state: dict[str, Any] = api.get(f"/jobs/{job}").json()
+        if state["status"] not in ("queued", "running"):
+            return state
+        time.sleep(0.05)
+    raise AssertionError(f"job {job} did not finish: {state}")

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tests.unit.api_helpers import client, fill, key
+from tests.unit.api_helpers import client, fill, key, wait_for_job
 
 
 @pytest.fixture
@@ -77,14 +77,6 @@ def test_collections_create_show_delete(api) -> None:
     assert api.delete("/collections/fresh").status_code == 404
 
 
-def _wait(api, job: str) -> dict:
-    for _ in range(200):
-        state = api.get(f"/jobs/{job}").json()
-        if state["status"] not in ("queued", "running"):
-            return state
-        time.sleep(0.05)
-    raise AssertionError(f"job {job} did not finish: {state}")
-
 
 def test_upload_ingests_in_the_background_with_per_file_errors(api, settings) -> None:
     files = [("files", ("../../notes.md", b"# Notes\n\nThe kettle takes 4 minutes to boil water "
@@ -93,7 +85,7 @@ def test_upload_ingests_in_the_background_with_per_file_errors(api, settings) ->
     r = api.post("/collections/uploads/documents", files=files)
     assert r.status_code == 202, r.text
     assert r.json()["files"] == ["notes.md", "broken.pdf"]
-    state = _wait(api, r.json()["job"])
+    state = wait_for_job(api, r.json()["job"])
     assert state["status"] == "done_with_errors" and state["ingested"] == ["notes.md"]
     assert [f["file"] for f in state["failed"]] == ["broken.pdf"] and state["failed"][0]["reason"]
     assert str(settings.home) not in state["failed"][0]["reason"]  # no server paths leak
@@ -245,7 +237,7 @@ def test_ingest_of_a_collection_waits_for_another_process_ingesting_it(api, sett
         job = api.post("/collections/locked/documents", files=files).json()["job"]
         time.sleep(0.5)
         assert api.get(f"/jobs/{job}").json()["status"] == "queued"
-    assert _wait(api, job)["status"] == "done"
+    assert wait_for_job(api, job)["status"] == "done"
 
 
 @pytest.fixture

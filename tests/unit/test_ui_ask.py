@@ -111,6 +111,13 @@ def test_steps_go_to_the_status_box_and_tokens_to_the_stream() -> None:
     assert status.labels[-1] == "checking grounding…" and result == {"answer": "the answer"}
 
 
+def test_a_streamed_draft_cannot_render_a_planted_image() -> None:
+    events = [("token", "30 days [1]. !"), ("token", "[x](https://evil.example/p.png?q=1)")]
+    draft = "".join(_tokens(iter(events), _Status(), {}))
+    assert "![" not in draft  # markdown shows an escaped "[" as text: no image, no link
+    assert draft == "30 days \\[1]. !\\[x](https://evil.example/p.png?q=1)"
+
+
 def test_a_regeneration_ends_the_draft_stream_and_the_rest_streams_afresh() -> None:
     events = iter([("token", "Brew at 95"), ("step", "regenerating: the first answer was not "
                    "grounded"), ("token", "Brew at 85"), ("answer", "final")])

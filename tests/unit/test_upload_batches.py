@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from retrieval.collections import manifest_path
 from retrieval.manifest import Manifest
 from retrieval.uploads import discard_unindexed, split_duplicates
-from tests.unit.api_helpers import client, fill, key
+from tests.unit.api_helpers import client, fill, key, wait_for_job
 from tests.unit.test_ui_support import app_test, fake_services
 from ui.page_documents import REPORT_KEY
 from ui.state import NEW_COLLECTION
@@ -80,14 +79,6 @@ def test_web_app_batch_with_a_duplicate_name_and_a_broken_file(settings) -> None
     assert sources == [str((folder / "notes.txt").resolve())]
 
 
-def _wait(api, job: str) -> dict:  # type: ignore[no-untyped-def]
-    for _ in range(200):
-        state = api.get(f"/jobs/{job}").json()
-        if state["status"] not in ("queued", "running"):
-            return state
-        time.sleep(0.05)
-    raise AssertionError(f"job {job} did not finish: {state}")
-
 
 def test_api_upload_with_a_duplicate_name_refuses_only_that_file(settings) -> None:
     fill(settings)
@@ -102,7 +93,7 @@ def test_api_upload_with_a_duplicate_name_refuses_only_that_file(settings) -> No
         assert body["files"] == ["notes.txt", "broken.pdf"]
         assert body["refused"][0]["file"] == "notes.txt"
         assert body["refused"][0]["reason"].startswith("duplicate name in this upload")
-        state = _wait(api, body["job"])
+        state = wait_for_job(api, body["job"])
     assert state["status"] == "done_with_errors" and state["ingested"] == ["notes.txt"]
     assert [f["file"] for f in state["failed"]] == ["notes.txt", "broken.pdf"]
     folder = settings.home / "uploads" / "batch"
