@@ -167,6 +167,9 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "seconds_answerable": _mean([r["seconds"] for r in ans]),
         "seconds_unanswerable": _mean([r["seconds"] for r in una]),
         "grounded_true_answerable": _mean([float(r["grounded"] is True) for r in ans]),
+        # An answer to an unanswerable question labelled grounded is a confident invention.
+        "false_grounded_unanswerable": _mean([float(r["grounded"] is True and not r["refused"])
+                                              for r in una]),
         "by_type": {}, "by_route": {},
     }
     for t in TYPES:
@@ -223,6 +226,9 @@ def print_report(summary: dict[str, dict[str, Any]]) -> None:
             parts = [f"{route}: n={r['n']} calls={_fmt(r['calls'], '{:.2f}')} "
                      f"refused={_fmt(r['refused'], '{:.2f}')}" for route, r in routes.items()]
             print(f"routes {graph:10} {kind:12} " + "; ".join(parts))
+    for graph, s in summary.items():
+        print(f"verdicts {graph:10} grounded on answerable {_fmt(s['grounded_true_answerable'])}; "
+              f"false-grounded on unanswerable {_fmt(s['false_grounded_unanswerable'])}")
     errors = {g: s["errors"] for g, s in summary.items() if s["errors"]}
     if errors:
         print(f"errors (counted as wrong, not refused): {errors}")
