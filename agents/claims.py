@@ -20,11 +20,10 @@ import re
 
 from pydantic import BaseModel, Field
 
-from agents.citations import _PREAMBLE, _STOPWORDS, _YES_NO_START
+from agents.citations import _PREAMBLE, _SENTENCE_END, _STOPWORDS, _YES_NO_START
 from retrieval.types import RetrievedChunk
 
-_MARKER = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+MARKER = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")  # with the space before it, to strip
 _CHUNK_SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n+")
 _TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[A-Za-z][A-Za-z'’-]*")
 _NEGATIONS = frozenset("not no never none nor cannot without nothing neither".split())
@@ -84,7 +83,7 @@ def tokens(text: str) -> _Tokens:
     words: set[str] = set()
     negated = False
     seen: set[str] = set()
-    for i, raw in enumerate(_TOKEN.findall(_MARKER.sub("", text))):
+    for i, raw in enumerate(_TOKEN.findall(MARKER.sub("", text))):
         low = raw.lower().replace("’", "'")
         seen.add(low)
         if raw[0].isdigit():
@@ -108,7 +107,7 @@ def split_claims(answer: str) -> list[tuple[int, str]]:
     """(sentence index, claim) pairs: sentences, then ";" clauses, then " and " clauses when both
     sides have four words or more (so "paid in June and December" stays one claim)."""
     out: list[tuple[int, str]] = []
-    for i, sentence in enumerate(s for s in _SENTENCE_END.split(answer.strip()) if s.strip()):
+    for i, sentence in enumerate(sentences_of(answer)):
         for clause in sentence.split(";"):
             parts = re.split(r",?\s+and\s+", clause)
             if len(parts) == 2 and all(len(p.split()) >= 4 for p in parts):
@@ -116,6 +115,21 @@ def split_claims(answer: str) -> list[tuple[int, str]]:
             elif clause.strip():
                 out.append((i, clause.strip()))
     return out
+
+
+class _Chunk(BaseModel):
+    """A chunk tokenised once per answer: its sentences, their tokens, and all tokens seen."""
+
+    sentences: list[str]
+    per_sentence: list[_Tokens]
+    have: set[str]
+
+
+def _read(chunk: RetrievedChunk) -> _Chunk:
+    sentences = [s for s in _CHUNK_SENTENCE.split(chunk.text) if s.strip()]
+    per_sentence = [tokens(s) for s in sentences]
+    return _Chunk(sentences=sentences, per_sentence=per_sentence,
+                  have=set().union(*(t.seen for t in per_sentence)))
 
 
 def idf_weights(chunks: list[RetrievedChunk]) -> dict[str, float]:
@@ -133,16 +147,18 @@ def _unseen(n_chunks: int) -> float:
 
 def verify_claim(claim: str, question: str, chunks: list[RetrievedChunk], *,
                  threshold: float = 0.6, prefer: tuple[int, ...] = (),
-                 idf: dict[str, float] | None = None, sentence: int = 0) -> ClaimVerdict:
+                 idf: dict[str, float] | None = None, sentence: int = 0,
+                 read: list[_Chunk] | None = None) -> ClaimVerdict:
     """The verdict on one claim: the first supporting chunk among ``prefer`` (the numbers the
     claim cited), else the best-scoring supporting chunk, else unsupported with what is missing."""
     idf = idf_weights(chunks) if idf is None else idf
+    read = [_read(c) for c in chunks] if read is None else read
     mine, asked = tokens(claim), tokens(question)
     # A yes/no question's words are the claim the answer makes: nothing is subtracted.
     subtract = not _YES_NO_START.match(question)
     new_keys = mine.keys - asked.keys if subtract else mine.keys
     new_words = mine.words - asked.words if subtract else mine.words
-    text = _MARKER.sub("", claim).strip()
+    text = MARKER.sub("", claim).strip()
     if not new_keys and not new_words:
         return ClaimVerdict(text=text, supported=False, missing=[RESTATES], sentence=sentence)
     unseen = _unseen(len(chunks))
@@ -152,9 +168,8 @@ def verify_claim(claim: str, question: str, chunks: list[RetrievedChunk], *,
     order += [n for n in range(1, len(chunks) + 1) if n not in order]
     for n in order:
         chunk = chunks[n - 1]
-        sentences = [s for s in _CHUNK_SENTENCE.split(chunk.text) if s.strip()]
-        per_sentence = [tokens(s) for s in sentences]
-        have = set().union(*(t.seen for t in per_sentence)) if per_sentence else set()
+        sentences, per_sentence, have = (read[n - 1].sentences, read[n - 1].per_sentence,
+                                         read[n - 1].have)
         found = new_words & have
         score = sum(idf.get(w, unseen) for w in found) / total if total else 1.0
         missing = sorted(mine.keys - have) + sorted(new_words - have)
@@ -195,18 +210,17 @@ def _evidence(per_sentence: list[_Tokens], wanted: set[str]) -> list[int]:
 
 
 def cited_numbers(text: str) -> tuple[int, ...]:
-    return tuple(int(x) for m in _MARKER.finditer(text) for x in m.group(1).split(","))
+    return tuple(int(x) for m in MARKER.finditer(text) for x in m.group(1).split(","))
 
 
 def verify_claims(answer: str, question: str, chunks: list[RetrievedChunk], *,
                   threshold: float = 0.6) -> list[ClaimVerdict]:
     """Every claim of ``answer``, each checked against the chunks (its own citations first)."""
-    idf = idf_weights(chunks)
-    pairs = split_claims(answer)
-    sentences = [s for s in _SENTENCE_END.split(answer.strip()) if s.strip()]
+    idf, read = idf_weights(chunks), [_read(c) for c in chunks]
+    sentences = sentences_of(answer)
     return [verify_claim(claim, question, chunks, threshold=threshold, idf=idf, sentence=i,
-                         prefer=cited_numbers(sentences[i]) + cited_numbers(claim))
-            for i, claim in pairs]
+                         read=read, prefer=cited_numbers(sentences[i]) + cited_numbers(claim))
+            for i, claim in split_claims(answer)]
 
 
 def supported_share(claims: list[ClaimVerdict]) -> float:

@@ -3,12 +3,11 @@ sentences marked or removed, and the refusal that names what the documents do no
 
 from __future__ import annotations
 
-import re
-
 from pydantic import BaseModel
 
 from agents.citations import Citation
 from agents.claims import (
+    MARKER,
     RESTATES,
     ClaimVerdict,
     cited_numbers,
@@ -17,7 +16,6 @@ from agents.claims import (
 )
 from retrieval.types import RetrievedChunk
 
-_MARKER = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
 UNVERIFIED = "(not verified)"
 
 
@@ -29,12 +27,16 @@ class Verified(BaseModel):
     repointed: int = 0  # markers moved to the chunk that does support their sentence
 
 
+def _before_stop(sentence: str, insert: str) -> str:
+    """``insert`` placed before the sentence's final punctuation (after a space)."""
+    bare = sentence.rstrip()
+    end = bare[-1] if bare and bare[-1] in ".!?" else ""
+    return f"{bare[: len(bare) - len(end)]}{' ' + insert if insert else ''}{end}"
+
+
 def _with_markers(sentence: str, numbers: list[int]) -> str:
     """The sentence without its markers, then ``[n]...`` before its final punctuation."""
-    bare = _MARKER.sub("", sentence).rstrip()
-    end = bare[-1] if bare and bare[-1] in ".!?" else ""
-    marks = "".join(f"[{n}]" for n in numbers)
-    return f"{bare[: len(bare) - len(end)]}{' ' + marks if marks else ''}{end}"
+    return _before_stop(MARKER.sub("", sentence), "".join(f"[{n}]" for n in numbers))
 
 
 def verify_answer(answer: str, chunks: list[RetrievedChunk], question: str, *,
@@ -73,9 +75,7 @@ def mark_unverified(answer: str, claims: list[ClaimVerdict]) -> str:
     out = []
     for i, sentence in enumerate(sentences_of(answer)):
         if UNVERIFIED not in sentence and any(not c.supported for c in claims if c.sentence == i):
-            bare = sentence.rstrip()
-            end = bare[-1] if bare and bare[-1] in ".!?" else ""
-            sentence = f"{bare[: len(bare) - len(end)]} {UNVERIFIED}{end}"
+            sentence = _before_stop(sentence, UNVERIFIED)
         out.append(sentence)
     return " ".join(out)
 

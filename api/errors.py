@@ -25,7 +25,6 @@ from core.errors import (
     RagloomError,
     StoreError,
 )
-from retrieval.where import MAX_DEPTH
 
 log = logging.getLogger(__name__)
 
@@ -131,9 +130,6 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         fixes = {404: "see /docs for the endpoints", 405: "see /docs for the allowed methods"}
-        if isinstance(exc.__cause__, RecursionError):  # FastAPI's JSON parse gave up on the depth
-            return _json(request, 400, "the request body is nested too deeply",
-                         f"a metadata filter nests at most {MAX_DEPTH} levels; see /docs")
         error = f"{exc.detail}: {request.method} {request.url.path}" if exc.status_code in fixes \
             else str(exc.detail)
         return _json(request, exc.status_code, error, fixes.get(exc.status_code, ""),

@@ -112,7 +112,9 @@ class ApiSettings(BaseModel):
     max_upload_files: int = Field(50, ge=1)
     max_header_kb: int = Field(16, ge=1, description="Largest request head (all headers); "
                                "larger -> 431.")
-    max_json_depth: int = Field(32, ge=4, description="Deepest JSON nesting of a request "
+    # At most 256: the body limit then always answers before Python's JSON parser would recurse
+    # out of stack (~1,000 levels).
+    max_json_depth: int = Field(32, ge=4, le=256, description="Deepest JSON nesting of a request "
                                 "body; deeper -> 400 (a filter needs about 2 levels per level).")
     # A client that declares more body than it sends would hold a worker until it gives up.
     body_timeout_s: float = Field(10.0, gt=0, description="Longest wait for the next piece of "
