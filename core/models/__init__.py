@@ -36,7 +36,8 @@ def local_chat_path(model: str, settings: Settings) -> Path:
         return path
     raise ConfigError(
         f"unknown local chat model '{model}'",
-        fix=f"use one of {', '.join(LOCAL_CHAT)} or local/PATH/TO/MODEL.gguf",
+        fix=f"use one of {', '.join(f'local/{name}' for name in LOCAL_CHAT)}, or "
+        "local/PATH/TO/MODEL.gguf for a file that exists (see `ragloom models list`)",
     )
 
 
