@@ -60,8 +60,8 @@ def build_suite_collection(suite: Suite, settings: Settings,
                               fix="fix collection.paths in the suite")
         report = ingest(paths, col)
     elif spec.builtin_corpus:
-        ds = load_dataset(spec.builtin_corpus, suite.data_dir())
-        report = ingest_records(ds.records, col, namespace=spec.builtin_corpus)
+        ds = load_dataset(spec.builtin_corpus, suite.data_dir(), split=suite.dataset.split)
+        report = ingest_records(ds.records, col, namespace=ds.name)  # "hotpotqa://ID", not a path
     else:
         return col  # an existing collection, used as it is
     if report.failed:

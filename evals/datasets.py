@@ -1,20 +1,37 @@
-"""The public evaluation sets in ``shared/data`` (SciFact, HotpotQA, Docugami SEC 10-Q), loaded
-into one shape: a corpus (records or a folder of files) and questions with gold document ids."""
+"""Evaluation data sets loaded into one shape: a corpus (records or a folder of files) and questions
+with gold document ids.
+
+Two kinds of source:
+
+- the public sets in ``shared/data``, by name: ``scifact`` (BEIR), ``hotpotqa`` (records),
+  ``docugami`` (PDFs);
+- any folder in one of the two documented formats (docs/benchmarks.md, "Your own data"), detected
+  from the files it holds: **BEIR** (``corpus.jsonl`` + ``queries.jsonl`` + ``qrels/<split>.tsv``)
+  or **records** (``corpus.jsonl`` + ``questions.jsonl``, the HotpotQA copy's layout).
+
+Files are read line by line (never whole), and every problem is a ``ConfigError`` naming the file,
+the line and what to do.
+"""
 
 from __future__ import annotations
 
-import csv
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from core.errors import ConfigError
 from retrieval.ingest import Record
 
 DatasetName = Literal["scifact", "hotpotqa", "docugami"]
 DATASETS: tuple[DatasetName, ...] = ("scifact", "hotpotqa", "docugami")
+DatasetFormat = Literal["beir", "records", "files"]
+_FOLDERS = {"scifact": "scifact", "hotpotqa": "hotpotqa", "docugami": "docugami_sec10q"}
+MAX_LINE_BYTES = 16 << 20  # one JSON object per line; a longer "line" is not JSON Lines
+_DOCS = "see docs/benchmarks.md, 'Your own data'"
+_FORMATS = "records: corpus.jsonl + questions.jsonl; BEIR: corpus.jsonl + queries.jsonl + qrels/<split>.tsv"
 
 
 @dataclass(frozen=True)
@@ -28,12 +45,14 @@ class Question:
 
 @dataclass
 class Dataset:
-    name: DatasetName
+    name: str  # one of DATASETS, or the folder's name
     questions: list[Question]
     corpus_files: list[Path]  # what the cache key hashes
     records: list[Record] = field(default_factory=list)  # record corpora
     folder: Path | None = None  # file corpora
     multi_hop: bool = False
+    format: DatasetFormat = "records"
+    root: Path | None = None  # the data set's folder
 
 
 def default_data_dir() -> Path:
@@ -41,50 +60,355 @@ def default_data_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
-def _jsonl(path: Path) -> Iterator[dict]:  # type: ignore[type-arg]
-    with path.open(encoding="utf-8") as fh:
-        for line in fh:
-            if line.strip():
-                yield json.loads(line)
+def is_named(name_or_path: str | Path) -> bool:
+    """Whether this is one of the public sets' names (anything else is a folder path)."""
+    return isinstance(name_or_path, str) and name_or_path in DATASETS
 
 
-def load_dataset(name: str, data_dir: Path | None = None) -> Dataset:
-    root = (data_dir or default_data_dir()) / {"scifact": "scifact", "hotpotqa": "hotpotqa",
-                                               "docugami": "docugami_sec10q"}.get(name, name)
-    if name not in DATASETS:
-        raise ConfigError(f"unknown dataset '{name}'", fix=f"use one of {', '.join(DATASETS)}")
+def slug(name: str) -> str:
+    """A data set's name made safe for a directory name and a record namespace."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-.") or "dataset"
+
+
+def load_dataset(name_or_path: str | Path, data_dir: Path | None = None, *, split: str = "test") -> Dataset:
+    """A public set by name (read from ``data_dir``, default ``../shared/data``), or a folder in
+    the BEIR or records format. ``split`` picks a BEIR folder's ``qrels/<split>.tsv``."""
+    if not is_named(name_or_path):
+        return load_folder(Path(name_or_path), split=split)
+    name = str(name_or_path)
+    root = (data_dir or default_data_dir()) / _FOLDERS[name]
     if not root.is_dir():
-        raise ConfigError(f"dataset folder not found: {root}",
-                          fix="pass --data-dir pointing at the folder that holds scifact/, "
-                          "hotpotqa/ and docugami_sec10q/")
-    return {"scifact": _scifact, "hotpotqa": _hotpotqa, "docugami": _docugami}[name](root)
+        raise ConfigError(
+            f"dataset folder not found: {root}",
+            fix="pass --data-dir pointing at the folder that holds scifact/, hotpotqa/ and docugami_sec10q/",
+        )
+    if name == "scifact":
+        return _beir(root, split, name="scifact", multi_hop=False)
+    if name == "hotpotqa":  # its cache key hashes the corpus only, as it always has
+        ds = _records(root, name="hotpotqa", multi_hop=True)
+        ds.corpus_files = ds.corpus_files[:1]
+        return ds
+    return _docugami(root)
 
 
-def _scifact(root: Path) -> Dataset:
-    corpus = root / "corpus.jsonl"
-    records = [Record(id=str(d["_id"]), text=d["text"], title=d.get("title") or None)
-               for d in _jsonl(corpus)]
+def detect_format(folder: Path) -> Literal["beir", "records"]:
+    """``beir`` or ``records`` from the files the folder holds (a clear error when neither)."""
+    beir = (folder / "queries.jsonl").is_file() or (folder / "qrels").is_dir()
+    records = (folder / "questions.jsonl").is_file()
+    if beir and records:
+        raise ConfigError(
+            "the folder holds both questions.jsonl (records format) and "
+            "queries.jsonl or qrels/ (BEIR format)",
+            subject=str(folder),
+            fix="keep the files of one format only, or split them into two folders",
+        )
+    if beir:
+        return "beir"
+    if records:
+        return "records"
+    found = sorted(p.name + ("/" if p.is_dir() else "") for p in folder.iterdir())
+    raise ConfigError(
+        "unknown data set format: no questions.jsonl, queries.jsonl or qrels/ "
+        f"(found: {', '.join(found[:8]) or 'nothing'}"
+        f"{', …' if len(found) > 8 else ''})",
+        subject=str(folder),
+        fix=f"lay the folder out as {_FORMATS} ({_DOCS})",
+    )
+
+
+def load_folder(folder: Path, *, split: str = "test") -> Dataset:
+    """A data set from a folder in the BEIR or records format (detected)."""
+    folder = folder.expanduser()
+    if not folder.exists():
+        raise ConfigError(
+            f"no data set named '{folder}' and no folder there",
+            subject=str(folder.absolute()),
+            fix=f"use one of {', '.join(DATASETS)}, or the path to a folder in "
+            f"the BEIR or records format ({_DOCS})",
+        )
+    if not folder.is_dir():
+        raise ConfigError(
+            "a data set is a folder, not a file",
+            subject=str(folder),
+            fix=f"pass the folder that holds the files ({_FORMATS})",
+        )
+    folder = folder.resolve()
+    name = slug(folder.name)
+    if detect_format(folder) == "beir":
+        return _beir(folder, split, name=name, multi_hop=None)
+    return _records(folder, name=name, multi_hop=None)
+
+
+# Reading ---------------------------------------------------------------------------------------
+
+
+def _bad(path: Path, n: int, what: str, fix: str) -> ConfigError:
+    return ConfigError(f"line {n}: {what}", subject=str(path), fix=fix)
+
+
+def _require(path: Path, role: str) -> Path:
+    if not path.is_file():
+        raise ConfigError(
+            f"missing file {path.name} ({role})", subject=str(path), fix=f"add it; {_FORMATS} ({_DOCS})"
+        )
+    return path
+
+
+def _lines(path: Path) -> Iterator[tuple[int, str]]:
+    """(line number, text) of a UTF-8 file, streamed; a line over MAX_LINE_BYTES is an error."""
+    try:
+        fh = path.open("rb")
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot read the file: {exc.strerror}",
+            subject=str(path),
+            fix="check that it exists and is readable",
+        ) from None
+    with fh:
+        n = 0
+        while raw := fh.readline(MAX_LINE_BYTES + 1):
+            n += 1
+            if len(raw) > MAX_LINE_BYTES:
+                raise _bad(
+                    path,
+                    n,
+                    f"longer than {MAX_LINE_BYTES >> 20} MiB",
+                    "write one JSON object per line (JSON Lines, not one JSON array); "
+                    "split very long documents",
+                )
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise _bad(path, n, "not UTF-8 text", "save the file as UTF-8") from None
+            yield n, line.lstrip("\ufeff") if n == 1 else line
+
+
+def _jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, object) for each non-blank line of a JSON Lines file."""
+    for n, line in _lines(path):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise _bad(
+                path,
+                n,
+                f"not valid JSON ({exc.msg} at column {exc.colno})",
+                "write one JSON object per line (JSON Lines)",
+            ) from None
+        if not isinstance(obj, dict):
+            raise _bad(
+                path,
+                n,
+                f"a JSON {type(obj).__name__}, not an object",
+                "write one JSON object per line (JSON Lines, not one JSON array)",
+            )
+        yield n, obj
+
+
+def _id(obj: dict[str, Any], key: str, path: Path, n: int, fix: str) -> str:
+    value = obj.get(key)
+    if isinstance(value, bool) or not isinstance(value, str | int) or not str(value).strip():
+        got = "missing" if value is None else f"{value!r} is not a non-empty string"
+        raise _bad(path, n, f"'{key}' {got}", fix)
+    return str(value)
+
+
+def _text(obj: dict[str, Any], key: str, path: Path, n: int, *, required: bool, fix: str) -> str | None:
+    value = obj.get(key)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or (required and not value.strip()):
+        got = (
+            "missing"
+            if value is None
+            else ("empty" if isinstance(value, str) else f"a {type(value).__name__}, not a string")
+        )
+        raise _bad(path, n, f"'{key}' is {got}", fix)
+    return value
+
+
+def _corpus(path: Path, id_key: str) -> tuple[list[Record], set[str]]:
+    shape = f'{{"{id_key}": ID, "text": TEXT, "title": TITLE (optional)}}'
+    fix = f"each line of corpus.jsonl is a document: {shape}"
+    records: list[Record] = []
+    ids: set[str] = set()
+    for n, obj in _jsonl(_require(path, "the documents")):
+        rid = _id(obj, id_key, path, n, fix)
+        text = _text(obj, "text", path, n, required=False, fix=fix)
+        title = _text(obj, "title", path, n, required=False, fix=fix)
+        if text is None:
+            raise _bad(path, n, f"document '{rid}' has no 'text'", fix)
+        if not text.strip() and not (title or "").strip():
+            raise _bad(
+                path,
+                n,
+                f"document '{rid}' has an empty 'text' and no 'title'",
+                "give it some text, or remove the line",
+            )
+        if rid in ids:
+            raise _bad(
+                path, n, f"document id '{rid}' appears a second time", "give every document a unique id"
+            )
+        ids.add(rid)
+        records.append(Record(id=rid, text=text, title=title or None))
+    if not records:
+        raise ConfigError(
+            "the corpus is empty (no documents)",
+            subject=str(path),
+            fix=f"add one JSON object per line: {shape}",
+        )
+    return records, ids
+
+
+def _multi_hop(questions: list[Question], given: bool | None) -> bool:
+    return given if given is not None else any(len(q.gold) > 1 for q in questions)
+
+
+def _records(root: Path, *, name: str, multi_hop: bool | None) -> Dataset:
+    """corpus.jsonl (``id``, ``text``, ``title``) + questions.jsonl (``id``, ``question``,
+    ``answer``, ``gold_passage_ids``, ``type``)."""
+    corpus_path = root / "corpus.jsonl"
+    records, ids = _corpus(corpus_path, "id")
+    path = _require(root / "questions.jsonl", "the questions")
+    fix = (
+        'each line of questions.jsonl is {"id": ID, "question": TEXT, "answer": TEXT '
+        '(optional), "gold_passage_ids": [corpus ids] (optional), "type": TEXT (optional)}'
+    )
+    questions: list[Question] = []
+    seen: set[str] = set()
+    for n, obj in _jsonl(path):
+        qid = _id(obj, "id", path, n, fix)
+        text = _text(obj, "question", path, n, required=True, fix=fix)
+        answer = _text(obj, "answer", path, n, required=False, fix=fix)
+        kind = _text(obj, "type", path, n, required=False, fix=fix)
+        gold = obj.get("gold_passage_ids") or []
+        if not isinstance(gold, list) or not all(
+            isinstance(g, str | int) and not isinstance(g, bool) for g in gold
+        ):
+            raise _bad(path, n, "'gold_passage_ids' is not a list of corpus ids", fix)
+        gold_ids = frozenset(str(g) for g in gold)
+        missing = sorted(gold_ids - ids)
+        if missing:
+            raise _bad(
+                path,
+                n,
+                f"question '{qid}' names gold passage(s) {missing[:5]} that are not in corpus.jsonl",
+                "fix the ids in gold_passage_ids, or add those documents to corpus.jsonl",
+            )
+        if qid in seen:
+            raise _bad(
+                path, n, f"question id '{qid}' appears a second time", "give every question a unique id"
+            )
+        seen.add(qid)
+        questions.append(Question(qid, str(text), gold_ids, answer, kind))
+    if not questions:
+        raise ConfigError("no questions", subject=str(path), fix=f"add one per line: {fix}")
+    return Dataset(
+        name,
+        questions,
+        [corpus_path, path],
+        records=records,
+        multi_hop=_multi_hop(questions, multi_hop),
+        format="records",
+        root=root,
+    )
+
+
+def _beir(root: Path, split: str, *, name: str, multi_hop: bool | None) -> Dataset:
+    """corpus.jsonl (``_id``, ``title``, ``text``) + queries.jsonl (``_id``, ``text``) +
+    qrels/<split>.tsv (``query-id``, ``corpus-id``, ``score``; score > 0 is relevant)."""
+    corpus_path = root / "corpus.jsonl"
+    records, ids = _corpus(corpus_path, "_id")
+    qpath = _require(root / "queries.jsonl", "the queries")
+    qfix = 'each line of queries.jsonl is {"_id": ID, "text": TEXT}'
+    queries: dict[str, str] = {}
+    for n, obj in _jsonl(qpath):
+        qid = _id(obj, "_id", qpath, n, qfix)
+        queries[qid] = str(_text(obj, "text", qpath, n, required=True, fix=qfix))
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", split):
+        raise ConfigError(
+            f"invalid split name '{split}'",
+            fix="use a name such as test, dev or train (the qrels/<split>.tsv file)",
+        )
+    rpath = root / "qrels" / f"{split}.tsv"
+    if not rpath.is_file():
+        splits = sorted(p.stem for p in (root / "qrels").glob("*.tsv"))
+        raise ConfigError(
+            f"missing file qrels/{split}.tsv (the relevance judgments of split '{split}')",
+            subject=str(rpath),
+            fix=f"choose a split that exists ({', '.join(splits)}) with --split"
+            if splits
+            else f"add qrels/<split>.tsv with the columns query-id, corpus-id, score ({_DOCS})",
+        )
+    rfix = "each line of a qrels file is query-id<TAB>corpus-id<TAB>score (a header line is allowed)"
     qrels: dict[str, set[str]] = {}
-    with (root / "qrels" / "test.tsv").open() as fh:
-        for row in csv.DictReader(fh, delimiter="\t"):
-            if int(row["score"]) > 0:
-                qrels.setdefault(row["query-id"], set()).add(row["corpus-id"])
-    queries = {str(q["_id"]): q["text"] for q in _jsonl(root / "queries.jsonl")}
+    first = True
+    for n, line in _lines(rpath):
+        line = line.rstrip("\r\n")
+        if not line.strip():
+            continue
+        cols = line.split("\t")
+        if first and len(cols) == 3 and not _is_int(cols[2]):  # the header
+            first = False
+            continue
+        first = False
+        if len(cols) != 3:
+            raise _bad(rpath, n, f"{len(cols)} tab-separated column(s), expected 3", rfix)
+        qid, did, score = (c.strip() for c in cols)
+        if not _is_int(score):
+            raise _bad(rpath, n, f"score '{score}' is not an integer", rfix)
+        if int(score) <= 0:
+            continue
+        if qid not in queries:
+            raise _bad(
+                rpath,
+                n,
+                f"query '{qid}' is not in queries.jsonl",
+                "fix the query id, or add the query to queries.jsonl",
+            )
+        if did not in ids:
+            raise _bad(
+                rpath,
+                n,
+                f"query '{qid}' names gold document '{did}' that is not in corpus.jsonl",
+                "fix the corpus id, or add the document to corpus.jsonl",
+            )
+        qrels.setdefault(qid, set()).add(did)
+    if not qrels:
+        raise ConfigError("no relevant pairs (score > 0)", subject=str(rpath), fix=f"add lines: {rfix}")
     questions = [Question(qid, queries[qid], frozenset(gold)) for qid, gold in qrels.items()]
-    return Dataset("scifact", questions, [corpus, root / "qrels" / "test.tsv"], records=records)
+    return Dataset(
+        name,
+        questions,
+        [corpus_path, rpath],
+        records=records,
+        multi_hop=_multi_hop(questions, multi_hop),
+        format="beir",
+        root=root,
+    )
 
 
-def _hotpotqa(root: Path) -> Dataset:
-    corpus = root / "corpus.jsonl"
-    records = [Record(id=p["id"], text=p["text"], title=p.get("title") or None)
-               for p in _jsonl(corpus)]
-    questions = [Question(q["id"], q["question"], frozenset(q["gold_passage_ids"]), q["answer"],
-                          q.get("type")) for q in _jsonl(root / "questions.jsonl")]
-    return Dataset("hotpotqa", questions, [corpus], records=records, multi_hop=True)
+def _is_int(text: str) -> bool:
+    return bool(re.fullmatch(r"\s*-?\d+\s*", text))
 
 
 def _docugami(root: Path) -> Dataset:
     docs = root / "docs"
-    questions = [Question(q["id"], q["question"], frozenset(q["gold_docs"]), q["answer"],
-                          q.get("question_type")) for q in _jsonl(root / "questions.jsonl")]
-    return Dataset("docugami", questions, sorted(docs.glob("*.pdf")), folder=docs)
+    path = _require(root / "questions.jsonl", "the questions")
+    fix = "see the upstream README in the data set's folder"
+    questions = []
+    for n, q in _jsonl(path):
+        if not isinstance(q.get("gold_docs"), list) or "question" not in q:
+            raise _bad(path, n, "needs 'question' and a 'gold_docs' list", fix)
+        questions.append(
+            Question(
+                _id(q, "id", path, n, fix),
+                q["question"],
+                frozenset(q["gold_docs"]),
+                q.get("answer"),
+                q.get("question_type"),
+            )
+        )
+    return Dataset("docugami", questions, sorted(docs.glob("*.pdf")), folder=docs, format="files", root=root)

@@ -1,7 +1,9 @@
-"""Retrieval quality and latency on the public data sets, with no LLM in the loop.
+"""Retrieval quality and latency on the public data sets, or on a folder of your own data in the
+BEIR or records format (evals/datasets.py), with no LLM in the loop.
 
 The corpus is ingested once into a throwaway collection under the cache directory, keyed by a hash
-of the corpus files, the embedding model and the chunking; later runs reuse it.
+of the data set's files (for a folder: its corpus, questions and qrels), the embedding model and
+the chunking; later runs reuse it, and two folders with different content never share one.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core.errors import ConfigError
 from core.models import get_embeddings
 from core.settings import Settings
-from evals.datasets import Dataset, load_dataset
+from evals.datasets import Dataset, load_dataset, slug
 from evals.retrieval_metrics import (
     all_gold_at_k,
     dedupe,
@@ -61,7 +64,7 @@ def _cache_key(ds: Dataset, settings: Settings) -> str:
 
 
 def bench_settings(settings: Settings, ds: Dataset) -> Settings:
-    home = settings.model_cache.parent / "bench" / f"{ds.name}-{_cache_key(ds, settings)}"
+    home = settings.model_cache.parent / "bench" / f"{slug(ds.name)}-{_cache_key(ds, settings)}"
     return settings.model_copy(update={"home": home, "chroma": settings.chroma.model_copy(
         update={"mode": "embedded"})})
 
@@ -77,7 +80,7 @@ def build_collection(settings: Settings, ds: Dataset) -> tuple[Collection, float
     if ds.folder is not None:
         report = ingest([ds.folder], col)
     else:
-        report = ingest_records(ds.records, col, namespace=ds.name)
+        report = ingest_records(ds.records, col, namespace=slug(ds.name))
     if report.failed:
         log.warning("%d corpus file(s) failed: %s", len(report.failed), report.failed[:3])
     return col, time.perf_counter() - start
@@ -91,7 +94,7 @@ def _metrics(ds: Dataset, rankings: list[tuple[list[str], frozenset[str]]]) -> d
     def mean(fn, *args) -> float:  # type: ignore[no-untyped-def]
         return statistics.fmean(fn(r, g, *args) for r, g in rankings)
 
-    if ds.name == "docugami":  # gold is a document; rank positions are chunks (as page-level refs)
+    if ds.folder is not None:  # gold is a file; rank positions are chunks (as page-level refs)
         out = {f"hit@{k}": mean(hit_at_k, k) for k in (1, 5, 10)}
         out["coverage@10"] = mean(recall_at_k, 10)
         return out
@@ -106,17 +109,24 @@ def _metrics(ds: Dataset, rankings: list[tuple[list[str], frozenset[str]]]) -> d
     return out
 
 
-def run_retrieval_bench(settings: Settings, dataset: str, mode: Mode = "hybrid", *,
+def run_retrieval_bench(settings: Settings, dataset: str | Path, mode: Mode = "hybrid", *,
                         limit: int | None = None, data_dir: Path | None = None,
-                        depth: int = 200) -> BenchResult:
-    ds = load_dataset(dataset, data_dir)
+                        depth: int = 200, split: str = "test") -> BenchResult:
+    """``dataset``: scifact, hotpotqa, docugami, or a BEIR / records folder (``split`` picks a
+    BEIR folder's qrels). Questions without gold documents are not scored."""
+    ds = load_dataset(dataset, data_dir, split=split)
+    questions = [q for q in ds.questions if q.gold]
+    if not questions:
+        raise ConfigError("no question has gold documents, so retrieval cannot be scored",
+                          subject=str(ds.root or dataset),
+                          fix="give questions a gold_passage_ids list of corpus ids")
+    questions = questions[:limit] if limit else questions
     col, ingest_s = build_collection(settings, ds)
     cfg = fusion_config(settings)
     cfg = FusionConfig(mode, cfg.rrf_k, cfg.dense_weight, cfg.lexical_weight,
                        max(cfg.candidates, depth), False, cfg.mmr_lambda)
     retriever = HybridRetriever(col.store, col.store.embeddings,
                                 LexicalIndex.load(col.lexical_dir), cfg)
-    questions = ds.questions[:limit] if limit else ds.questions
     rankings = [([doc_id(h) for h in retriever.retrieve(q.text, depth)], q.gold) for q in questions]
     # Latency as the agent sees it: the configured candidates, top 10, after a warm-up query.
     served = HybridRetriever(col.store, col.store.embeddings, retriever.lexical,
@@ -129,8 +139,10 @@ def run_retrieval_bench(settings: Settings, dataset: str, mode: Mode = "hybrid",
         latencies.append((time.perf_counter() - start) * 1000)
     lat = sorted(latencies)
     return BenchResult(
-        dataset=dataset, retriever=mode, questions=len(questions), chunks=col.store.count(),
+        dataset=str(dataset), retriever=mode, questions=len(questions), chunks=col.store.count(),
         metrics=_metrics(ds, rankings),
         latency_ms={"p50": lat[len(lat) // 2], "p95": lat[min(len(lat) - 1, int(len(lat) * 0.95))]},
-        ingest_s=ingest_s, extra={"embedding": settings.embedding, "depth": str(depth)},
+        ingest_s=ingest_s, extra={"embedding": settings.embedding, "depth": str(depth),
+                                  "format": ds.format, **({"split": split} if ds.format == "beir"
+                                                          else {})},
     )

@@ -12,7 +12,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from core.errors import ConfigError
-from evals.datasets import DATASETS, default_data_dir, load_dataset
+from evals.datasets import DATASETS, default_data_dir, is_named, load_dataset
 from evals.metrics import ALL_METRICS, DEFAULT_METRICS
 from retrieval.where import WhereFilter
 
@@ -38,15 +38,19 @@ class DatasetSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     path: Path | None = Field(None, description="JSONL or CSV, relative to the suite file.")
-    builtin: str | None = Field(None, description=f"One of {', '.join(DATASETS)} (shared/data).")
-    data_dir: Path | None = Field(None, description="Folder of the builtin data sets.")
+    builtin: str | None = Field(None, description=f"One of {', '.join(DATASETS)} (shared/data), "
+                                "or a folder in the BEIR or records format (relative to the "
+                                "suite file; see docs/benchmarks.md).")
+    split: str = Field("test", description="A BEIR folder's qrels split (qrels/SPLIT.tsv).")
+    data_dir: Path | None = Field(None, description="Folder of the named builtin data sets.")
 
     @model_validator(mode="after")
     def _one_source(self) -> DatasetSpec:
         if (self.path is None) == (self.builtin is None):
             raise ValueError("give exactly one of dataset.path or dataset.builtin")
-        if self.builtin is not None and self.builtin not in DATASETS:
-            raise ValueError(f"unknown builtin dataset '{self.builtin}'")
+        if self.builtin is not None and not self.builtin.strip():
+            raise ValueError(f"dataset.builtin is empty: give one of {', '.join(DATASETS)} or "
+                             "a folder path")
         return self
 
 
@@ -56,7 +60,8 @@ class CollectionSpec(BaseModel):
     name: str = Field(min_length=3)
     paths: list[Path] = Field(default_factory=list,
                               description="Files or folders to ingest, relative to the suite file.")
-    builtin_corpus: str | None = Field(None, description="Ingest a builtin data set's records.")
+    builtin_corpus: str | None = Field(None, description="Ingest a builtin data set's records: "
+                                       "a name, or a BEIR or records folder (its corpus.jsonl).")
 
 
 class Suite(BaseModel):
@@ -84,6 +89,16 @@ class Suite(BaseModel):
         if unknown:
             raise ValueError(f"unknown metric(s) {unknown}; known: {', '.join(ALL_METRICS)}")
         return value
+
+    @model_validator(mode="after")
+    def _resolve_folders(self) -> Suite:
+        """A builtin that is not a public set's name is a folder, relative to the suite file."""
+        if self.dataset.builtin and not is_named(self.dataset.builtin):
+            self.dataset.builtin = str(self.resolve(Path(self.dataset.builtin).expanduser()))
+        corpus = self.collection.builtin_corpus
+        if corpus and not is_named(corpus):
+            self.collection.builtin_corpus = str(self.resolve(Path(corpus).expanduser()))
+        return self
 
     @model_validator(mode="after")
     def _thresholds_are_metrics(self) -> Suite:
@@ -120,13 +135,17 @@ class Suite(BaseModel):
 
 
 def _builtin_rows(suite: Suite) -> list[SuiteRow]:
-    ds = load_dataset(str(suite.dataset.builtin), suite.data_dir())
+    ds = load_dataset(str(suite.dataset.builtin), suite.data_dir(), split=suite.dataset.split)
     return [SuiteRow(id=q.id, question=q.text, reference=q.answer, gold_sources=sorted(q.gold),
                      type=q.kind) for q in ds.questions]
 
 
 def read_rows(path: Path) -> list[SuiteRow]:
     """Rows from JSONL or CSV (columns: id, question, reference, gold_sources separated by ``|``)."""
+    if path.is_dir():
+        raise ConfigError(f"dataset.path is a folder: {path}",
+                          fix="name a JSONL or CSV file, or put a BEIR or records folder in "
+                          "dataset.builtin (docs/evals.md)")
     if not path.is_file():
         raise ConfigError(f"dataset file not found: {path}", fix="check dataset.path in the suite")
     raw: list[dict[str, Any]] = []
