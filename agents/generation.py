@@ -77,7 +77,7 @@ def keep_supported_claims(state: RagState) -> dict[str, Any]:
     """After the last regeneration still failed: answer with only the supported sentences."""
     start = time.perf_counter()
     text, claims = keep_supported(state["answer"], state.get("claims") or [])
-    kept = {n for c in claims if c.n is not None for n in [c.n]}
+    kept = {n for c in claims for n in c.support}
     return {"answer": text, "claims": claims, "grounded": True, "grounding_feedback": None,
             "citations": [c for c in state.get("citations", []) if c.n in kept],
             "steps": step(state, "keep_supported_claims", start, kept=len(claims),
@@ -91,6 +91,9 @@ def check_grounding(state: RagState, runtime: Runtime[RagContext]) -> dict[str, 
     start = time.perf_counter()
     if state.get("refused") or state.get("grounded") is False:
         return {"steps": step(state, "check_grounding", start, skipped=True)}
+    if not ctx.ground_with_model:  # a small model's verdict adds noise, not a check
+        return {"steps": step(state, "check_grounding", start,
+                              skipped="agent.ground: the claim check decides (no model call)")}
     say("checking that the answer is grounded")
     prompt = ctx.prompt("ground")
     verdict, calls, error = structured(

@@ -9,6 +9,7 @@ from langgraph.runtime import Runtime
 
 from agents.calls import counted, say, step, structured
 from agents.citations import format_sources
+from agents.followups import needs_conversation
 from agents.schemas import ChunkGrades, RewrittenQuery, StandaloneQuestion
 from agents.state import RagContext, RagState
 from agents.verify import declined
@@ -26,7 +27,8 @@ def start_turn(state: RagState, runtime: Runtime[RagContext]) -> dict[str, Any]:
         "prompts": {}, "model_calls": {}, "steps": [],
     }
     history = state.get("history") or []
-    if history:
+    if history and not (runtime.context.condense == "auto"
+                        and not needs_conversation(state["question"])):
         ctx = runtime.context
         say("condensing the follow-up question")
         prompt = ctx.prompt("condense")
@@ -38,6 +40,8 @@ def start_turn(state: RagState, runtime: Runtime[RagContext]) -> dict[str, Any]:
                    "prompts": {"condense": prompt.ref}, "model_calls": {"chat": calls}}
         if error:
             update["steps"] = [{"error": error, "fallback": "searched the follow-up as asked"}]
+    elif history:
+        update["steps"] = [{"condensed": False, "why": "the question stands alone"}]
     detail = update["steps"][0] if update["steps"] else {}
     update["steps"] = [{"node": "start_turn", "seconds": round(time.perf_counter() - start, 4),
                         "query": update["query"], **detail}]
@@ -64,6 +68,9 @@ def grade_documents(state: RagState, runtime: Runtime[RagContext]) -> dict[str, 
     sources = state.get("sources") or []
     if not sources:
         return {"steps": step(state, "grade_documents", start, kept=[])}
+    if not ctx.grade_with_model:  # the claim check after the answer is the filter that counts
+        return {"steps": step(state, "grade_documents", start, kept=[c.id for c in sources],
+                              skipped="agent.grade: the retrieval scores decide (no model call)")}
     say(f"grading {len(sources)} chunks")
     prompt = ctx.prompt("grade")
     grades, calls, error = structured(ctx, prompt.render(question=state["question"],

@@ -72,9 +72,17 @@ def build_context(settings: Settings, *, collection: str | None = None,
         min_relevance=settings.retrieval.min_relevance, max_rewrites=a.max_rewrites,
         max_generations=a.max_generations, max_sub_questions=a.max_sub_questions,
         min_supported_share=a.min_supported_share, claim_threshold=a.claim_threshold,
+        condense=a.condense, grade_with_model=_use_model(a.grade, specs["chat"]),
+        ground_with_model=_use_model(a.ground, specs["chat"]),
         collection=collection, where=where,
         model_guard=lambda role: model_call(specs[role], settings, role),
     )
+
+
+def _use_model(policy: str, chat: ModelSpec) -> bool:
+    """'auto' spends a call on grading or grounding only with a server model: the embedded
+    ones judged worse than the scores and the claim check they would second-guess."""
+    return policy == "model" or (policy == "auto" and chat.provider != "local")
 
 
 def check_question(question: str, settings: Settings) -> None:

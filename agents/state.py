@@ -79,6 +79,9 @@ class RagContext:
     max_sub_questions: int = 3
     min_supported_share: float = 1.0  # grounded only when this share of claims is supported
     claim_threshold: float = 0.6  # IDF-weighted share of a claim's new words a chunk must hold
+    condense: str = "auto"  # "auto": only follow-ups that lean on the conversation; "always"
+    grade_with_model: bool = True  # False: keep what passed the relevance floor (no model call)
+    ground_with_model: bool = True  # False: the deterministic claim check alone decides
     collection: str = "default"
     where: dict[str, Any] | None = None  # metadata filter for every retrieval of this request
     # Wraps each model call by role ("chat", "embedding") to turn outages into clear errors.

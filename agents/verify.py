@@ -7,6 +7,7 @@ from pydantic import BaseModel
 
 from agents.citations import Citation
 from agents.claims import (
+    BARE_VERDICT,
     MARKER,
     RESTATES,
     ClaimVerdict,
@@ -51,7 +52,7 @@ def verify_answer(answer: str, chunks: list[RetrievedChunk], question: str, *,
         own = [c for c in claims if c.sentence == i]
         cited = list(dict.fromkeys(cited_numbers(sentence)))
         if own and all(c.supported for c in own):
-            needed = list(dict.fromkeys(c.n for c in own if c.n is not None))
+            needed = list(dict.fromkeys(n for c in own for n in c.support))
         else:
             needed = []  # a citation must not lend an unsupported sentence a source
         wrong = len([n for n in cited if n not in needed])
@@ -98,6 +99,8 @@ def unsupported_feedback(claims: list[ClaimVerdict]) -> str:
         if c.supported:
             continue
         why = "it only repeats the question" if RESTATES in c.missing else (
+            "say which fact of the documents shows it, with its [n]" if BARE_VERDICT in c.missing
+            else
             "not in the documents: " + ", ".join(c.missing[:5]) if c.missing else "not supported")
         parts.append(f'"{c.text}" ({why})')
     return "; ".join(parts)
@@ -105,7 +108,8 @@ def unsupported_feedback(claims: list[ClaimVerdict]) -> str:
 
 def declined(claims: list[ClaimVerdict]) -> str:
     """The refusal after a failed check: what the documents do not say, in the claim's words."""
-    told = [c for c in claims if not c.supported and RESTATES not in c.missing]
+    told = [c for c in claims if not c.supported
+            and not {RESTATES, BARE_VERDICT} & set(c.missing)]
     if not told:
         return "I don't know: the answer I drafted was not supported by the documents."
     claim = told[0].text.rstrip(".!? ")

@@ -47,11 +47,13 @@ cores. Progress (graph, set, i/N, seconds) is printed to stderr.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import json
 import logging
 import os
 import platform
+import re
 import signal
 import statistics
 import sys
@@ -62,8 +64,9 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run as a script from a checkout without installing
 
-from agents.service import Answer, ask, build_context  # noqa: E402
+from agents.service import Answer, _use_model, ask_stream, build_context  # noqa: E402
 from core.models import get_embeddings  # noqa: E402
+from core.models.spec import ModelSpec  # noqa: E402
 from core.settings import Settings, load_settings  # noqa: E402
 from evals.datasets import Dataset, Question, load_dataset  # noqa: E402
 from evals.retrieval_bench import COLLECTION, bench_settings, build_collection  # noqa: E402
@@ -100,45 +103,87 @@ def build_distractor_collection(settings: Settings, ds: Dataset, questions: list
 
 
 # ------------------------------------------------------------------------------------------- running
-def ask_one(question: Question, settings: Settings, collection: str, graph: str, context: Any,
-            kind: str) -> dict[str, Any]:
+def ask_one(question: Question, settings: Settings, collection: str, label: str, graph: str,
+            context: Any, kind: str) -> dict[str, Any]:
     start = time.perf_counter()
-    row: dict[str, Any] = {"id": question.id, "set": kind, "type": question.kind, "graph": graph,
+    row: dict[str, Any] = {"id": question.id, "set": kind, "type": question.kind, "graph": label,
                            "question": question.text, "gold": question.answer}
+    first_token: float | None = None
     try:
-        answer: Answer = ask(question.text, settings, collection=collection, graph=graph,
-                             context=context)
+        for event, value in ask_stream(question.text, settings, collection=collection,
+                                       graph=graph, context=context):
+            if event == "token" and first_token is None:
+                first_token = time.perf_counter() - start
+            elif event == "answer":
+                answer: Answer = value
     except Exception as exc:  # one failed question must not end an hours-long run
         log.warning("%s failed on %s: %s: %s", graph, question.id, type(exc).__name__, exc,
                     exc_info=log.isEnabledFor(logging.DEBUG))
-        return {**row, "seconds": time.perf_counter() - start, "error": f"{type(exc).__name__}: {exc}",
+        return {**row, "seconds": time.perf_counter() - start, "first_token_s": first_token,
+                "error": f"{type(exc).__name__}: {exc}",
                 "answer": "", "refused": False, "grounded": None, "route": None,
                 "model_calls": {}, "calls": 0, "trace_id": None, "em": 0.0, "f1": 0.0,
                 "contains": 0.0}
     seconds = time.perf_counter() - start
     text = strip_citations(answer.answer)
     gold = question.answer or ""
-    return {**row, "seconds": seconds, "error": None, "answer": answer.answer,
+    return {**row, "seconds": seconds, "first_token_s": first_token, "error": None,
+            "answer": answer.answer,
             "refused": answer.refused, "grounded": answer.grounded, "route": answer.route,
             "model_calls": answer.model_calls, "calls": sum(answer.model_calls.values()),
             "trace_id": answer.trace_id, "em": exact_match(text, gold),
             "f1": token_f1(text, gold), "contains": contains(text, gold)}
 
 
+# What a variant may change: "corrective[grade=model,ground=model,answer=answer@3]".
+_VARIANT = re.compile(r"^(\w+)(?:\[(.*)\])?$")
+
+
+def split_graphs(text: str) -> list[str]:
+    """Comma-separated graph variants; commas inside [...] belong to the variant."""
+    return [g.strip() for g in re.split(r",(?![^\[]*\])", text) if g.strip()]
+
+
+def variant_context(label: str, context: Any, chat: str) -> tuple[str, Any]:
+    """(graph, context) for ``label``: the graph name and the context with its overrides."""
+    match = _VARIANT.match(label)
+    if not match or match.group(1) not in GRAPHS:
+        raise SystemExit(f"unknown graph variant {label!r}; use e.g. "
+                         f"corrective[grade=model,ground=claims,answer=answer@2]")
+    changes: dict[str, Any] = {}
+    refs = dict(context.prompt_refs)
+    for item in filter(None, (match.group(2) or "").split(",")):
+        key, _, value = item.partition("=")
+        if key in ("grade", "ground"):
+            changes[f"{key}_with_model"] = _use_model(value, ModelSpec.parse(chat))
+        elif key in ("condense",):
+            changes[key] = value
+        elif key in ("min_supported_share", "claim_threshold"):
+            changes[key] = float(value)
+        elif key == "max_generations":
+            changes[key] = int(value)
+        elif "@" in value:  # a prompt role pinned to a version
+            refs[key] = value
+        else:
+            raise SystemExit(f"variant {label!r}: unknown setting {key!r}")
+    return match.group(1), dataclasses.replace(context, prompt_refs=refs, **changes)
+
+
 def run(graphs: list[str], jobs: list[tuple[str, list[Question], Settings, str, Any]]
         ) -> tuple[list[dict[str, Any]], bool]:
-    """All questions of each graph in turn; (rows, interrupted)."""
+    """All questions of each graph variant in turn; (rows, interrupted)."""
     rows: list[dict[str, Any]] = []
     try:
-        for graph in graphs:
-            for kind, questions, settings, collection, context in jobs:
+        for label in graphs:
+            for kind, questions, settings, collection, base in jobs:
+                graph, context = variant_context(label, base, settings.chat)
                 for i, q in enumerate(questions, start=1):
-                    row = ask_one(q, settings, collection, graph, context, kind)
+                    row = ask_one(q, settings, collection, label, graph, context, kind)
                     rows.append(row)
                     flag = f"ERROR {row['error'][:80]}" if row["error"] else (
                         f"refused={row['refused']} calls={row['calls']} route={row['route']} "
                         f"f1={row['f1']:.2f} contains={row['contains']:.0f}")
-                    print(f"[{graph:10}] {kind:12} {i:3}/{len(questions)} {row['seconds']:6.1f}s  "
+                    print(f"[{label[:24]:24}] {kind:12} {i:3}/{len(questions)} {row['seconds']:6.1f}s  "
                           f"{flag}  trace={row['trace_id']}", file=sys.stderr, flush=True)
     except KeyboardInterrupt:
         print("interrupted: summarising the questions answered so far", file=sys.stderr)
@@ -149,6 +194,10 @@ def run(graphs: list[str], jobs: list[tuple[str, list[Question], Settings, str, 
 # ------------------------------------------------------------------------------------------- summary
 def _mean(values: list[float]) -> float | None:
     return statistics.fmean(values) if values else None
+
+
+def _median(values: list[float]) -> float | None:
+    return statistics.median(values) if values else None
 
 
 def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -164,6 +213,9 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "calls_answerable": _mean([r["calls"] for r in ans]),
         "calls_unanswerable": _mean([r["calls"] for r in una]),
         "seconds_per_question": _mean([r["seconds"] for r in rows]),
+        "median_seconds_answerable": _median([r["seconds"] for r in ans]),
+        "median_first_token_answerable": _median([r["first_token_s"] for r in ans
+                                                  if r.get("first_token_s") is not None]),
         "seconds_answerable": _mean([r["seconds"] for r in ans]),
         "seconds_unanswerable": _mean([r["seconds"] for r in una]),
         "grounded_true_answerable": _mean([float(r["grounded"] is True) for r in ans]),
@@ -194,12 +246,13 @@ def _fmt(value: float | None, pattern: str = "{:.3f}") -> str:
 
 
 def print_report(summary: dict[str, dict[str, Any]]) -> None:
-    head = (f"{'graph':11} {'n':>7} {'EM':>6} {'F1':>6} {'contains':>8} {'refuse@unans':>12} "
+    w = max([11, *(len(g) for g in summary)])  # variants such as corrective[grade=model]
+    head = (f"{'graph':{w}} {'n':>7} {'EM':>6} {'F1':>6} {'contains':>8} {'refuse@unans':>12} "
             f"{'falseref@ans':>12} {'calls/ans q':>11} {'calls/unans q':>13} {'mean s/q':>8}")
     print(head)
     print("-" * len(head))
     for graph, s in summary.items():
-        print(f"{graph:11} {s['answerable']:>3}+{s['unanswerable']:<3} {_fmt(s['em']):>6} "
+        print(f"{graph:{w}} {s['answerable']:>3}+{s['unanswerable']:<3} {_fmt(s['em']):>6} "
               f"{_fmt(s['f1']):>6} {_fmt(s['contains']):>8} {_fmt(s['refusal_unanswerable']):>12} "
               f"{_fmt(s['false_refusal_answerable']):>12} {_fmt(s['calls_answerable'], '{:.2f}'):>11} "
               f"{_fmt(s['calls_unanswerable'], '{:.2f}'):>13} "
@@ -208,7 +261,7 @@ def print_report(summary: dict[str, dict[str, Any]]) -> None:
           "in sentences, the gold answers are short;\n'contains' = normalised gold answer appears in "
           "the normalised answer. Refusal = answer.refused; calls = sum(answer.model_calls).")
     print()
-    head = f"{'graph':11} " + " ".join(
+    head = f"{'graph':{w}} " + " ".join(
         f"{t + ' n':>13} {t[:6] + ' F1':>9} {t[:6] + ' cont':>11} {t[:6] + ' calls':>12}"
         for t in TYPES)
     print(head)
@@ -219,16 +272,25 @@ def print_report(summary: dict[str, dict[str, Any]]) -> None:
             b = s["by_type"][t]
             cells.append(f"{b['n']:>13} {_fmt(b['f1']):>9} {_fmt(b['contains']):>11} "
                          f"{_fmt(b['calls'], '{:.2f}'):>12}")
-        print(f"{graph:11} " + " ".join(cells))
+        print(f"{graph:{w}} " + " ".join(cells))
     print()
     for graph, s in summary.items():
         for kind, routes in s["by_route"].items():
             parts = [f"{route}: n={r['n']} calls={_fmt(r['calls'], '{:.2f}')} "
                      f"refused={_fmt(r['refused'], '{:.2f}')}" for route, r in routes.items()]
-            print(f"routes {graph:10} {kind:12} " + "; ".join(parts))
+            print(f"routes {graph:{w}} {kind:12} " + "; ".join(parts))
     for graph, s in summary.items():
-        print(f"verdicts {graph:10} grounded on answerable {_fmt(s['grounded_true_answerable'])}; "
+        print(f"verdicts {graph:{w}} grounded on answerable {_fmt(s['grounded_true_answerable'])}; "
               f"false-grounded on unanswerable {_fmt(s['false_grounded_unanswerable'])}")
+    base = summary.get("simple")
+    for graph, s in summary.items():
+        ratios = []
+        for key, what in (("median_seconds_answerable", "median answer"),
+                          ("median_first_token_answerable", "median first token")):
+            mine, ref = s.get(key), base.get(key) if base else None
+            ratios.append(f"{what} {_fmt(mine, '{:.1f}')} s" + (
+                f" ({mine / ref:.2f}x simple)" if mine and ref else ""))
+        print(f"time {graph:{w}} " + "; ".join(ratios))
     errors = {g: s["errors"] for g, s in summary.items() if s["errors"]}
     if errors:
         print(f"errors (counted as wrong, not refused): {errors}")
@@ -246,9 +308,10 @@ def main(argv: list[str] | None = None) -> int:
                    help="override retrieval.min_relevance (e.g. -1: every chunk reaches the graders)")
     p.add_argument("--json", type=Path, default=None, help="write summary and per-question rows here")
     args = p.parse_args(argv)
-    graphs = [g.strip() for g in args.graphs.split(",") if g.strip()]
-    if unknown := [g for g in graphs if g not in GRAPHS]:
-        p.error(f"unknown graph(s) {unknown}; use {', '.join(GRAPHS)}")
+    graphs = split_graphs(args.graphs)
+    if unknown := [g for g in graphs if not (m := _VARIANT.match(g)) or m.group(1) not in GRAPHS]:
+        p.error(f"unknown graph(s) {unknown}; use {', '.join(GRAPHS)}, optionally with "
+                f"[setting=value,...]")
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     # Ctrl-C or `kill PID` ends the run early but still prints (and saves) what was measured;
     # SIGINT is restored because shells start background jobs with it ignored.

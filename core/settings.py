@@ -98,6 +98,17 @@ class AgentSettings(BaseModel):
     claim_threshold: float = Field(
         0.6, gt=0, le=1, description="IDF-weighted share of a claim's new words (beyond the "
         "question) a chunk must contain to support it; its numbers and names must all be there.")
+    condense: Literal["auto", "always"] = Field(
+        "auto", description="Rewrite a follow-up into a stand-alone question with a model call: "
+        "'auto' only when it refers back to the conversation or names nothing by itself.")
+    grade: Literal["auto", "model", "scores"] = Field(
+        "auto", description="Relevance grading in corrective/adaptive: 'model' asks the chat "
+        "model, 'scores' keeps what passed retrieval.min_relevance; 'auto' is 'scores' for the "
+        "embedded local models and 'model' for servers (measured in docs/agents.md).")
+    ground: Literal["auto", "model", "claims"] = Field(
+        "auto", description="After the claim check passed: 'model' also asks the chat model "
+        "(it can only downgrade), 'claims' trusts the claim check alone; 'auto' is 'claims' for "
+        "the embedded local models and 'model' for servers.")
     # One limit for the CLI, the web app, the API and the library (agents.service.ask_stream).
     max_question_chars: int = Field(4000, ge=1, description="Longest question, in characters.")
 

@@ -59,9 +59,11 @@ def render_sources(answer: Answer, turn: int) -> None:
         return
     with st.expander(f"Sources · {len(answer.citations)} cited", expanded=True):
         for c in answer.citations:
-            # The claim check's evidence sentence(s); the word-overlap guess only as a fallback.
-            spans = [evidence_range(c.text, v.span) for v in answer.claims if v.n == c.n]
-            span = next((s for s in spans if s), None) or supporting_span(
+            # The claim check's evidence sentence(s) in this chunk; the word-overlap guess only
+            # for answers saved before claims were checked (nothing else may pick a span).
+            spans = [evidence_range(c.text, v.spans[v.support.index(c.n)])
+                     for v in answer.claims if c.n in v.support and len(v.spans) == len(v.support)]
+            span = next((s for s in spans if s), None) if answer.claims else supporting_span(
                 c.text, claims_for(answer.answer, c.n))
             how = "" if c.method == "model" else " · attributed by the claim check"
             st.markdown(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agents.claims import RESTATES, split_claims, supported_share, tokens, verify_claims
+from agents.claims import BARE_VERDICT, CHOICE, RESTATES, split_claims, supported_share, tokens, verify_claims
 from agents.verify import declined, keep_supported, mark_unverified, verify_answer
 from retrieval.types import RetrievedChunk
 
@@ -119,3 +119,97 @@ def test_cli_verdict_line_counts_supported_claims() -> None:
     assert verdict_line(SimpleNamespace(grounded=False, claims=claims)) == (
         "not verified · 1/2 claims supported")
     assert verdict_line(SimpleNamespace(grounded=None, claims=[])) == "unchecked"
+
+
+LUAU = "Jack Owens wrote the song after he attended a luau at the Kahuku sugar mill."
+KAHUKU = "Kahuku is in the Koolauloa District on the island of Oahu."
+
+
+def test_two_chunks_together_support_a_two_hop_claim_and_both_are_cited() -> None:
+    checked = verify_answer("Jack Owens wrote the song after a luau in the Koolauloa District "
+                            "on Oahu [1].", _chunks(LUAU, KAHUKU), "Who wrote the song?")
+    [claim] = checked.claims
+    assert claim.supported and claim.support == [1, 2] and claim.n == 1
+    assert claim.span == f"{LUAU} … {KAHUKU}"
+    assert checked.text.endswith("[1][2].")
+
+
+def test_a_pair_is_not_used_when_one_chunk_supports_the_claim() -> None:
+    [claim] = verify_claims("Jack Owens attended a luau at the sugar mill.", "Who wrote the song?",
+                            _chunks(KAHUKU, LUAU))
+    assert claim.supported and claim.support == [2]
+
+
+def test_a_pair_still_needs_every_name_and_number() -> None:
+    [claim] = verify_claims("Jack Owens wrote the song in 1936 on Oahu.", "Who wrote the song?",
+                            _chunks(LUAU, KAHUKU))
+    assert not claim.supported and claim.missing == ["1936"]
+
+
+def test_a_short_answer_needs_a_chunk_about_the_question() -> None:
+    question = "Into which language did Haymo of Faversham's order translate its rule?"
+    about = "Haymo of Faversham's order translated its rule into Latin."
+    elsewhere = "Persian poetry flourished in the twelfth century."
+    [found] = verify_claims("Latin.", question, _chunks(elsewhere, about))
+    assert found.supported and found.n == 2
+    [unrelated] = verify_claims("Persian.", question, _chunks(elsewhere, about))
+    assert not unrelated.supported and "the passage is not about the question" in unrelated.missing
+
+
+def test_a_name_opening_the_claim_is_the_question_s_name() -> None:
+    # "Lilu" opens the claim (so it is not read as a name) but the question names Lilu.
+    [claim] = verify_claims("Lilu is a demon [1].", "If Gallu is a demon Lilu is what?",
+                            _chunks("Lilu is a demon of the night."))
+    assert not claim.supported and claim.missing == [RESTATES]
+
+
+def test_a_bare_yes_or_no_is_never_supported_and_a_leading_one_is_set_aside() -> None:
+    question = "Are both magazines British?"
+    [bare] = verify_claims("No.", question, _chunks("Both magazines are British."))
+    assert not bare.supported and bare.missing == [BARE_VERDICT]
+    [lead] = verify_claims("Yes, both magazines are British [1].", question,
+                           _chunks("Both magazines are British."))
+    assert lead.supported and lead.text == "Yes, both magazines are British."
+
+
+def test_a_multi_word_name_must_occur_whole() -> None:
+    question = "Name the mother of Edward Stafford, 4th Baron Stafford."
+    chunk = ("Edward Stafford, 4th Baron Stafford was the son of Henry Stafford and Lady Mary "
+             "Fortescue. His mother died in 1590.")
+    [wrong] = verify_claims("Mary Stafford.", question, _chunks(chunk))
+    assert not wrong.supported and "mary stafford" in wrong.missing
+    [right] = verify_claims("Lady Mary Fortescue.", question, _chunks(chunk))
+    assert right.supported
+
+
+def test_every_word_of_a_short_answer_must_be_there() -> None:
+    [claim] = verify_claims("lead vocalist.", "What role did Adam Duritz perform in his band?",
+                            _chunks("David Bryson is a guitarist and vocalist for the band."))
+    assert not claim.supported and "lead" in claim.missing
+
+
+def test_a_name_opening_a_short_answer_is_a_name() -> None:
+    question = "Where is the publisher of the novel based?"
+    chunk = "Two Dollar Radio is a publisher based in Columbus, Ohio. It publishes novels."
+    [claim] = verify_claims("Columbus, Ohio.", question, _chunks(chunk))
+    assert claim.supported
+    [swapped] = verify_claims("Toledo, Ohio.", question, _chunks(chunk))
+    assert not swapped.supported and "toledo" in swapped.missing
+
+
+def test_a_bridge_passage_links_a_short_answer_to_the_question() -> None:
+    question = "What genre is the author of the story behind Act of War associated with?"
+    link = "Act of War is a video game whose story was written by Dale Brown."
+    answer = "Dale Brown is known for his aviation techno-thriller novels."
+    [claim] = verify_claims("aviation techno-thriller novels.", question, _chunks(answer, link))
+    assert claim.supported and claim.support == [1, 2]
+    # Without a shared name the second passage is no link, and the answer passage is off-topic.
+    unlinked = "Act of War is a video game published in 2005."
+    [alone] = verify_claims("aviation techno-thriller novels.", question, _chunks(answer, unlinked))
+    assert not alone.supported
+
+
+def test_picking_an_alternative_of_the_question_is_not_checked() -> None:
+    [claim] = verify_claims("The Exies.", "Which band was formed first, The Exies or Circus "
+                            "Diablo?", _chunks("The Exies formed in 1997."))
+    assert not claim.supported and claim.missing == [CHOICE]
