@@ -10,8 +10,8 @@ from typing import Any, TypeVar
 from langchain_core.messages import BaseMessage
 from pydantic import BaseModel
 
-from agents.state import RagContext, RagState
-from core.models.structured import StructuredOutputError, call_structured
+from ragloom.agents.state import RagContext, RagState
+from ragloom.core.models.structured import StructuredOutputError, call_structured
 
 T = TypeVar("T", bound=BaseModel)
 log = logging.getLogger(__name__)

@@ -7,7 +7,7 @@ import re
 
 from pydantic import BaseModel
 
-from retrieval.types import RetrievedChunk
+from ragloom.retrieval.types import RetrievedChunk
 
 _MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")

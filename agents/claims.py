@@ -26,8 +26,8 @@ import re
 
 from pydantic import BaseModel, Field
 
-from agents.citations import _PREAMBLE, _SENTENCE_END, _STOPWORDS, _YES_NO_START
-from retrieval.types import RetrievedChunk
+from ragloom.agents.citations import _PREAMBLE, _SENTENCE_END, _STOPWORDS, _YES_NO_START
+from ragloom.retrieval.types import RetrievedChunk
 
 MARKER = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")  # with the space before it, to strip
 _CHUNK_SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n+")

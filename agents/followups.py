@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from agents.claims import tokens
+from ragloom.agents.claims import tokens
 
 _REFERS_BACK = frozenset("""
 it its itself they them their theirs themselves this that these those he him his she her hers

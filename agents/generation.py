@@ -7,14 +7,14 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from agents.calls import chat, counted, say, step, structured
-from agents.citations import extract_citations, format_sources, is_refusal
-from agents.claims import RESTATES, supported_share
-from agents.links import filter_links
-from agents.schemas import GroundingVerdict
-from agents.state import RagContext, RagState
-from agents.verify import keep_supported, mark_unverified, unsupported_feedback, verify_answer
-from retrieval.types import RetrievedChunk
+from ragloom.agents.calls import chat, counted, say, step, structured
+from ragloom.agents.citations import extract_citations, format_sources, is_refusal
+from ragloom.agents.claims import RESTATES, supported_share
+from ragloom.agents.links import filter_links
+from ragloom.agents.schemas import GroundingVerdict
+from ragloom.agents.state import RagContext, RagState
+from ragloom.agents.verify import keep_supported, mark_unverified, unsupported_feedback, verify_answer
+from ragloom.retrieval.types import RetrievedChunk
 
 
 def cited_answer(text: str, sources: list[RetrievedChunk], question: str = "", *,

@@ -1,4 +1,4 @@
-"""LangGraph state machines, wired from the nodes in ``agents.nodes``, ``.generation`` and
+"""LangGraph state machines, wired from the nodes in ``ragloom.agents.nodes``, ``.generation`` and
 ``.multihop``. Users can compose their own graphs from the same nodes (see ``docs/agents.md``)."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import RetryPolicy
 
-from agents.generation import (
+from ragloom.agents.generation import (
     answer_directly,
     ask_clarification,
     check_claims,
@@ -18,8 +18,8 @@ from agents.generation import (
     generate_answer,
     keep_supported_claims,
 )
-from agents.multihop import answer_sub_questions, compose_answer, route_question
-from agents.nodes import (
+from ragloom.agents.multihop import answer_sub_questions, compose_answer, route_question
+from ragloom.agents.nodes import (
     decline_answer,
     grade_documents,
     record_turn,
@@ -27,7 +27,7 @@ from agents.nodes import (
     rewrite_query,
     start_turn,
 )
-from agents.routing import (
+from ragloom.agents.routing import (
     after_claims,
     after_generation,
     after_grading,
@@ -36,8 +36,8 @@ from agents.routing import (
     after_sub_answers,
     by_route,
 )
-from agents.state import AskInput, RagContext, RagState
-from core.models.reachability import is_transient
+from ragloom.agents.state import AskInput, RagContext, RagState
+from ragloom.core.models.reachability import is_transient
 
 # Transient model errors (timeouts, 5xx, rate limits) are retried with backoff; outages are not.
 MODEL_RETRY = RetryPolicy(max_attempts=3, initial_interval=1.0, retry_on=is_transient)

@@ -8,12 +8,12 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from agents.calls import chat, counted, say, step, structured
-from agents.citations import format_sources, is_refusal, restates_question
-from agents.generation import cited_answer
-from agents.schemas import Decomposition, Route
-from agents.state import RagContext, RagState, SubAnswer
-from retrieval.types import RetrievedChunk
+from ragloom.agents.calls import chat, counted, say, step, structured
+from ragloom.agents.citations import format_sources, is_refusal, restates_question
+from ragloom.agents.generation import cited_answer
+from ragloom.agents.schemas import Decomposition, Route
+from ragloom.agents.state import RagContext, RagState, SubAnswer
+from ragloom.retrieval.types import RetrievedChunk
 
 
 def route_question(state: RagState, runtime: Runtime[RagContext]) -> dict[str, Any]:

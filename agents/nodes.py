@@ -7,12 +7,12 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from agents.calls import counted, say, step, structured
-from agents.citations import format_sources
-from agents.followups import needs_conversation
-from agents.schemas import ChunkGrades, RewrittenQuery, StandaloneQuestion
-from agents.state import RagContext, RagState
-from agents.verify import declined
+from ragloom.agents.calls import counted, say, step, structured
+from ragloom.agents.citations import format_sources
+from ragloom.agents.followups import needs_conversation
+from ragloom.agents.schemas import ChunkGrades, RewrittenQuery, StandaloneQuestion
+from ragloom.agents.state import RagContext, RagState
+from ragloom.agents.verify import declined
 
 
 def start_turn(state: RagState, runtime: Runtime[RagContext]) -> dict[str, Any]:

@@ -6,8 +6,8 @@ from typing import Literal
 
 from langgraph.runtime import Runtime
 
-from agents.citations import is_refusal
-from agents.state import RagContext, RagState
+from ragloom.agents.citations import is_refusal
+from ragloom.agents.state import RagContext, RagState
 
 
 def after_simple_retrieval(state: RagState) -> Literal["generate_answer", "decline_answer"]:

@@ -12,20 +12,20 @@ from typing import Any
 from langgraph.errors import GraphRecursionError
 from pydantic import BaseModel, Field
 
-from agents.citations import Citation
-from agents.claims import ClaimVerdict
-from agents.graphs import GRAPHS
-from agents.state import RagContext, Turn
-from agents.traces import TraceStore
-from core.errors import ConfigError, RagloomError
-from core.models import get_chat_model, get_embeddings
-from core.models.reachability import model_call
-from core.models.spec import ModelSpec
-from core.private import private_file
-from core.settings import Settings
-from prompts import PromptStore
-from retrieval.rerank import LLMReranker
-from retrieval.service import open_retriever
+from ragloom.agents.citations import Citation
+from ragloom.agents.claims import ClaimVerdict
+from ragloom.agents.graphs import GRAPHS
+from ragloom.agents.state import RagContext, Turn
+from ragloom.agents.traces import TraceStore
+from ragloom.core.errors import ConfigError, RagloomError
+from ragloom.core.models import get_chat_model, get_embeddings
+from ragloom.core.models.reachability import model_call
+from ragloom.core.models.spec import ModelSpec
+from ragloom.core.private import private_file
+from ragloom.core.settings import Settings
+from ragloom.prompts import PromptStore
+from ragloom.retrieval.rerank import LLMReranker
+from ragloom.retrieval.service import open_retriever
 
 ANSWER_NODES = {"generate_answer", "compose_answer", "answer_directly", "ask_clarification"}
 

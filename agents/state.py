@@ -16,11 +16,11 @@ from typing import Annotated, Any, NotRequired, TypedDict
 
 from langchain_core.language_models import BaseChatModel
 
-from agents.citations import Citation
-from agents.claims import ClaimVerdict
-from prompts import PromptStore
-from retrieval.retriever import Retriever
-from retrieval.types import RetrievedChunk
+from ragloom.agents.citations import Citation
+from ragloom.agents.claims import ClaimVerdict
+from ragloom.prompts import PromptStore
+from ragloom.retrieval.retriever import Retriever
+from ragloom.retrieval.types import RetrievedChunk
 
 
 class Turn(TypedDict):

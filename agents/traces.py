@@ -9,7 +9,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from core.private import private_file
+from ragloom.core.private import private_file
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS traces (

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from agents.citations import Citation
-from agents.claims import (
+from ragloom.agents.citations import Citation
+from ragloom.agents.claims import (
     BARE_VERDICT,
     MARKER,
     RESTATES,
@@ -15,7 +15,7 @@ from agents.claims import (
     sentences_of,
     verify_claims,
 )
-from retrieval.types import RetrievedChunk
+from ragloom.retrieval.types import RetrievedChunk
 
 UNVERIFIED = "(not verified)"
 

@@ -11,16 +11,16 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from api import errors, limits
-from api.audit import AuditLog, audit_path
-from api.contexts import ContextCache
-from api.deps import ContextFactory, ServiceState, default_embeddings
-from api.jobs import IngestJobs
-from api.keys import KeyStore, keys_path
-from api.routes import ask, collections, evals, health, openai, prompts, traces
-from core.models.spec import ModelSpec
-from core.private import private_dir
-from core.settings import Settings
+from ragloom.api import errors, limits
+from ragloom.api.audit import AuditLog, audit_path
+from ragloom.api.contexts import ContextCache
+from ragloom.api.deps import ContextFactory, ServiceState, default_embeddings
+from ragloom.api.jobs import IngestJobs
+from ragloom.api.keys import KeyStore, keys_path
+from ragloom.api.routes import ask, collections, evals, health, openai, prompts, traces
+from ragloom.core.models.spec import ModelSpec
+from ragloom.core.private import private_dir
+from ragloom.core.settings import Settings
 
 log = logging.getLogger(__name__)
 UPLOAD_PATH_SUFFIX = "/documents"

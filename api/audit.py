@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from core.private import private_file
+from ragloom.core.private import private_file
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit (

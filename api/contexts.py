@@ -6,7 +6,7 @@ keyed on the BM25 index's generation so that an ingest (here or in another proce
 data folder) is seen by the next question; per-request fields (pinned prompts, filter) are set on
 a copy. Every part kept is thread-safe: LangChain's HTTP chat/embedding clients, Chroma's
 HttpClient, the read-only BM25 index. The embedded llama.cpp model is not, and the app answers one
-question at a time when it is configured (see ``api.app``).
+question at a time when it is configured (see ``ragloom.api.app``).
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ import dataclasses
 import threading
 from typing import Any
 
-from agents.state import RagContext
-from core.settings import Settings
-from retrieval.lexical import LexicalIndex, index_dir
+from ragloom.agents.state import RagContext
+from ragloom.core.settings import Settings
+from ragloom.retrieval.lexical import LexicalIndex, index_dir
 
 
 class ContextCache:
@@ -27,7 +27,7 @@ class ContextCache:
 
     def __call__(self, settings: Settings, collection: str, prompts: dict[str, str],
                  where: dict[str, Any] | None) -> RagContext:
-        from agents.service import build_context
+        from ragloom.agents.service import build_context
 
         generation = LexicalIndex.state(index_dir(settings.home, collection))
         with self._lock:

@@ -11,12 +11,12 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
-from agents.state import RagContext
-from api.audit import AuditLog
-from api.contexts import ContextCache
-from api.errors import ApiError
-from api.keys import LOCAL_ADMIN, KeyStore, Level, Principal
-from core.settings import Settings
+from ragloom.agents.state import RagContext
+from ragloom.api.audit import AuditLog
+from ragloom.api.contexts import ContextCache
+from ragloom.api.errors import ApiError
+from ragloom.api.keys import LOCAL_ADMIN, KeyStore, Level, Principal
+from ragloom.core.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +25,7 @@ ContextFactory = Callable[[Settings, str, dict[str, str], dict[str, Any] | None]
 
 
 def default_embeddings(settings: Settings) -> Any:
-    from core.models import get_embeddings
+    from ragloom.core.models import get_embeddings
 
     return get_embeddings(settings.embedding, settings)
 

@@ -17,7 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from core.errors import (
+from ragloom.core.errors import (
     ConfigError,
     IngestError,
     ModelUnavailableError,

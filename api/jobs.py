@@ -19,9 +19,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from core.private import private_file
-from core.processes import as_polled, process_tag
-from core.settings import Settings
+from ragloom.core.private import private_file
+from ragloom.core.processes import as_polled, process_tag
+from ragloom.core.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -81,8 +81,8 @@ class IngestJobs:
 
     def _run(self, job_id: str, collection: str, paths: list[Path], sync: bool,
              state: dict[str, Any], uploaded: list[Path]) -> None:
-        from retrieval.collections import manifest_path
-        from retrieval.uploads import discard_unindexed
+        from ragloom.retrieval.collections import manifest_path
+        from ragloom.retrieval.uploads import discard_unindexed
 
         try:
             self._ingest(job_id, collection, paths, sync, state)
@@ -93,9 +93,9 @@ class IngestJobs:
 
     def _ingest(self, job_id: str, collection: str, paths: list[Path], sync: bool,
                 state: dict[str, Any]) -> None:
-        from api.errors import describe
-        from retrieval.collections import Collection
-        from retrieval.ingest import Progress, ingest
+        from ragloom.api.errors import describe
+        from ragloom.retrieval.collections import Collection
+        from ragloom.retrieval.ingest import Progress, ingest
 
         def progress(p: Progress) -> None:
             # ingest() holds the collection's write lock by now: until then the job is "queued"

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from core.errors import ConfigError
-from core.private import private_file
+from ragloom.core.errors import ConfigError
+from ragloom.core.private import private_file
 
 Level = Literal["read", "write", "admin"]
 LEVELS: dict[str, int] = {"read": 1, "write": 2, "admin": 3}

@@ -1,9 +1,9 @@
 """Request limits (a pure ASGI middleware) and upload file names that stay in their folder.
 
-Before a route sees a request: the headers must fit ``api.max_header_kb`` (431), the body
-``api.max_body_kb`` / ``api.max_upload_mb`` by Content-Length and while it is read (413), it
-must arrive within ``api.body_timeout_s`` (408), and a JSON body may nest at most
-``api.max_json_depth`` levels (400). Each refusal is the API's JSON error: what, and the fix.
+Before a route sees a request: the headers must fit ``ragloom.api.max_header_kb`` (431), the body
+``ragloom.api.max_body_kb`` / ``ragloom.api.max_upload_mb`` by Content-Length and while it is read (413), it
+must arrive within ``ragloom.api.body_timeout_s`` (408), and a JSON body may nest at most
+``ragloom.api.max_json_depth`` levels (400). Each refusal is the API's JSON error: what, and the fix.
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.errors import ApiError, error_body
-from api.json_depth import json_depth
-from core.errors import IngestError
-from core.settings import ApiSettings
-from retrieval import uploads
+from ragloom.api.errors import ApiError, error_body
+from ragloom.api.json_depth import json_depth
+from ragloom.core.errors import IngestError
+from ragloom.core.settings import ApiSettings
+from ragloom.retrieval import uploads
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -140,7 +140,7 @@ class RequestLimits:
             await _refuse(scope, send, exc)
             return
         if json_depth(data, stop_at=lim.depth + 1) > lim.depth:
-            from retrieval.where import MAX_DEPTH
+            from ragloom.retrieval.where import MAX_DEPTH
 
             await answer(scope, send, 400, f"the request body nests deeper than {lim.depth} "
                          "levels", f"send flatter JSON (a metadata filter nests at most "
@@ -201,7 +201,7 @@ def install(app: FastAPI, limits: Limits) -> None:
 
 
 def safe_filename(raw: str | None) -> str:
-    """``retrieval.uploads.safe_filename``, refusing an unusable name with a 422."""
+    """``ragloom.retrieval.uploads.safe_filename``, refusing an unusable name with a 422."""
     try:
         return uploads.safe_filename(raw)
     except IngestError as exc:

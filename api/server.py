@@ -1,4 +1,4 @@
-"""The ASGI app uvicorn imports (``api.server:app``), built from the settings `ragloom serve`
+"""The ASGI app uvicorn imports (``ragloom.api.server:app``), built from the settings `ragloom serve`
 resolved (passed through the environment so that every worker process builds the same app)."""
 
 from __future__ import annotations
@@ -6,8 +6,8 @@ from __future__ import annotations
 import logging
 import os
 
-from api.app import create_app
-from core.settings import Settings, load_settings
+from ragloom.api.app import create_app
+from ragloom.core.settings import Settings, load_settings
 
 
 def _settings() -> Settings:

@@ -38,14 +38,14 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from agents.citations import format_sources  # noqa: E402
-from agents.generation import cited_answer  # noqa: E402
-from agents.service import build_context  # noqa: E402
-from core.settings import load_settings  # noqa: E402
-from evals.datasets import load_dataset  # noqa: E402
-from evals.retrieval_bench import COLLECTION, bench_settings, build_collection  # noqa: E402
-from evals.text_metrics import contains, exact_match, strip_citations, token_f1  # noqa: E402
-from retrieval.types import RetrievedChunk  # noqa: E402
+from ragloom.agents.citations import format_sources  # noqa: E402
+from ragloom.agents.generation import cited_answer  # noqa: E402
+from ragloom.agents.service import build_context  # noqa: E402
+from ragloom.core.settings import load_settings  # noqa: E402
+from ragloom.evals.datasets import load_dataset  # noqa: E402
+from ragloom.evals.retrieval_bench import COLLECTION, bench_settings, build_collection  # noqa: E402
+from ragloom.evals.text_metrics import contains, exact_match, strip_citations, token_f1  # noqa: E402
+from ragloom.retrieval.types import RetrievedChunk  # noqa: E402
 
 PROMPTS = {"sentence": "answer@2", "short": "answer@3"}
 # (name, chunks, prompt): chunks is "oracle", "topK", "topK-reversed" or "rerankNtoK"
@@ -67,7 +67,7 @@ def chunks_for(config: str, hits: list[RetrievedChunk], oracle: list[RetrievedCh
         return oracle
     if config.startswith("rerank"):
         n, k = (int(x) for x in config.removeprefix("rerank").split("to"))
-        from retrieval.rerank import LLMReranker
+        from ragloom.retrieval.rerank import LLMReranker
 
         return LLMReranker(ctx.chat_model, ctx.chat_provider).rerank(question, hits[:n], k)
     k = int(config.removeprefix("top").split("-")[0])

@@ -1,12 +1,12 @@
 """Agentic RAG graphs on HotpotQA: ``simple`` vs ``corrective`` vs ``adaptive``, same retriever.
 
-What it measures, with the project's own entry point (``agents.service.ask``) and default settings
+What it measures, with the project's own entry point (``ragloom.agents.service.ask``) and default settings
 (chat ``local/qwen2.5-coder-0.5b`` through llama.cpp, embedding ``local/minilm-l6-v2``, hybrid
 retrieval, top_k 4):
 
 - **Answerable**: the first ``--limit`` HotpotQA questions (``../shared/data/hotpotqa``, 2-hop
   bridge / comparison questions over 994 Wikipedia paragraphs), asked against the HotpotQA corpus
-  (``evals.retrieval_bench.build_collection``: collection ``bench``, ingested once and cached under
+  (``ragloom.evals.retrieval_bench.build_collection``: collection ``bench``, ingested once and cached under
   ``~/.cache/ragloom/bench/hotpotqa-<key>``). Scored against the short gold answer with SQuAD-style
   normalisation (lowercase, strip punctuation and the articles a/an/the, collapse whitespace), after
   removing the ``[n]`` citation markers from the answer:
@@ -27,8 +27,11 @@ retrieval, top_k 4):
   mean wall-clock seconds per question (around ``ask``; the chat model is loaded before timing), and
   a breakdown by HotpotQA type (bridge / comparison) and, for the adaptive graph, by route.
 
-Graphs run one after another (all questions of one graph, then the next), so that llama.cpp's
-prompt-prefix cache is never shared between graphs on the same question. Every answer is traced:
+Variants run interleaved: each question is asked of every graph variant in turn (the order
+rotated per question), and llama.cpp's cached prompt prefix is dropped before each answer, so no
+variant reuses another's work and a busy spell of the machine falls on all of them alike. A
+variant is a graph with settings: ``corrective[grade=model,ground=model]`` grades and checks
+grounding with the chat model, ``simple[answer=answer@2]`` pins a prompt version. Every answer is traced:
 ``ragloom trace ID --home HOME`` shows its steps (the homes and trace ids are in the JSON).
 
 Run from the repository root::
@@ -62,18 +65,18 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))  # run as a script from a checkout without installing
+sys.path.insert(0, str(REPO))  # the benchmarks.* siblings; ragloom comes from `make install`
 
-from agents.service import Answer, _use_model, ask_stream, build_context  # noqa: E402
-from core.models import get_embeddings  # noqa: E402
-from core.models.spec import ModelSpec  # noqa: E402
-from core.settings import Settings, load_settings  # noqa: E402
-from evals.datasets import Dataset, Question, load_dataset  # noqa: E402
-from evals.retrieval_bench import COLLECTION, bench_settings, build_collection  # noqa: E402
-from evals.text_metrics import contains, exact_match, strip_citations, token_f1  # noqa: E402
-from prompts import PromptStore  # noqa: E402
-from retrieval.collections import Collection  # noqa: E402
-from retrieval.ingest import ingest_records  # noqa: E402
+from ragloom.agents.service import Answer, _use_model, ask_stream, build_context  # noqa: E402
+from ragloom.core.models import get_embeddings  # noqa: E402
+from ragloom.core.models.spec import ModelSpec  # noqa: E402
+from ragloom.core.settings import Settings, load_settings  # noqa: E402
+from ragloom.evals.datasets import Dataset, Question, load_dataset  # noqa: E402
+from ragloom.evals.retrieval_bench import COLLECTION, bench_settings, build_collection  # noqa: E402
+from ragloom.evals.text_metrics import contains, exact_match, strip_citations, token_f1  # noqa: E402
+from ragloom.prompts import PromptStore  # noqa: E402
+from ragloom.retrieval.collections import Collection  # noqa: E402
+from ragloom.retrieval.ingest import ingest_records  # noqa: E402
 
 DISTRACTOR_COLLECTION = "distractors"
 GRAPHS = ("simple", "corrective", "adaptive")
@@ -169,22 +172,34 @@ def variant_context(label: str, context: Any, chat: str) -> tuple[str, Any]:
     return match.group(1), dataclasses.replace(context, prompt_refs=refs, **changes)
 
 
+def forget_prompt_cache(context: Any) -> None:
+    """Drop llama.cpp's cached prompt prefix, so no variant reuses another's work on the same
+    question (a server model keeps its own cache; nothing to do there)."""
+    client = getattr(context.chat_model, "client", None)
+    if callable(getattr(client, "reset", None)):
+        client.reset()
+
+
 def run(graphs: list[str], jobs: list[tuple[str, list[Question], Settings, str, Any]]
         ) -> tuple[list[dict[str, Any]], bool]:
-    """All questions of each graph variant in turn; (rows, interrupted)."""
+    """Each question asked of every variant in turn, the order rotated per question, so the
+    machine's load falls on all variants alike; (rows, interrupted)."""
     rows: list[dict[str, Any]] = []
     try:
-        for label in graphs:
-            for kind, questions, settings, collection, base in jobs:
-                graph, context = variant_context(label, base, settings.chat)
-                for i, q in enumerate(questions, start=1):
+        for kind, questions, settings, collection, base in jobs:
+            variants = [(label, *variant_context(label, base, settings.chat)) for label in graphs]
+            for i, q in enumerate(questions, start=1):
+                for label, graph, context in variants[i % len(variants):] + variants[
+                        :i % len(variants)]:
+                    forget_prompt_cache(context)
                     row = ask_one(q, settings, collection, label, graph, context, kind)
                     rows.append(row)
                     flag = f"ERROR {row['error'][:80]}" if row["error"] else (
                         f"refused={row['refused']} calls={row['calls']} route={row['route']} "
                         f"f1={row['f1']:.2f} contains={row['contains']:.0f}")
-                    print(f"[{label[:24]:24}] {kind:12} {i:3}/{len(questions)} {row['seconds']:6.1f}s  "
-                          f"{flag}  trace={row['trace_id']}", file=sys.stderr, flush=True)
+                    print(f"[{label[:24]:24}] {kind:12} {i:3}/{len(questions)} "
+                          f"{row['seconds']:6.1f}s  {flag}  trace={row['trace_id']}",
+                          file=sys.stderr, flush=True)
     except KeyboardInterrupt:
         print("interrupted: summarising the questions answered so far", file=sys.stderr)
         return rows, True

@@ -1,4 +1,4 @@
-"""Claim-support precision / recall of ``agents.claims.verify_claims`` on a set built from HotpotQA.
+"""Claim-support precision / recall of ``ragloom.agents.claims.verify_claims`` on a set built from HotpotQA.
 
 The checker (no model) says whether the chunks support an answer's claims. This script measures it
 on a labelled set built mechanically from HotpotQA's annotations (``../shared/data/hotpotqa``: 100
@@ -78,7 +78,7 @@ supported. Recall = supported positives / positives; per negative family the fal
 supported negatives / negatives; precision = TP / (TP + FP) with the negatives of the swap family,
 of the distractor family and of both (precision depends on the number of negatives per positive,
 printed with it); F1 from that precision and the recall. Proportions come with 95 % Wilson
-intervals (``evals.injection.wilson_interval``); F1 has none. The target is precision >= 0.90 (all
+intervals (``ragloom.evals.injection.wilson_interval``); F1 has none. The target is precision >= 0.90 (all
 negatives) at recall >= 0.70, at the checker's default threshold, 0.6 (read from
 ``verify_claims``'s signature). The sweep over ``threshold`` in {0.4, 0.5, 0.6, 0.7, 0.8} is for
 the record, not to pick one. A few false positives and false negatives at the default threshold are
@@ -104,13 +104,13 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))  # run as a script from a checkout without installing
+sys.path.insert(0, str(REPO))  # the benchmarks.* siblings; ragloom comes from `make install`
 
-from agents.claims import ClaimVerdict, verify_claims  # noqa: E402
-from evals.datasets import default_data_dir  # noqa: E402
-from evals.injection import wilson_interval  # noqa: E402
-from evals.text_metrics import contains, normalize  # noqa: E402
-from retrieval.types import RetrievedChunk  # noqa: E402
+from ragloom.agents.claims import ClaimVerdict, verify_claims  # noqa: E402
+from ragloom.evals.datasets import default_data_dir  # noqa: E402
+from ragloom.evals.injection import wilson_interval  # noqa: E402
+from ragloom.evals.text_metrics import contains, normalize  # noqa: E402
+from ragloom.retrieval.types import RetrievedChunk  # noqa: E402
 
 THRESHOLDS = (0.4, 0.5, 0.6, 0.7, 0.8)
 FORMS = {"a": "(a) short answer vs gold passages", "c": "(c) short answer vs supporting sentences"}

@@ -1,6 +1,6 @@
 """Benchmark of the embedded (no-server) models ragloom ships.
 
-What it measures, with the project's own factories (``core.models``) and settings:
+What it measures, with the project's own factories (``ragloom.core.models``) and settings:
 
 1. Embeddings, ``local/minilm-l6-v2`` (int8 ONNX, 384-d) and ``local/wordllama-l2-supercat``
    (static, 256-d), on SciFact (BEIR format, ``../shared/data/scifact``): every corpus document
@@ -67,8 +67,8 @@ SYSTEM_PROMPT = (
 
 # --------------------------------------------------------------------------------------------- data
 def load_scifact(data: Path, limit_docs: int | None):
-    """SciFact through ``evals.datasets`` as plain dicts: corpus, queries with judgements, qrels."""
-    from evals.datasets import load_dataset
+    """SciFact through ``ragloom.evals.datasets`` as plain dicts: corpus, queries with judgements, qrels."""
+    from ragloom.evals.datasets import load_dataset
 
     ds = load_dataset("scifact", data.parent)
     qrels = {q.id: set(q.gold) for q in ds.questions}
@@ -99,8 +99,8 @@ def top_k(query_vecs: np.ndarray, doc_vecs: np.ndarray, k: int) -> np.ndarray:
 
 # --------------------------------------------------------------------------------------- embeddings
 def bench_embeddings(name: str, settings, corpus, queries, qrels) -> dict[str, Any]:
-    from core.models import get_embeddings
-    from evals.retrieval_metrics import ndcg_at_k, recall_at_k
+    from ragloom.core.models import get_embeddings
+    from ragloom.evals.retrieval_metrics import ndcg_at_k, recall_at_k
 
     t0 = time.perf_counter()
     emb = get_embeddings(name, settings)
@@ -179,7 +179,7 @@ def _perf(llm) -> dict[str, float]:
 
 
 def bench_chat(settings, corpus, queries, qrels, runs: int, max_tokens: int) -> dict[str, Any]:
-    from core.models import get_chat_model
+    from ragloom.core.models import get_chat_model
 
     t0 = time.perf_counter()
     chat = get_chat_model(CHAT_MODEL, settings)
@@ -333,7 +333,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     os.chdir(REPO)  # ragloom.toml and relative paths resolve as for the CLI
     sys.path.insert(0, str(REPO))
-    from core.settings import load_settings
+    from ragloom.core.settings import load_settings
 
     settings = load_settings()
     if args.chat_threads is not None:

@@ -1,4 +1,4 @@
-"""Ingestion throughput: ragloom's ``retrieval.ingest`` against LlamaIndex's default ingestion path.
+"""Ingestion throughput: ragloom's ``ragloom.retrieval.ingest`` against LlamaIndex's default ingestion path.
 
 Two corpora from ``../shared/data`` (read in place, never copied into the repository):
 
@@ -9,7 +9,7 @@ Both systems use the same embedding model, ragloom's ``local/minilm-l6-v2`` (all
 ONNX, 384-d), the same sentence splitter settings (256 tokens, overlap 32) and an embedded Chroma
 collection with cosine distance, written to a fresh temporary folder.
 
-- ragloom: ``Collection(settings, name, emb)`` then ``retrieval.ingest.ingest([path], collection)``
+- ragloom: ``Collection(settings, name, emb)`` then ``ragloom.retrieval.ingest.ingest([path], collection)``
   with its defaults (PDFs parsed by pypdfium2 in forked worker processes; the JSONL loader renders
   each record as "key: value" lines, 50 records per section).
 - LlamaIndex: ``SimpleDirectoryReader(input_files=...).load_data()`` (its default PDF reader,
@@ -52,7 +52,7 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))  # run as a script from a checkout without installing
+sys.path.insert(0, str(REPO))  # the benchmarks.* siblings; ragloom comes from `make install`
 
 from benchmarks.ingest_cases import (  # noqa: E402
     CASES,

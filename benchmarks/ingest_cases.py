@@ -96,8 +96,8 @@ class TimedEmbeddings:
 
 def _load_embeddings(home: Path, embedding: str) -> tuple[Any, TimedEmbeddings]:
     """Settings for ``home`` and the embedding model, loaded and run once (outside the timed span)."""
-    from core.models import get_embeddings
-    from core.settings import load_settings
+    from ragloom.core.models import get_embeddings
+    from ragloom.core.settings import load_settings
 
     settings = load_settings(home=home, embedding=embedding)
     emb = get_embeddings(embedding, settings)
@@ -108,8 +108,8 @@ def _load_embeddings(home: Path, embedding: str) -> tuple[Any, TimedEmbeddings]:
 def run_ragloom(corpus: str, work: Path, quick: bool, embedding: str) -> dict[str, Any]:
     import llama_index.core.node_parser  # noqa: F401  (ragloom imports it lazily: keep imports untimed)
 
-    from retrieval.collections import Collection
-    from retrieval.ingest import ingest
+    from ragloom.retrieval.collections import Collection
+    from ragloom.retrieval.ingest import ingest
 
     home = work / f"ragloom-{corpus}"
     settings, emb = _load_embeddings(home, embedding)
@@ -125,7 +125,7 @@ def run_ragloom(corpus: str, work: Path, quick: bool, embedding: str) -> dict[st
             "files": len(report.ingested), "chunks": report.chunks_added, "stored": col.store.count(),
             "manifest_files": files, "manifest_chunks": chunks, "failed": report.failed,
             "ingested_sources": report.ingested,
-            "home": str(home), "path": "retrieval.ingest.ingest"}
+            "home": str(home), "path": "ragloom.retrieval.ingest.ingest"}
 
 
 def _llamaindex_embedding(emb: Any, embedding: str) -> Any:
@@ -189,7 +189,7 @@ def run_llamaindex(corpus: str, work: Path, quick: bool, embedding: str) -> dict
     from llama_index.core.ingestion import IngestionPipeline
     from llama_index.core.node_parser import SentenceSplitter
 
-    from retrieval.store import ChromaEmbeddingAdapter
+    from ragloom.retrieval.store import ChromaEmbeddingAdapter
 
     _, emb = _load_embeddings(work / f"llamaindex-{corpus}", embedding)
     embed_model = _llamaindex_embedding(emb, embedding)

@@ -30,11 +30,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from agents.service import ask  # noqa: E402
-from agents.traces import TraceStore  # noqa: E402
-from core.models import get_embeddings  # noqa: E402
-from core.settings import Settings, load_settings  # noqa: E402
-from evals.injection import (  # noqa: E402
+from ragloom.agents.service import ask  # noqa: E402
+from ragloom.agents.traces import TraceStore  # noqa: E402
+from ragloom.core.models import get_embeddings  # noqa: E402
+from ragloom.core.settings import Settings, load_settings  # noqa: E402
+from ragloom.evals.injection import (  # noqa: E402
     DOCUMENTS,
     FAMILIES,
     Case,
@@ -45,9 +45,9 @@ from evals.injection import (  # noqa: E402
     poisons_seen,
     wilson_interval,
 )
-from prompts import PromptStore  # noqa: E402
-from retrieval.collections import Collection  # noqa: E402
-from retrieval.ingest import ingest  # noqa: E402
+from ragloom.prompts import PromptStore  # noqa: E402
+from ragloom.retrieval.collections import Collection  # noqa: E402
+from ragloom.retrieval.ingest import ingest  # noqa: E402
 
 log = logging.getLogger("injection")
 
@@ -59,7 +59,7 @@ def _pins(settings: Settings, variant: str) -> tuple[str, dict[str, str]]:
     """A variant's name and its prompt pins; ``naive`` is saved as a user version first."""
     store = PromptStore(settings.user_prompts_dir)
     if variant == "naive":
-        from prompts.authoring import create_version
+        from ragloom.prompts.authoring import create_version
 
         ref = create_version(store, "answer", NAIVE, message="no defence (injection baseline)").ref
         return f"naive ({ref})", {"answer": ref}

@@ -4,7 +4,7 @@ Part A: the same corpus, the same chunks and the same embedding model (ragloom's
 all-MiniLM-L6-v2 int8 ONNX, 384-d) for all three systems, on SciFact (300 test claims: nDCG@10,
 recall@10, recall@100) and HotpotQA (100 questions: recall@5, both gold passages in the top 5).
 
-- ragloom: ``evals.retrieval_bench.run_retrieval_bench(settings, dataset, "hybrid")`` over the cached
+- ragloom: ``ragloom.evals.retrieval_bench.run_retrieval_bench(settings, dataset, "hybrid")`` over the cached
   benchmark collection (``~/.cache/ragloom/bench``): dense (Chroma) + BM25 (bm25s) fused by RRF.
 - LangChain: ``EnsembleRetriever([bm25, dense], weights=[0.5, 0.5])`` over the chunk texts and
   metadata read out of ragloom's Chroma collection. ``BM25Retriever.from_texts`` (langchain-community)
@@ -121,7 +121,7 @@ def interleaved(systems: dict[str, Callable[[str], Any]], queries: list[str]) ->
 
 
 def quality(dataset: str, rankings: list[tuple[list[str], frozenset[str]]]) -> dict[str, float]:
-    from evals.retrieval_metrics import all_gold_at_k, dedupe, ndcg_at_k, recall_at_k
+    from ragloom.evals.retrieval_metrics import all_gold_at_k, dedupe, ndcg_at_k, recall_at_k
 
     docs = [(dedupe(r), g) for r, g in rankings]
     out: dict[str, float] = {}
@@ -161,11 +161,11 @@ def load_avg() -> str:
 
 
 def part_a(settings: Any, dataset: str, limit: int | None, emb_out: dict[str, Any]) -> list[dict[str, Any]]:
-    from evals.datasets import load_dataset
-    from evals.retrieval_bench import build_collection, run_retrieval_bench
-    from retrieval.lexical import LexicalIndex
-    from retrieval.retriever import FusionConfig, HybridRetriever
-    from retrieval.service import fusion_config
+    from ragloom.evals.datasets import load_dataset
+    from ragloom.evals.retrieval_bench import build_collection, run_retrieval_bench
+    from ragloom.retrieval.lexical import LexicalIndex
+    from ragloom.retrieval.retriever import FusionConfig, HybridRetriever
+    from ragloom.retrieval.service import fusion_config
 
     ds = load_dataset(dataset)
     col, ingest_s = build_collection(settings, ds)
@@ -220,9 +220,9 @@ def part_a(settings: Any, dataset: str, limit: int | None, emb_out: dict[str, An
 
 
 def part_b(n: int, emb: Any, peer_build_s: float, peer_query_s: float) -> dict[str, Any]:
-    from retrieval.lexical import LexicalIndex
-    from retrieval.retriever import HybridRetriever
-    from retrieval.service import fusion_config
+    from ragloom.retrieval.lexical import LexicalIndex
+    from ragloom.retrieval.retriever import HybridRetriever
+    from ragloom.retrieval.service import fusion_config
 
     settings, col, build_s = synthetic_collection(n, emb)
     queries = synthetic_queries(200)
@@ -337,7 +337,7 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.setdefault("TIKTOKEN_CACHE_DIR", str(static))
     except ImportError:
         pass
-    from core.settings import load_settings
+    from ragloom.core.settings import load_settings
 
     settings = load_settings()
     n_syn = 20_000 if args.quick else 100_000

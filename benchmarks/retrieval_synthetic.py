@@ -51,10 +51,10 @@ def synthetic_queries(count: int) -> list[str]:
 
 def synthetic_collection(n: int, emb: Any) -> tuple[Any, Any, float | None]:
     """(settings, Collection) of ``n`` synthetic chunks, cached; build seconds or None if reused."""
-    from core.settings import load_settings
-    from retrieval.collections import Collection, delete_collection
-    from retrieval.lexical import LexicalIndex
-    from retrieval.types import Chunk
+    from ragloom.core.settings import load_settings
+    from ragloom.retrieval.collections import Collection, delete_collection
+    from ragloom.retrieval.lexical import LexicalIndex
+    from ragloom.retrieval.types import Chunk
 
     base = load_settings()
     home = base.model_cache.parent / "bench" / f"synthetic-{n // 1000}k"

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import httpx
 
-from core.artifacts import Artifact, is_verified
-from core.artifacts.catalog import LOCAL_CHAT, LOCAL_EMBEDDING
-from core.errors import RagloomError
-from core.models.spec import ModelSpec
-from core.settings import Settings
+from ragloom.core.artifacts import Artifact, is_verified
+from ragloom.core.artifacts.catalog import LOCAL_CHAT, LOCAL_EMBEDDING
+from ragloom.core.errors import RagloomError
+from ragloom.core.models.spec import ModelSpec
+from ragloom.core.settings import Settings
 
 
 @dataclass(frozen=True)

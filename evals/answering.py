@@ -1,4 +1,4 @@
-"""Building a suite's collection and answering one row through ``agents.service.ask``."""
+"""Building a suite's collection and answering one row through ``ragloom.agents.service.ask``."""
 
 from __future__ import annotations
 
@@ -11,17 +11,17 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from agents.service import ask, build_context, get_trace
-from agents.state import RagContext
-from core.errors import ConfigError, RagloomError
-from core.models import get_embeddings
-from core.settings import Settings
-from evals.datasets import load_dataset
-from evals.metrics import Observed, doc_id
-from evals.suites import Suite, SuiteRow
-from evals.tokens import count_tokens
-from retrieval.collections import Collection
-from retrieval.ingest import ingest, ingest_records
+from ragloom.agents.service import ask, build_context, get_trace
+from ragloom.agents.state import RagContext
+from ragloom.core.errors import ConfigError, RagloomError
+from ragloom.core.models import get_embeddings
+from ragloom.core.settings import Settings
+from ragloom.evals.datasets import load_dataset
+from ragloom.evals.metrics import Observed, doc_id
+from ragloom.evals.suites import Suite, SuiteRow
+from ragloom.evals.tokens import count_tokens
+from ragloom.retrieval.collections import Collection
+from ragloom.retrieval.ingest import ingest, ingest_records
 
 if TYPE_CHECKING:
     from langchain_core.embeddings import Embeddings

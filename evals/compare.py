@@ -9,10 +9,10 @@ from typing import Any
 
 import numpy as np
 
-from core.settings import Settings
-from evals.metrics import LOWER_IS_BETTER, NEUTRAL
-from evals.runs import get_run
-from evals.summary import BOOTSTRAP_SAMPLES, SEED, bootstrap_ci, metric_values
+from ragloom.core.settings import Settings
+from ragloom.evals.metrics import LOWER_IS_BETTER, NEUTRAL
+from ragloom.evals.runs import get_run
+from ragloom.evals.summary import BOOTSTRAP_SAMPLES, SEED, bootstrap_ci, metric_values
 
 
 @dataclass

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from core.errors import ConfigError
-from retrieval.ingest import Record
+from ragloom.core.errors import ConfigError
+from ragloom.retrieval.ingest import Record
 
 DatasetName = Literal["scifact", "hotpotqa", "docugami"]
 DATASETS: tuple[DatasetName, ...] = ("scifact", "hotpotqa", "docugami")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from agents.service import rated_answers
-from core.errors import RagloomError
-from core.settings import Settings
-from evals.metrics import doc_id
-from evals.suites import SuiteRow
+from ragloom.agents.service import rated_answers
+from ragloom.core.errors import RagloomError
+from ragloom.core.settings import Settings
+from ragloom.evals.metrics import doc_id
+from ragloom.evals.suites import SuiteRow
 
 
 def rows_from_feedback(settings: Settings, rating: str | None = None) -> list[SuiteRow]:

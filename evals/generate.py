@@ -1,5 +1,5 @@
 """Synthetic question/reference pairs from a collection's chunks, written by the chat model with
-structured output (``core.models.structured``); every row is marked ``synthetic: true``."""
+structured output (``ragloom.core.models.structured``); every row is marked ``synthetic: true``."""
 
 from __future__ import annotations
 
@@ -10,14 +10,14 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
-from core.errors import RagloomError
-from core.models import get_chat_model, get_embeddings
-from core.models.spec import ModelSpec
-from core.models.structured import StructuredOutputError, call_structured
-from core.settings import Settings
-from evals.metrics import doc_id
-from evals.suites import SuiteRow
-from retrieval.collections import Collection
+from ragloom.core.errors import RagloomError
+from ragloom.core.models import get_chat_model, get_embeddings
+from ragloom.core.models.spec import ModelSpec
+from ragloom.core.models.structured import StructuredOutputError, call_structured
+from ragloom.core.settings import Settings
+from ragloom.evals.metrics import doc_id
+from ragloom.evals.suites import SuiteRow
+from ragloom.retrieval.collections import Collection
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel

@@ -22,7 +22,7 @@ from pydantic import BaseModel  # noqa: E402
 from ragas.embeddings.base import BaseRagasEmbedding  # noqa: E402
 from ragas.llms.base import InstructorBaseRagasLLM  # noqa: E402
 
-from core.errors import RagloomError  # noqa: E402
+from ragloom.core.errors import RagloomError  # noqa: E402
 
 if TYPE_CHECKING:
     from langchain_core.embeddings import Embeddings

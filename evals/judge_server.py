@@ -17,11 +17,11 @@ from typing import Any
 
 import httpx
 
-from core.errors import ModelUnavailableError
-from core.models import get_embeddings, local_chat_path
-from core.models.spec import ModelSpec
-from core.settings import Settings
-from evals.judge import RagasJudge
+from ragloom.core.errors import ModelUnavailableError
+from ragloom.core.models import get_embeddings, local_chat_path
+from ragloom.core.models.spec import ModelSpec
+from ragloom.core.settings import Settings
+from ragloom.evals.judge import RagasJudge
 
 log = logging.getLogger(__name__)
 HOST = "127.0.0.1"

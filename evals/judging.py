@@ -14,9 +14,9 @@ import math
 import statistics
 from collections.abc import Callable
 
-from evals.judge import Judge, JudgeError, JudgeInput, prompt_fingerprint
-from evals.metrics import JUDGE_METRICS, Score, na
-from evals.store import RunStore
+from ragloom.evals.judge import Judge, JudgeError, JudgeInput, prompt_fingerprint
+from ragloom.evals.metrics import JUDGE_METRICS, Score, na
+from ragloom.evals.store import RunStore
 
 NEEDS_REFERENCE = frozenset({"context_precision", "context_recall", "answer_correctness"})
 NEEDS_CONTEXTS = frozenset({"faithfulness", "context_precision", "context_recall"})

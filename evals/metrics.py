@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from evals.retrieval_metrics import dedupe, ndcg_at_k, recall_at_k
-from evals.text_metrics import contains, exact_match, strip_citations, token_f1
+from ragloom.evals.retrieval_metrics import dedupe, ndcg_at_k, recall_at_k
+from ragloom.evals.text_metrics import contains, exact_match, strip_citations, token_f1
 
 JUDGE_METRICS = ("faithfulness", "answer_relevancy", "context_precision", "context_recall",
                  "answer_correctness")

@@ -8,10 +8,10 @@ import html
 from pathlib import Path
 from typing import Any
 
-from core.settings import Settings
-from evals.metrics import LOWER_IS_BETTER
-from evals.runs import get_run
-from evals.summary import metric_values
+from ragloom.core.settings import Settings
+from ragloom.evals.metrics import LOWER_IS_BETTER
+from ragloom.evals.runs import get_run
+from ragloom.evals.summary import metric_values
 
 _STYLE = """body{font-family:system-ui,sans-serif;margin:2rem;color:#222}
 table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #ccc;padding:.3rem .6rem;

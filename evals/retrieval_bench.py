@@ -15,11 +15,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.errors import ConfigError
-from core.models import get_embeddings
-from core.settings import Settings
-from evals.datasets import Dataset, load_dataset, slug
-from evals.retrieval_metrics import (
+from ragloom.core.errors import ConfigError
+from ragloom.core.models import get_embeddings
+from ragloom.core.settings import Settings
+from ragloom.evals.datasets import Dataset, load_dataset, slug
+from ragloom.evals.retrieval_metrics import (
     all_gold_at_k,
     dedupe,
     hit_at_k,
@@ -27,12 +27,12 @@ from evals.retrieval_metrics import (
     recall_at_k,
     reciprocal_rank,
 )
-from retrieval.collections import Collection
-from retrieval.ingest import ingest, ingest_records
-from retrieval.lexical import LexicalIndex
-from retrieval.retriever import FusionConfig, HybridRetriever, Mode
-from retrieval.service import fusion_config
-from retrieval.types import RetrievedChunk
+from ragloom.retrieval.collections import Collection
+from ragloom.retrieval.ingest import ingest, ingest_records
+from ragloom.retrieval.lexical import LexicalIndex
+from ragloom.retrieval.retriever import FusionConfig, HybridRetriever, Mode
+from ragloom.retrieval.service import fusion_config
+from ragloom.retrieval.types import RetrievedChunk
 
 log = logging.getLogger(__name__)
 COLLECTION = "bench"

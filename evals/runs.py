@@ -21,10 +21,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agents.service import prompt_overrides
-from core.models.spec import ModelSpec
-from core.settings import Settings
-from evals.answering import (
+from ragloom.agents.service import prompt_overrides
+from ragloom.core.models.spec import ModelSpec
+from ragloom.core.settings import Settings
+from ragloom.evals.answering import (
     Answered,
     ContextFactory,
     answer_row,
@@ -32,12 +32,12 @@ from evals.answering import (
     build_suite_collection,
     default_context,
 )
-from evals.judge import Judge, JudgeInput
-from evals.judging import LazyJudge, judge_row
-from evals.metrics import DETERMINISTIC_METRICS, JUDGE_METRICS, Score, deterministic, na
-from evals.store import RunStore
-from evals.suites import Suite, SuiteRow
-from evals.summary import summarize
+from ragloom.evals.judge import Judge, JudgeInput
+from ragloom.evals.judging import LazyJudge, judge_row
+from ragloom.evals.metrics import DETERMINISTIC_METRICS, JUDGE_METRICS, Score, deterministic, na
+from ragloom.evals.store import RunStore
+from ragloom.evals.suites import Suite, SuiteRow
+from ragloom.evals.summary import summarize
 
 if TYPE_CHECKING:
     from langchain_core.embeddings import Embeddings
@@ -146,7 +146,7 @@ def run_suite(suite: Suite, settings: Settings, variants: list[Variant] | None =
 
 def check_prompt_pins(suite: Suite, settings: Settings, variants: list[Variant] | None) -> None:
     """Refuse, before any work, a pinned prompt that is missing, tampered or could never render."""
-    from prompts import PromptStore
+    from ragloom.prompts import PromptStore
 
     store = PromptStore(settings.user_prompts_dir)
     for variant in variants or [Variant()]:
@@ -164,7 +164,7 @@ class _Opts:
 
 def _lazy_judge(suite: Suite, settings: Settings, opts: JudgeOptions, repeats: int,
                 concurrency: int, runtime: Runtime, resources: contextlib.ExitStack) -> LazyJudge:
-    from evals.judge_server import judge_id, open_judge
+    from ragloom.evals.judge_server import judge_id, open_judge
 
     spec = opts.spec or suite.judge or settings.judge
     temperature = opts.temperature if opts.temperature is not None else (

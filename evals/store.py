@@ -12,8 +12,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from core.errors import RagloomError
-from core.private import private_file
+from ragloom.core.errors import RagloomError
+from ragloom.core.private import private_file
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (

@@ -11,10 +11,10 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from core.errors import ConfigError
-from evals.datasets import DATASETS, default_data_dir, is_named, load_dataset
-from evals.metrics import ALL_METRICS, DEFAULT_METRICS
-from retrieval.where import WhereFilter
+from ragloom.core.errors import ConfigError
+from ragloom.evals.datasets import DATASETS, default_data_dir, is_named, load_dataset
+from ragloom.evals.metrics import ALL_METRICS, DEFAULT_METRICS
+from ragloom.retrieval.where import WhereFilter
 
 SUITES_DIR = Path(__file__).resolve().parent / "suites"
 

@@ -4,7 +4,7 @@ Layout: ``<dir>/<name>/v<N>.yaml`` (immutable versions) and ``<dir>/<name>/promp
 with their history, and the SHA-256 of every version). A reference is ``name`` (its production
 label), ``name@3`` (a pinned version) or ``name:staging`` (a label). A user's directory is layered
 over the shipped one: its labels win, and new versions continue the shipped numbering there.
-Templates are Jinja2 rendered in a sandbox (``prompts.sandbox``) with StrictUndefined: a missing
+Templates are Jinja2 rendered in a sandbox (``ragloom.prompts.sandbox``) with StrictUndefined: a missing
 variable is an error, and a template cannot reach Python objects, call anything or read files.
 """
 
@@ -22,9 +22,9 @@ import jinja2
 import yaml
 from jinja2.sandbox import SecurityError
 
-from core.errors import PromptError
-from prompts.sandbox import ENV
-from prompts.validation import find_problems
+from ragloom.core.errors import PromptError
+from ragloom.prompts.sandbox import ENV
+from ragloom.prompts.validation import find_problems
 
 SHIPPED_DIR = Path(__file__).parent
 _VERSION_FILE = re.compile(r"^v(\d+)\.yaml$")

@@ -22,9 +22,9 @@ from typing import Any
 
 import yaml
 
-from core.errors import PromptError
-from prompts import PromptStore, PromptVersion, read_meta
-from prompts.validation import used_variables, validate
+from ragloom.core.errors import PromptError
+from ragloom.prompts import PromptStore, PromptVersion, read_meta
+from ragloom.prompts.validation import used_variables, validate
 
 
 @contextlib.contextmanager

@@ -9,8 +9,8 @@ from typing import Any
 import jinja2
 from jinja2 import meta
 
-from core.errors import PromptError
-from prompts.sandbox import ENV, FORBIDDEN_NAMES, allowed_filters_hint, problems_in
+from ragloom.core.errors import PromptError
+from ragloom.prompts.sandbox import ENV, FORBIDDEN_NAMES, allowed_filters_hint, problems_in
 
 # The variables each graph node always passes to its prompt, and so the ones a version must use.
 REQUIRED_VARIABLES: dict[str, frozenset[str]] = {

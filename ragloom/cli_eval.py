@@ -12,8 +12,8 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Column, Table
 
-from core.errors import ConfigError
 from ragloom.console import err, out, settings_of
+from ragloom.core.errors import ConfigError
 
 eval_app = typer.Typer(help="Evaluation suites: run, compare, report, datasets.",
                        no_args_is_help=True)
@@ -69,9 +69,9 @@ def run(
     as_json: Annotated[bool, typer.Option("--json", help="Print the run ids as JSON.")] = False,
 ) -> None:
     """Run a suite over each variant; store every row; print the summary; apply the gate."""
-    from evals.runs import JudgeOptions, get_run, run_suite, variants_from
-    from evals.suites import load_suite
-    from evals.summary import failed_thresholds, parse_thresholds
+    from ragloom.evals.runs import JudgeOptions, get_run, run_suite, variants_from
+    from ragloom.evals.suites import load_suite
+    from ragloom.evals.summary import failed_thresholds, parse_thresholds
 
     try:
         gate = parse_thresholds(fail_under)
@@ -123,7 +123,7 @@ def list_(
     as_json: Annotated[bool, typer.Option("--json", help="Print the runs as JSON.")] = False,
 ) -> None:
     """Past runs, newest first."""
-    from evals.runs import list_runs
+    from ragloom.evals.runs import list_runs
 
     runs = list_runs(settings_of(ctx), suite, limit)
     if as_json:
@@ -141,7 +141,7 @@ def list_(
 @eval_app.command("suites")
 def suites() -> None:
     """The shipped suites."""
-    from evals.suites import list_suites, load_suite
+    from ragloom.evals.suites import list_suites, load_suite
 
     for name in list_suites():
         out.print(f"{name:12} {load_suite(name).description}", highlight=False)
@@ -155,7 +155,7 @@ def show(
     as_json: Annotated[bool, typer.Option("--json", help="The whole run as JSON.")] = False,
 ) -> None:
     """A run's summary (and rows)."""
-    from evals.runs import get_run
+    from ragloom.evals.runs import get_run
 
     result = get_run(settings_of(ctx), run_id)
     if as_json:
@@ -176,7 +176,7 @@ def compare(
     top: Annotated[int, typer.Option(help="How many most-changed rows to show.")] = 5,
 ) -> None:
     """Per-metric means, B - A with paired bootstrap 95% intervals, rows that changed most."""
-    from evals.compare import compare_runs
+    from ragloom.evals.compare import compare_runs
 
     cmp = compare_runs(settings_of(ctx), run_a, run_b, top=top)
     a, b = cmp.run_a, cmp.run_b
@@ -205,7 +205,7 @@ def report(
     html: Annotated[Path, typer.Option("--html", help="Where to write the HTML report.")],
 ) -> None:
     """A self-contained HTML report (plots work offline)."""
-    from evals.report import write_html_report
+    from ragloom.evals.report import write_html_report
 
     path = write_html_report(settings_of(ctx), run_ids, html)
     out.print(f"wrote {path} ({path.stat().st_size // 1024} KiB)", highlight=False)
@@ -218,8 +218,8 @@ def from_feedback(
     rating: Annotated[str | None, typer.Option(help="up or down (default: both).")] = None,
 ) -> None:
     """Rated answers (UI/API thumbs) as suite rows; thumbs-down rows need a reference written."""
-    from evals.feedback import rows_from_feedback
-    from evals.suites import write_rows
+    from ragloom.evals.feedback import rows_from_feedback
+    from ragloom.evals.suites import write_rows
 
     rows = rows_from_feedback(settings_of(ctx), rating)
     write_rows(rows, output)
@@ -235,8 +235,8 @@ def generate(
     seed: Annotated[int, typer.Option(help="Which chunks are picked.")] = 0,
 ) -> None:
     """Synthetic question/reference pairs from a collection (rows marked synthetic: true)."""
-    from evals.generate import generate_rows
-    from evals.suites import write_rows
+    from ragloom.evals.generate import generate_rows
+    from ragloom.evals.suites import write_rows
 
     with err.status("writing questions…") as status:
         rows = generate_rows(settings_of(ctx), collection, n, seed=seed,

@@ -8,15 +8,15 @@ from typing import Annotated
 import typer
 import yaml
 
-from core.errors import PromptError
 from ragloom.console import out, settings_of
+from ragloom.core.errors import PromptError
 
 prompts_app = typer.Typer(help="Versioned prompt templates: author, diff, label, roll back.",
                           no_args_is_help=True)
 
 
 def _store(ctx: typer.Context):  # type: ignore[no-untyped-def]
-    from prompts import PromptStore
+    from ragloom.prompts import PromptStore
 
     return PromptStore(settings_of(ctx).user_prompts_dir)
 
@@ -35,7 +35,7 @@ def list_prompts(ctx: typer.Context) -> None:
 def show(ctx: typer.Context, ref: Annotated[str, typer.Argument(
         help="NAME, NAME@VERSION or NAME:LABEL")]) -> None:
     """A version's text, variables, parameters and commit message."""
-    from prompts.authoring import as_text
+    from ragloom.prompts.authoring import as_text
 
     version = _store(ctx).get(ref)
     out.print(f"# author {version.author or '?'} · created {version.created or '?'} · "
@@ -55,7 +55,7 @@ def new(
     label: Annotated[str | None, typer.Option(help="Also point this label at it.")] = None,
 ) -> None:
     """Save a new immutable version (validated first)."""
-    from prompts.authoring import create_version, set_label
+    from ragloom.prompts.authoring import create_version, set_label
 
     text = from_file.read_text(encoding="utf-8")
     if from_file.suffix.lower() in (".yaml", ".yml"):
@@ -82,7 +82,7 @@ def new(
 def diff(ctx: typer.Context, name: str, a: Annotated[str, typer.Argument(help="Version or label.")],
          b: Annotated[str, typer.Argument(help="Version or label.")]) -> None:
     """Unified diff of two versions' text and parameters."""
-    from prompts.authoring import diff as run_diff
+    from ragloom.prompts.authoring import diff as run_diff
 
     out.print(run_diff(_store(ctx), name, a, b) or "no differences", highlight=False, markup=False)
 
@@ -91,7 +91,7 @@ def diff(ctx: typer.Context, name: str, a: Annotated[str, typer.Argument(help="V
 def label(ctx: typer.Context, name: str, version: int,
           label_name: Annotated[str, typer.Argument(metavar="LABEL")]) -> None:
     """Point a label (production, staging, …) at a version."""
-    from prompts.authoring import set_label
+    from ragloom.prompts.authoring import set_label
 
     before = set_label(_store(ctx), name, label_name, version)
     out.print(f"{name}:{label_name} {before if before is not None else '–'} → {version}",
@@ -102,7 +102,7 @@ def label(ctx: typer.Context, name: str, version: int,
 def rollback(ctx: typer.Context, name: str,
              label_name: Annotated[str, typer.Argument(metavar="LABEL")] = "production") -> None:
     """Move a label back to the version it pointed to before."""
-    from prompts.authoring import rollback as run_rollback
+    from ragloom.prompts.authoring import rollback as run_rollback
 
     current, target = run_rollback(_store(ctx), name, label_name)
     out.print(f"{name}:{label_name} {current} → {target}", highlight=False)

@@ -9,9 +9,9 @@ from typing import Annotated
 
 import typer
 
-from core.errors import ConfigError
-from core.settings import Settings
 from ragloom.console import err, out, settings_of
+from ragloom.core.errors import ConfigError
+from ragloom.core.settings import Settings
 
 keys_app = typer.Typer(help="API keys for `ragloom serve`: create, list, revoke.",
                        no_args_is_help=True)
@@ -42,7 +42,7 @@ def serve(
     """Serve the HTTP API (OpenAPI docs at /docs, OpenAI-compatible chat at /v1)."""
     import uvicorn
 
-    from api.keys import KeyStore, keys_path
+    from ragloom.api.keys import KeyStore, keys_path
 
     settings = settings_of(ctx)
     if no_auth and not is_loopback(host):
@@ -72,12 +72,12 @@ def serve(
                "timeout_graceful_shutdown": 10,
                "h11_max_incomplete_event_size": max(1 << 20, settings.api.max_header_kb * 4096)}
     if workers == 1:
-        from api.app import create_app
+        from ragloom.api.app import create_app
 
         uvicorn.run(create_app(settings), **options)
     else:
         _export(settings)
-        uvicorn.run("api.server:app", workers=workers, **options)
+        uvicorn.run("ragloom.api.server:app", workers=workers, **options)
 
 
 def _export(settings: Settings) -> None:
@@ -105,7 +105,7 @@ def create(
         help="COLLECTION=read|write|admin, or *=LEVEL for all (repeatable).")] = None,
 ) -> None:
     """Create a key and print it ONCE (only its hash is stored)."""
-    from api.keys import KeyStore, describe_grants, keys_path, parse_grants
+    from ragloom.api.keys import KeyStore, describe_grants, keys_path, parse_grants
 
     if not admin and not grant:
         raise ConfigError("a user key needs at least one --grant",
@@ -121,7 +121,7 @@ def create(
 @keys_app.command("list")
 def list_keys(ctx: typer.Context) -> None:
     """Keys by id, name, role and permissions (never the key itself)."""
-    from api.keys import KeyStore, describe_grants, keys_path
+    from ragloom.api.keys import KeyStore, describe_grants, keys_path
 
     store = KeyStore(keys_path(settings_of(ctx).home))
     for k in store.list():
@@ -137,7 +137,7 @@ def list_keys(ctx: typer.Context) -> None:
 def revoke(ctx: typer.Context, key_id: Annotated[str, typer.Argument(help="Key id (see list).")]
            ) -> None:
     """Revoke a key: it is refused from the next request on."""
-    from api.keys import KeyStore, keys_path
+    from ragloom.api.keys import KeyStore, keys_path
 
     store = KeyStore(keys_path(settings_of(ctx).home))
     done = store.revoke(key_id)

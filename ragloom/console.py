@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from core.settings import Settings
+from ragloom.core.settings import Settings
 
 # soft_wrap: never hard-wrap lines when output is piped (one error = one line).
 out = Console(soft_wrap=True)

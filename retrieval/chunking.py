@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from retrieval.types import Chunk, Section
+from ragloom.retrieval.types import Chunk, Section
 
 Chunker = Literal["sentence", "structure"]
 

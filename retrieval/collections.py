@@ -14,13 +14,13 @@ from typing import Any
 
 from langchain_core.embeddings import Embeddings
 
-from core.errors import StoreError
-from core.settings import Settings
-from retrieval.chunking import ChunkingConfig
-from retrieval.lexical import FORMAT as LEXICAL_FORMAT
-from retrieval.lexical import BM25Params, LexicalIndex, index_dir
-from retrieval.manifest import Manifest
-from retrieval.store import ChunkStore, collection_exists, open_client, validate_collection_name
+from ragloom.core.errors import StoreError
+from ragloom.core.settings import Settings
+from ragloom.retrieval.chunking import ChunkingConfig
+from ragloom.retrieval.lexical import FORMAT as LEXICAL_FORMAT
+from ragloom.retrieval.lexical import BM25Params, LexicalIndex, index_dir
+from ragloom.retrieval.manifest import Manifest
+from ragloom.retrieval.store import ChunkStore, collection_exists, open_client, validate_collection_name
 
 
 @dataclass(frozen=True)

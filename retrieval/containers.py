@@ -8,8 +8,8 @@ member), then the total and per-member uncompressed sizes and the compression ra
 Header sizes are enough because ``zipfile`` never inflates a member past the size its directory
 entry declares (it truncates there and then fails the CRC check), and python-docx reads members
 through ``zipfile``. ZIP is the only archive ragloom reads: XLSX, PPTX, ODT, EPUB, gzip and other
-archives are refused by ``retrieval.formats`` without being unpacked. PDFs hold compressed streams
-too: ``retrieval.pdfstreams`` checks them with the same limits.
+archives are refused by ``ragloom.retrieval.formats`` without being unpacked. PDFs hold compressed streams
+too: ``ragloom.retrieval.pdfstreams`` checks them with the same limits.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from core.errors import IngestError
+from ragloom.core.errors import IngestError
 
 if TYPE_CHECKING:
-    from core.settings import RetrievalSettings
+    from ragloom.core.settings import RetrievalSettings
 
 _MB = 1024 * 1024
 # Small members are exempt from the ratio check: a 40 KB styles.xml may well compress 200:1, and

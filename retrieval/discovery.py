@@ -14,7 +14,7 @@ import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from retrieval.formats import supported
+from ragloom.retrieval.formats import supported
 
 Problems = list[tuple[str, str]]  # (path, reason)
 _MAX_HOPS = 6

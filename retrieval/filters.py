@@ -11,8 +11,8 @@ import operator
 from collections.abc import Callable
 from typing import Any
 
-from core.errors import ConfigError
-from retrieval.where import parse_where, validate_where
+from ragloom.core.errors import ConfigError
+from ragloom.retrieval.where import parse_where, validate_where
 
 __all__ = ["chroma_where", "matches", "parse_where", "validate_where"]
 

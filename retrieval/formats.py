@@ -13,7 +13,7 @@ import codecs
 import zipfile
 from pathlib import Path
 
-from core.errors import IngestError
+from ragloom.core.errors import IngestError
 
 KINDS = ("pdf", "docx", "html", "markdown", "text", "csv", "jsonl")
 

@@ -2,7 +2,7 @@
 
 Unchanged files (same size and mtime, or same content hash) are skipped; a changed file's new
 chunks are stored before its old ones are deleted; with ``sync`` files that disappeared from the
-given folders are removed. The manifest's intent log (``retrieval.manifest``) makes a SIGKILL at
+given folders are removed. The manifest's intent log (``ragloom.retrieval.manifest``) makes a SIGKILL at
 any point harmless: the next run first recovers, then yields exactly what a clean run yields.
 """
 
@@ -22,17 +22,17 @@ from typing import Any
 
 import numpy as np
 
-from core.errors import IngestError
-from retrieval.chunking import ChunkingConfig, chunk_sections, content_hash, file_hash
-from retrieval.collections import Collection
-from retrieval.containers import ArchiveLimits
-from retrieval.discovery import discover
-from retrieval.loaders import load_file
-from retrieval.locks import collection_write_lock
-from retrieval.manifest import FileEntry, Manifest, now
-from retrieval.redaction import mark_chunks, redact_sections
-from retrieval.store import ChunkStore
-from retrieval.types import Chunk, Section
+from ragloom.core.errors import IngestError
+from ragloom.retrieval.chunking import ChunkingConfig, chunk_sections, content_hash, file_hash
+from ragloom.retrieval.collections import Collection
+from ragloom.retrieval.containers import ArchiveLimits
+from ragloom.retrieval.discovery import discover
+from ragloom.retrieval.loaders import load_file
+from ragloom.retrieval.locks import collection_write_lock
+from ragloom.retrieval.manifest import FileEntry, Manifest, now
+from ragloom.retrieval.redaction import mark_chunks, redact_sections
+from ragloom.retrieval.store import ChunkStore
+from ragloom.retrieval.types import Chunk, Section
 
 log = logging.getLogger(__name__)
 _VECTOR_CACHE = 50_000  # recent distinct texts whose vectors a run reuses (~80 MB at 384-d)
@@ -339,7 +339,7 @@ def _run(todo: list[tuple[Path, str | None]], cfg: ChunkingConfig, limits: Limit
         for path, known in todo:
             yield prepare(path, known, cfg, limits)
         return
-    from retrieval.chunking import _splitter
+    from ragloom.retrieval.chunking import _splitter
 
     # Import llama-index and load its NLTK sentence model and tokenizer once, before forking:
     # workers inherit them instead of each paying seconds on its first split.

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from retrieval.filters import matches, validate_where
+from ragloom.retrieval.filters import matches, validate_where
 
 log = logging.getLogger(__name__)
 _STATE = "ragloom_state.json"

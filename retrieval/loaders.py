@@ -1,9 +1,9 @@
 """Turn files into text sections, keeping page numbers and heading paths where a format has them.
 
-``load_file(path)`` returns ``(kind, sections)``: the loader kind (see ``retrieval.formats.KINDS``,
+``load_file(path)`` returns ``(kind, sections)``: the loader kind (see ``ragloom.retrieval.formats.KINDS``,
 chosen by content as well as extension) and the file's sections:
 
-- pdf: one section per page (pypdfium2), cleaned by ``retrieval.cleaning``; ``page`` is 1-based.
+- pdf: one section per page (pypdfium2), cleaned by ``ragloom.retrieval.cleaning``; ``page`` is 1-based.
 - docx, html, markdown: one section per heading (levels 1-3), ``heading`` = "Intro > Scope";
   DOCX and HTML tables become lines of " | "-joined cells.
 - text: one section. csv: ``ROWS_PER_SECTION`` rows per section, each rendered as "column: value"
@@ -23,14 +23,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from core.errors import IngestError
-from retrieval.cleaning import clean_pages
-from retrieval.containers import ArchiveLimits, check_zip
-from retrieval.formats import HEAD_BYTES, SUPPORTED_SUFFIXES, decode_text, detect, supported
-from retrieval.html_hidden import drop_hidden
-from retrieval.pdfstreams import check_pdf
-from retrieval.tabular import ROWS_PER_SECTION, read_csv, read_jsonl
-from retrieval.types import Section
+from ragloom.core.errors import IngestError
+from ragloom.retrieval.cleaning import clean_pages
+from ragloom.retrieval.containers import ArchiveLimits, check_zip
+from ragloom.retrieval.formats import HEAD_BYTES, SUPPORTED_SUFFIXES, decode_text, detect, supported
+from ragloom.retrieval.html_hidden import drop_hidden
+from ragloom.retrieval.pdfstreams import check_pdf
+from ragloom.retrieval.tabular import ROWS_PER_SECTION, read_csv, read_jsonl
+from ragloom.retrieval.types import Section
 
 __all__ = ["SUPPORTED_SUFFIXES", "ROWS_PER_SECTION", "load_file", "supported"]
 

@@ -12,7 +12,7 @@ import fcntl
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from core.private import private_dir
+from ragloom.core.private import private_dir
 
 
 @contextlib.contextmanager

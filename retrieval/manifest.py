@@ -1,6 +1,6 @@
 """What a collection holds, file by file, with an intent log that makes ingestion crash-safe.
 
-Protocol for storing a new version of one file (see ``retrieval.ingest``):
+Protocol for storing a new version of one file (see ``ragloom.retrieval.ingest``):
 
 1. ``begin``: record the intent (new chunk ids to add, old chunk ids to drop) and commit.
 2. Upsert the new chunks into Chroma (chunk ids are deterministic, so a retry rewrites the same ids).
@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.private import private_file
+from ragloom.core.private import private_file
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (

@@ -15,7 +15,7 @@ import re
 import zlib
 from pathlib import Path
 
-from retrieval.containers import RATIO_FLOOR, ArchiveLimits, refuse
+from ragloom.retrieval.containers import RATIO_FLOOR, ArchiveLimits, refuse
 
 _MB = 1024 * 1024
 _STREAM = re.compile(rb"(?<!end)stream\r?\n")

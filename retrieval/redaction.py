@@ -1,4 +1,4 @@
-"""Optional ingest-time PII redaction (setting ``retrieval.redact_pii``).
+"""Optional ingest-time PII redaction (setting ``ragloom.retrieval.redact_pii``).
 
 Each kind is found by pattern and, where the identifier has one, confirmed by its checksum, so
 that ordinary numbers are left alone:
@@ -22,7 +22,7 @@ import re
 from collections import Counter
 from collections.abc import Callable
 
-from retrieval.types import Chunk, Section
+from ragloom.retrieval.types import Chunk, Section
 
 PLACEHOLDER = "[REDACTED:{}]"
 _PLACEHOLDER = re.compile(r"\[REDACTED:([a-z_]+)\]")

@@ -14,10 +14,10 @@ from collections.abc import Callable
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from core.errors import StoreError
-from core.settings import Settings
-from retrieval.locks import collection_write_lock
-from retrieval.store import ChromaEmbeddingAdapter, collection_exists, open_client
+from ragloom.core.errors import StoreError
+from ragloom.core.settings import Settings
+from ragloom.retrieval.locks import collection_write_lock
+from ragloom.retrieval.store import ChromaEmbeddingAdapter, collection_exists, open_client
 
 log = logging.getLogger(__name__)
 

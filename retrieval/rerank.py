@@ -1,4 +1,4 @@
-"""Rerankers behind the ``Reranker`` interface of ``retrieval.retriever``.
+"""Rerankers behind the ``Reranker`` interface of ``ragloom.retrieval.retriever``.
 
 ``LLMReranker`` uses the configured chat model (works offline with the embedded one): one call
 orders the candidates. A failed or partial ordering keeps the fused order for what it left out.
@@ -11,8 +11,8 @@ import logging
 from langchain_core.language_models import BaseChatModel
 from pydantic import BaseModel, Field
 
-from core.models.structured import StructuredOutputError, call_structured
-from retrieval.types import RetrievedChunk
+from ragloom.core.models.structured import StructuredOutputError, call_structured
+from ragloom.retrieval.types import RetrievedChunk
 
 log = logging.getLogger(__name__)
 

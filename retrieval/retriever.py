@@ -13,10 +13,10 @@ from typing import Any, Literal, Protocol
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from retrieval.lexical import LexicalIndex
-from retrieval.store import ChunkStore
-from retrieval.types import RetrievedChunk
-from retrieval.where import validate_where
+from ragloom.retrieval.lexical import LexicalIndex
+from ragloom.retrieval.store import ChunkStore
+from ragloom.retrieval.types import RetrievedChunk
+from ragloom.retrieval.where import validate_where
 
 Mode = Literal["hybrid", "dense", "bm25"]
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from langchain_core.embeddings import Embeddings
 
-from core.settings import Settings
-from retrieval.lexical import LexicalIndex, index_dir
-from retrieval.retriever import FusionConfig, HybridRetriever, Reranker
-from retrieval.store import open_store
+from ragloom.core.settings import Settings
+from ragloom.retrieval.lexical import LexicalIndex, index_dir
+from ragloom.retrieval.retriever import FusionConfig, HybridRetriever, Reranker
+from ragloom.retrieval.store import open_store
 
 
 def fusion_config(settings: Settings) -> FusionConfig:

@@ -16,12 +16,12 @@ import httpx
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from core.errors import StoreError
-from core.health import Check
-from core.private import private_dir
-from core.settings import Settings
-from retrieval.filters import chroma_where
-from retrieval.types import Chunk, RetrievedChunk
+from ragloom.core.errors import StoreError
+from ragloom.core.health import Check
+from ragloom.core.private import private_dir
+from ragloom.core.settings import Settings
+from ragloom.retrieval.filters import chroma_where
+from ragloom.retrieval.types import Chunk, RetrievedChunk
 
 log = logging.getLogger(__name__)
 

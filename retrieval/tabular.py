@@ -9,11 +9,11 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from core.errors import IngestError
-from retrieval.formats import decode_text
-from retrieval.types import Section
+from ragloom.core.errors import IngestError
+from ragloom.retrieval.formats import decode_text
+from ragloom.retrieval.types import Section
 
-log = logging.getLogger("retrieval.loaders")  # one logger for every loader
+log = logging.getLogger("ragloom.retrieval.loaders")  # one logger for every loader
 
 ROWS_PER_SECTION = 50
 

@@ -7,7 +7,7 @@ import re
 import unicodedata
 from pathlib import Path
 
-from core.errors import IngestError
+from ragloom.core.errors import IngestError
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._ -]+")
 MAX_NAME = 160
@@ -62,7 +62,7 @@ def discard_unindexed(saved: list[Path], manifest_file: Path) -> list[Path]:
     """Delete saved uploads that the collection's manifest does not record (refused, skipped, or
     the ingest stopped), so nothing of a refused upload stays on disk. An upload that replaced an
     indexed earlier version is kept: the index still points at it."""
-    from retrieval.manifest import Manifest  # sqlite; only needed once something was saved
+    from ragloom.retrieval.manifest import Manifest  # sqlite; only needed once something was saved
 
     if not saved:
         return []

@@ -3,7 +3,7 @@
 The CLI, the web app, the API and eval suites validate a filter when it arrives; the retriever,
 the store and the BM25 index validate it again (cheap), so a library caller cannot hand Chroma
 something it would fail on. What passes is what Chroma 1.5.9 accepts *and* what
-:func:`retrieval.filters.matches` evaluates the same way::
+:func:`ragloom.retrieval.filters.matches` evaluates the same way::
 
     filter  := {}                                   no filter (top level only)
              | {"$and": [filter, ...]}              2 to MAX_ITEMS sub-filters, all must hold
@@ -30,7 +30,7 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator
 
-from core.errors import FilterError
+from ragloom.core.errors import FilterError
 
 MAX_TEXT = 32_768  # characters of JSON text (CLI, web app, CSV rows)
 MAX_DEPTH = 5  # filter objects nested in one another; the top-level filter is depth 1

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from core.settings import Settings, load_settings
-from retrieval.store import ChunkStore, open_client
+from ragloom.core.settings import Settings, load_settings
+from ragloom.retrieval.store import ChunkStore, open_client
 from tests.fakes import BagOfWordsEmbeddings
 
 SAMPLE_CORPUS = Path(__file__).resolve().parents[1] / "ragloom" / "sample_corpus"

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
-from ui.citations import (
+from ragloom.ui.citations import (
     anchor,
     claims_for,
     evidence_range,
@@ -18,10 +18,10 @@ from ui.citations import (
     source_label,
     supporting_span,
 )
-from ui.state import settings, shown_errors
+from ragloom.ui.state import settings, shown_errors
 
 if TYPE_CHECKING:
-    from agents.service import Answer
+    from ragloom.agents.service import Answer
 
 CSS = """<style>
 .ragloom-answer { line-height: 1.6; }
@@ -88,7 +88,7 @@ def render_feedback(answer: Answer, turn: int) -> None:
     with cols[2]:
         send = st.button("Send", key=f"send-{answer.trace_id}", disabled=thumbs is None)
     if send and thumbs is not None:
-        from agents.service import rate_answer
+        from ragloom.agents.service import rate_answer
 
         with shown_errors("saving feedback"):
             rate_answer(settings(), answer.trace_id, "up" if thumbs == 1 else "down", comment)
@@ -111,7 +111,7 @@ def render_trace(answer: Answer) -> None:
     if not answer.trace_id:
         return
     with st.expander("Why this answer?"):
-        from agents.service import get_trace
+        from ragloom.agents.service import get_trace
 
         with shown_errors("loading the trace"):
             trace = get_trace(settings(), answer.trace_id)

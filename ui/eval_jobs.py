@@ -14,8 +14,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.errors import RagloomError
-from core.settings import Settings
+from ragloom.core.errors import RagloomError
+from ragloom.core.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -53,13 +53,13 @@ class EvalJob:
 
 
 def start(suite: Any, settings: Settings, variants: list[Any] | None, **options: Any) -> EvalJob:
-    """Start ``evals.runs.run_suite`` in a thread; ``options`` are its keyword arguments."""
-    from evals.runs import run_suite
+    """Start ``ragloom.evals.runs.run_suite`` in a thread; ``options`` are its keyword arguments."""
+    from ragloom.evals.runs import run_suite
 
     job = EvalJob(id=uuid.uuid4().hex[:8], suite=suite.name, chat=settings.chat)
 
     def work() -> None:
-        from ui.state import chat_turn
+        from ragloom.ui.state import chat_turn
 
         try:
             with chat_turn(settings):  # the embedded model answers one caller at a time

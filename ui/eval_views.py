@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from evals.metrics import LOWER_IS_BETTER
+from ragloom.evals.metrics import LOWER_IS_BETTER
 
 
 def run_label(run: dict[str, Any]) -> str:

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-APP = Path(__file__).resolve().parents[1] / "app.py"
+APP = Path(__file__).resolve().parent / "app.py"  # ships in the wheel
 
 
 def streamlit_command(port: int, address: str, headless: bool) -> list[str]:
@@ -29,8 +29,8 @@ def ui(
 ) -> None:
     """Open the web app: ask, manage documents, author prompts, run evaluations."""
     if not APP.is_file():
-        typer.echo(f"error: the app script is missing ({APP}). Fix: run ragloom from a source "
-                   "checkout (pip install -e .), or `streamlit run app.py` there", err=True)
+        typer.echo(f"error: the app script is missing ({APP}). Fix: reinstall ragloom "
+                   "(pip install --force-reinstall ragloom)", err=True)
         raise typer.Exit(2)
     env = dict(os.environ)
     settings = (ctx.obj or {}).get("settings")

@@ -8,10 +8,10 @@ from typing import Any
 
 import streamlit as st
 
-from core.settings import Settings
-from ui import eval_jobs
-from ui.answer_view import CSS, render_answer
-from ui.state import chat_turn, pick_collection, services, settings, shown_errors
+from ragloom.core.settings import Settings
+from ragloom.ui import eval_jobs
+from ragloom.ui.answer_view import CSS, render_answer
+from ragloom.ui.state import chat_turn, pick_collection, services, settings, shown_errors
 
 HISTORY_KEY = "ragloom_chat"
 THREAD_KEY = "ragloom_thread"
@@ -19,7 +19,7 @@ GRAPHS = ("corrective", "simple", "adaptive")
 
 
 def _answer_versions(s: Settings) -> tuple[list[str], dict[int, list[str]]]:
-    from prompts import PromptStore
+    from ragloom.prompts import PromptStore
 
     store = PromptStore(s.user_prompts_dir)
     labels: dict[int, list[str]] = {}
@@ -78,8 +78,8 @@ def _tokens(events: Iterator[tuple[str, Any]], status: Any, result: dict[str, An
 
 def _run_question(question: str, s: Settings, collection: str, graph: str,
                   prompts: dict[str, str]) -> Any:
-    from agents.service import ask_stream
-    from retrieval.where import parse_where
+    from ragloom.agents.service import ask_stream
+    from ragloom.retrieval.where import parse_where
 
     where = parse_where(st.session_state.get("ragloom_where", "").strip() or None)
     result: dict[str, Any] = {}

@@ -9,13 +9,13 @@ from typing import Any
 
 import streamlit as st
 
-from core.errors import IngestError
-from core.settings import Settings
-from retrieval.formats import SUPPORTED_SUFFIXES
-from retrieval.store import validate_collection_name
-from retrieval.uploads import discard_unindexed
-from ui.state import collection_names, pick_collection, services, settings, shown_errors
-from ui.uploads import save_batch, upload_dir
+from ragloom.core.errors import IngestError
+from ragloom.core.settings import Settings
+from ragloom.retrieval.formats import SUPPORTED_SUFFIXES
+from ragloom.retrieval.store import validate_collection_name
+from ragloom.retrieval.uploads import discard_unindexed
+from ragloom.ui.state import collection_names, pick_collection, services, settings, shown_errors
+from ragloom.ui.uploads import save_batch, upload_dir
 
 REPORT_KEY = "ragloom_ingest_report"
 
@@ -24,7 +24,7 @@ def _ingest(s: Settings, name: str, paths: list[Path], sync: bool, uploaded: lis
             refused: list[tuple[str, str]]) -> dict[str, Any]:
     """Run ingestion with a live progress bar; returns a summary the page keeps. Uploads that end
     up not indexed (refused, or the run failed) are deleted again."""
-    from retrieval.collections import manifest_path
+    from ragloom.retrieval.collections import manifest_path
 
     try:
         return _run_ingest(s, name, paths, sync, refused)
@@ -34,8 +34,8 @@ def _ingest(s: Settings, name: str, paths: list[Path], sync: bool, uploaded: lis
 
 def _run_ingest(s: Settings, name: str, paths: list[Path], sync: bool,
                 refused: list[tuple[str, str]]) -> dict[str, Any]:
-    from retrieval.collections import Collection
-    from retrieval.ingest import Progress, ingest
+    from ragloom.retrieval.collections import Collection
+    from ragloom.retrieval.ingest import Progress, ingest
 
     bar = st.progress(0.0, text="Loading the embedding model…")
     col = Collection(s, name, services().embeddings(s))
@@ -117,15 +117,15 @@ def _add_tab(s: Settings) -> None:
 
 
 def _documents_size(s: Settings, name: str) -> int:
-    from retrieval.collections import manifest_path
-    from retrieval.manifest import Manifest
+    from ragloom.retrieval.collections import manifest_path
+    from ragloom.retrieval.manifest import Manifest
 
     path = manifest_path(s, name)
     return sum(e.size for e in Manifest(path).entries()) if path.exists() else 0
 
 
 def _collections_tab(s: Settings) -> None:
-    from retrieval.collections import delete_collection, list_collections
+    from ragloom.retrieval.collections import delete_collection, list_collections
 
     rows = list_collections(s)
     if not rows:
@@ -161,7 +161,7 @@ def _collections_tab(s: Settings) -> None:
 
 
 def _reindex(s: Settings, name: str, model: str) -> None:
-    from retrieval.reindex import reindex
+    from ragloom.retrieval.reindex import reindex
 
     bar = st.progress(0.0, text="Loading the embedding model…")
     target = s.model_copy(update={"embedding": model})
@@ -173,9 +173,9 @@ def _reindex(s: Settings, name: str, model: str) -> None:
 
 
 def _preview_tab(s: Settings) -> None:
-    from retrieval.collections import list_collections, manifest_path
-    from retrieval.manifest import Manifest
-    from retrieval.store import ChunkStore, open_client
+    from ragloom.retrieval.collections import list_collections, manifest_path
+    from ragloom.retrieval.manifest import Manifest
+    from ragloom.retrieval.store import ChunkStore, open_client
 
     names = collection_names(s)
     if not names:

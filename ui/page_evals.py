@@ -11,9 +11,9 @@ from typing import Any
 
 import streamlit as st
 
-from core.settings import Settings
-from ui import eval_jobs
-from ui.eval_views import (
+from ragloom.core.settings import Settings
+from ragloom.ui import eval_jobs
+from ragloom.ui.eval_views import (
     bars_figure,
     comparison_tables,
     rows_table,
@@ -21,14 +21,14 @@ from ui.eval_views import (
     runs_table,
     summary_table,
 )
-from ui.state import services, settings, shown_errors
+from ragloom.ui.state import services, settings, shown_errors
 
 JOB_KEY = "ragloom_eval_job"
 GRAPHS = ["simple", "corrective", "adaptive"]
 
 
 def _answer_refs(s: Settings) -> list[str]:
-    from prompts import PromptStore
+    from ragloom.prompts import PromptStore
 
     store = PromptStore(s.user_prompts_dir)
     return [f"answer@{v}" for v in store.versions("answer") if _usable(store, f"answer@{v}")]
@@ -36,7 +36,7 @@ def _answer_refs(s: Settings) -> list[str]:
 
 def _usable(store: Any, ref: str) -> bool:
     """A tampered version, or one that could never render (saved before a rule), is no variant."""
-    from core.errors import PromptError
+    from ragloom.core.errors import PromptError
 
     try:
         return not store.get(ref).problems()
@@ -45,9 +45,9 @@ def _usable(store: Any, ref: str) -> bool:
 
 
 def _run_tab(s: Settings) -> None:
-    from evals.metrics import JUDGE_METRICS
-    from evals.runs import JudgeOptions, variants_from
-    from evals.suites import list_suites, load_suite
+    from ragloom.evals.metrics import JUDGE_METRICS
+    from ragloom.evals.runs import JudgeOptions, variants_from
+    from ragloom.evals.suites import list_suites, load_suite
 
     suites = list_suites()
     name = st.selectbox("Suite", suites, key="ev-suite",
@@ -134,7 +134,7 @@ def _csv(rows: list[dict[str, Any]]) -> str:
 
 
 def html_report(s: Settings, run_ids: list[str]) -> bytes:
-    from evals.report import write_html_report
+    from ragloom.evals.report import write_html_report
 
     with tempfile.TemporaryDirectory() as tmp:
         return write_html_report(s, run_ids, Path(tmp) / "report.html").read_bytes()
@@ -152,7 +152,7 @@ def _exports(s: Settings, run: dict[str, Any]) -> None:
 
 
 def _results_tab(s: Settings) -> None:
-    from evals.runs import get_run, list_runs
+    from ragloom.evals.runs import get_run, list_runs
 
     runs = list_runs(s)
     if not runs:
@@ -181,8 +181,8 @@ def _results_tab(s: Settings) -> None:
 
 
 def _compare_tab(s: Settings) -> None:
-    from evals.compare import compare_runs
-    from evals.runs import list_runs
+    from ragloom.evals.compare import compare_runs
+    from ragloom.evals.runs import list_runs
 
     runs = list_runs(s)
     if len(runs) < 2:

@@ -7,13 +7,13 @@ from typing import Any
 import streamlit as st
 import yaml
 
-from core.errors import PromptError
-from core.settings import Settings
-from prompts import PromptStore, PromptVersion
-from prompts.authoring import as_text, create_version, diff, rollback, set_label
-from prompts.validation import ALLOWED_VARIABLES
-from ui.answer_view import CSS, render_answer
-from ui.state import chat_turn, pick_collection, services, settings, shown_errors
+from ragloom.core.errors import PromptError
+from ragloom.core.settings import Settings
+from ragloom.prompts import PromptStore, PromptVersion
+from ragloom.prompts.authoring import as_text, create_version, diff, rollback, set_label
+from ragloom.prompts.validation import ALLOWED_VARIABLES
+from ragloom.ui.answer_view import CSS, render_answer
+from ragloom.ui.state import chat_turn, pick_collection, services, settings, shown_errors
 
 SAVED_KEY = "ragloom_prompt_saved"
 PENDING_DIFF_KEY = "ragloom_prompt_pending_diff"
@@ -151,7 +151,7 @@ def _try_tab(s: Settings, store: PromptStore, name: str) -> None:
                              max_chars=s.agent.max_question_chars)  # shows a counter
     graph = st.selectbox("Graph", ["simple", "corrective", "adaptive"], key=f"pr-try-g-{name}")
     if st.button("Ask with this version", key=f"pr-try-ask-{name}"):
-        from agents.service import ask
+        from ragloom.agents.service import ask
 
         if not (question.strip() and collection):
             st.warning("Type a question and pick a collection first.")

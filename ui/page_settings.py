@@ -9,8 +9,8 @@ from typing import Any
 import streamlit as st
 from pydantic import SecretStr
 
-from core.settings import Settings
-from ui.state import set_settings, settings, shown_errors
+from ragloom.core.settings import Settings
+from ragloom.ui.state import set_settings, settings, shown_errors
 
 HEALTH_KEY = "ragloom_health"
 
@@ -57,7 +57,7 @@ def _merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
 
 def apply_changes(s: Settings, changes: dict[str, Any]) -> Settings:
     """New settings with ``changes`` applied, validated like any other source (errors raise)."""
-    from core.models.spec import ModelSpec
+    from ragloom.core.models.spec import ModelSpec
 
     new = type(s).model_validate(_merge(s.model_dump(), changes))
     for role in ("chat", "embedding", "judge"):
@@ -106,8 +106,8 @@ def _form(s: Settings) -> dict[str, Any] | None:
 
 
 def _health(s: Settings) -> None:
-    from core.health import check_models
-    from retrieval.store import check_store
+    from ragloom.core.health import check_models
+    from ragloom.retrieval.store import check_store
 
     if st.button("Run health checks", key="settings-health"):
         with st.spinner("Checking each model and the store…"), shown_errors("health check"):

@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING, Any
 import streamlit as st
 from pydantic import ValidationError
 
-from core.errors import RagloomError
-from core.settings import Settings, load_settings
+from ragloom.core.errors import RagloomError
+from ragloom.core.settings import Settings, load_settings
 
 if TYPE_CHECKING:
     from langchain_core.embeddings import Embeddings
 
-    from agents.state import RagContext
+    from ragloom.agents.state import RagContext
 
 log = logging.getLogger(__name__)
 
@@ -33,14 +33,14 @@ NEW_COLLECTION = "+ New collection"
 
 
 def _real_embeddings(settings: Settings) -> Embeddings:
-    from core.models import get_embeddings
+    from ragloom.core.models import get_embeddings
 
     return get_embeddings(settings.embedding, settings)
 
 
 def _real_context(settings: Settings, collection: str, prompts: dict[str, str],
                   where: dict[str, Any] | None) -> RagContext:
-    from agents.service import build_context
+    from ragloom.agents.service import build_context
 
     return build_context(settings, collection=collection, prompts=prompts, where=where)
 
@@ -124,7 +124,7 @@ def chat_turn(s: Settings, waiting: Callable[[], None] | None = None) -> Iterato
 
 
 def collection_names(s: Settings) -> list[str]:
-    from retrieval.collections import list_collections
+    from ragloom.retrieval.collections import list_collections
 
     try:
         return [row["name"] for row in list_collections(s)]

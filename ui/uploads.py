@@ -6,10 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol
 
-from core.errors import IngestError
-from core.private import private_dir, private_file
-from core.settings import Settings
-from retrieval.uploads import path_inside, safe_filename, split_duplicates
+from ragloom.core.errors import IngestError
+from ragloom.core.private import private_dir, private_file
+from ragloom.core.settings import Settings
+from ragloom.retrieval.uploads import path_inside, safe_filename, split_duplicates
 
 
 class Upload(Protocol):

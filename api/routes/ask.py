@@ -13,14 +13,14 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sse_starlette.sse import EventSourceResponse
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
-from agents.service import Answer, ask_stream, check_question
-from agents.state import RagContext, Turn
-from api.deps import Caller, Service, ServiceState, require
-from api.errors import ApiError, describe
-from api.keys import Principal
-from core.errors import RagloomError
-from retrieval.store import validate_collection_name
-from retrieval.where import EXAMPLE, MAX_CONDITIONS, MAX_DEPTH, validate_where
+from ragloom.agents.service import Answer, ask_stream, check_question
+from ragloom.agents.state import RagContext, Turn
+from ragloom.api.deps import Caller, Service, ServiceState, require
+from ragloom.api.errors import ApiError, describe
+from ragloom.api.keys import Principal
+from ragloom.core.errors import RagloomError
+from ragloom.retrieval.store import validate_collection_name
+from ragloom.retrieval.where import EXAMPLE, MAX_CONDITIONS, MAX_DEPTH, validate_where
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["ask"])
@@ -73,7 +73,7 @@ class Asked:
                            {"Retry-After": "5"})
         self._held = True
         try:
-            from agents.service import prompt_overrides
+            from ragloom.agents.service import prompt_overrides
 
             self.context = self.svc.context_factory(
                 self.svc.settings, self.collection, prompt_overrides(self.body.prompts),

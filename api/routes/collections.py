@@ -8,12 +8,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Query, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import Caller, Service, require
-from api.errors import ApiError
-from api.limits import inside, safe_filename
-from core.private import private_dir, private_file
-from retrieval.store import validate_collection_name
-from retrieval.uploads import split_duplicates
+from ragloom.api.deps import Caller, Service, require
+from ragloom.api.errors import ApiError
+from ragloom.api.limits import inside, safe_filename
+from ragloom.core.private import private_dir, private_file
+from ragloom.retrieval.store import validate_collection_name
+from ragloom.retrieval.uploads import split_duplicates
 
 router = APIRouter(tags=["collections"])
 NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{1,510}[A-Za-z0-9]$"
@@ -25,7 +25,7 @@ class NewCollection(BaseModel):
 
 
 def _exists(svc: Service, name: str) -> bool:
-    from retrieval.store import collection_exists, open_client
+    from ragloom.retrieval.store import collection_exists, open_client
 
     return collection_exists(open_client(svc.settings), name)
 
@@ -39,14 +39,14 @@ def _must_exist(svc: Service, name: str) -> None:
 
 @router.get("/collections", summary="Collections this key may read")
 def list_collections(svc: Service, who: Caller) -> list[dict[str, Any]]:
-    from retrieval.collections import list_collections as all_collections
+    from ragloom.retrieval.collections import list_collections as all_collections
 
     return [c for c in all_collections(svc.settings) if who.can(c["name"], "read")]
 
 
 @router.post("/collections", status_code=201, summary="Create an empty collection")
 def create_collection(body: NewCollection, svc: Service, who: Caller) -> dict[str, Any]:
-    from retrieval.collections import Collection
+    from ragloom.retrieval.collections import Collection
 
     require(who, body.name, "write")
     if _exists(svc, body.name):
@@ -59,7 +59,7 @@ def create_collection(body: NewCollection, svc: Service, who: Caller) -> dict[st
 
 @router.get("/collections/{name}", summary="Files, chunks and embedding model of a collection")
 def show_collection(name: str, svc: Service, who: Caller) -> dict[str, Any]:
-    from retrieval.collections import Collection
+    from ragloom.retrieval.collections import Collection
 
     require(who, name, "read")
     _must_exist(svc, name)
@@ -69,7 +69,7 @@ def show_collection(name: str, svc: Service, who: Caller) -> dict[str, Any]:
 
 @router.delete("/collections/{name}", summary="Delete a collection, its index and its uploads")
 def delete_collection(name: str, svc: Service, who: Caller) -> dict[str, Any]:
-    from retrieval.collections import delete_collection as delete
+    from ragloom.retrieval.collections import delete_collection as delete
 
     require(who, name, "admin")
     _must_exist(svc, name)

@@ -1,6 +1,6 @@
 """Evaluation runs: suites, start a run in the background, its progress, results, comparisons.
 
-Runs use ``evals.runs`` (the same code as ``ragloom eval``); they can take minutes (each judge
+Runs use ``ragloom.evals.runs`` (the same code as ``ragloom eval``); they can take minutes (each judge
 call of the embedded model costs 10-30 s), so a start returns at once with a launch id to poll;
 launches are kept in the run store, so any worker process answers the poll. One launch runs at a
 time per process. Admin keys only: runs build their own collections and their results quote
@@ -19,11 +19,11 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from api.deps import Caller, Service, ServiceState, require_admin
-from api.errors import ApiError, describe
-from api.routes.ask import PROMPT_REF
-from core.processes import as_polled, process_tag
-from evals.store import RunStore
+from ragloom.api.deps import Caller, Service, ServiceState, require_admin
+from ragloom.api.errors import ApiError, describe
+from ragloom.api.routes.ask import PROMPT_REF
+from ragloom.core.processes import as_polled, process_tag
+from ragloom.evals.store import RunStore
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/evals", tags=["evaluations"])
@@ -65,8 +65,8 @@ class Launch:
 
 
 def _run(launch: Launch, body: StartRun, svc: ServiceState) -> None:
-    from evals.runs import run_suite, variants_from
-    from evals.suites import load_suite
+    from ragloom.evals.runs import run_suite, variants_from
+    from ragloom.evals.suites import load_suite
 
     launch.update(status="running")
     try:
@@ -85,7 +85,7 @@ def _run(launch: Launch, body: StartRun, svc: ServiceState) -> None:
 
 @router.get("/suites", summary="The shipped evaluation suites")
 def suites(svc: Service, who: Caller) -> list[str]:
-    from evals.suites import list_suites
+    from ragloom.evals.suites import list_suites
 
     require_admin(who, "use evaluations")
     return list_suites()
@@ -93,8 +93,8 @@ def suites(svc: Service, who: Caller) -> list[str]:
 
 @router.post("/runs", status_code=202, summary="Start a run (one per variant) in the background")
 def start_run(body: StartRun, svc: Service, who: Caller) -> dict[str, Any]:
-    from evals.runs import check_prompt_pins, variants_from
-    from evals.suites import load_suite
+    from ragloom.evals.runs import check_prompt_pins, variants_from
+    from ragloom.evals.suites import load_suite
 
     require_admin(who, "start evaluation runs")
     suite = load_suite(body.suite)  # a bad suite fails now, not in the background
@@ -122,7 +122,7 @@ def launch_status(launch: str, svc: Service, who: Caller) -> dict[str, Any]:
 @router.get("/runs", summary="Past runs, newest first")
 def runs(svc: Service, who: Caller, suite: str | None = None,
          limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[dict[str, Any]]:
-    from evals.runs import list_runs
+    from ragloom.evals.runs import list_runs
 
     require_admin(who, "use evaluations")
     return list_runs(svc.settings, suite, limit)
@@ -130,7 +130,7 @@ def runs(svc: Service, who: Caller, suite: str | None = None,
 
 @router.get("/runs/{run_id}", summary="A run's rows, scores and per-metric summary")
 def run_results(run_id: str, svc: Service, who: Caller) -> dict[str, Any]:
-    from evals.runs import get_run
+    from ragloom.evals.runs import get_run
 
     require_admin(who, "use evaluations")
     return get_run(svc.settings, run_id)
@@ -138,7 +138,7 @@ def run_results(run_id: str, svc: Service, who: Caller) -> dict[str, Any]:
 
 @router.get("/compare", summary="Run B against run A: means, B - A, 95% intervals, changed rows")
 def compare(a: str, b: str, svc: Service, who: Caller) -> dict[str, Any]:
-    from evals.compare import compare_runs
+    from ragloom.evals.compare import compare_runs
 
     require_admin(who, "use evaluations")
     return dataclasses.asdict(compare_runs(svc.settings, a, b))

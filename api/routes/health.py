@@ -7,8 +7,8 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from api.deps import Service
-from api.errors import STORE_DOWN_FIX
+from ragloom.api.deps import Service
+from ragloom.api.errors import STORE_DOWN_FIX
 
 router = APIRouter(tags=["health"])
 
@@ -20,7 +20,7 @@ async def health() -> dict[str, str]:
 
 @router.get("/ready", summary="The store answers (503 when it does not)")
 def ready(svc: Service) -> Any:
-    from retrieval.store import check_store
+    from ragloom.retrieval.store import check_store
 
     check = check_store(svc.settings)
     if not check.ok:

@@ -21,12 +21,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from sse_starlette.sse import EventSourceResponse
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
-from agents.graphs import GRAPHS
-from agents.service import Answer
-from agents.state import Turn
-from api.deps import Caller, Service
-from api.errors import ApiError, describe
-from api.routes.ask import Asked, AskRequest, run_to_answer
+from ragloom.agents.graphs import GRAPHS
+from ragloom.agents.service import Answer
+from ragloom.agents.state import Turn
+from ragloom.api.deps import Caller, Service
+from ragloom.api.errors import ApiError, describe
+from ragloom.api.routes.ask import Asked, AskRequest, run_to_answer
 
 router = APIRouter(prefix="/v1", tags=["openai-compatible"])
 PREFIX = "ragloom:"
@@ -113,7 +113,7 @@ def _asked(body: ChatRequest, svc: Service, who: Caller) -> Asked:
 
 @router.get("/models", summary="One model per readable collection: ragloom:COLLECTION")
 def models(svc: Service, who: Caller) -> dict[str, Any]:
-    from retrieval.collections import list_collections
+    from ragloom.retrieval.collections import list_collections
 
     names = [c["name"] for c in list_collections(svc.settings) if who.can(c["name"], "read")]
     return {"object": "list", "data": [{"id": f"{PREFIX}{n}", "object": "model", "created": 0,

@@ -7,8 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import Caller, Service, require_admin
-from prompts import PromptStore, PromptVersion
+from ragloom.api.deps import Caller, Service, require_admin
+from ragloom.prompts import PromptStore, PromptVersion
 
 router = APIRouter(prefix="/prompts", tags=["prompts"])
 NamePath = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_-]{0,40}$")]
@@ -64,14 +64,14 @@ def show_prompt(ref: Annotated[str, Path(max_length=100)], svc: Service,
 def diff_prompt(name: NamePath, a: Annotated[str, Query(max_length=40)],
                 b: Annotated[str, Query(max_length=40)], svc: Service,
                 who: Caller) -> dict[str, str]:
-    from prompts.authoring import diff
+    from ragloom.prompts.authoring import diff
 
     return {"diff": diff(_store(svc), name, a, b)}
 
 
 @router.post("/{name}/versions", status_code=201, summary="Save a new validated version")
 def new_version(name: NamePath, body: NewVersion, svc: Service, who: Caller) -> dict[str, Any]:
-    from prompts.authoring import create_version, set_label
+    from ragloom.prompts.authoring import create_version, set_label
 
     require_admin(who, "author prompts")
     store = _store(svc)
@@ -90,7 +90,7 @@ def new_version(name: NamePath, body: NewVersion, svc: Service, who: Caller) -> 
 @router.put("/{name}/labels/{label}", summary="Point a label (e.g. production) at a version")
 def move_label(name: NamePath, label: LabelPath, body: LabelMove, svc: Service,
                who: Caller) -> dict[str, Any]:
-    from prompts.authoring import set_label
+    from ragloom.prompts.authoring import set_label
 
     require_admin(who, "label prompts")
     before = set_label(_store(svc), name, label, body.version)
@@ -101,7 +101,7 @@ def move_label(name: NamePath, label: LabelPath, body: LabelMove, svc: Service,
 
 @router.post("/{name}/labels/{label}/rollback", summary="Move a label back to its previous version")
 def rollback_label(name: NamePath, label: LabelPath, svc: Service, who: Caller) -> dict[str, Any]:
-    from prompts.authoring import rollback
+    from ragloom.prompts.authoring import rollback
 
     require_admin(who, "roll back prompts")
     current, target = rollback(_store(svc), name, label)

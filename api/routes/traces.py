@@ -7,10 +7,10 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from agents.service import get_trace, rate_answer, recent_traces
-from api.deps import Caller, Service, require, require_admin
-from api.errors import ApiError
-from api.keys import Principal
+from ragloom.agents.service import get_trace, rate_answer, recent_traces
+from ragloom.api.deps import Caller, Service, require, require_admin
+from ragloom.api.errors import ApiError
+from ragloom.api.keys import Principal
 
 router = APIRouter(tags=["traces"])
 

@@ -17,7 +17,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.errors import ArtifactError
+from ragloom.core.errors import ArtifactError
 
 log = logging.getLogger(__name__)
 

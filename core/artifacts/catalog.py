@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.artifacts import Artifact, Wheel
+from ragloom.core.artifacts import Artifact, Wheel
 
 _QWEN_WHEEL_SHA = (
     "4fc0d1d5908b0a21ad98b42f0c46c5907c5d7e6a09dc04e89cd981f0c9f64f27",

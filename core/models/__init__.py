@@ -12,11 +12,11 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from core.artifacts import ensure
-from core.artifacts.catalog import LOCAL_CHAT, LOCAL_EMBEDDING
-from core.errors import ConfigError
-from core.models.spec import ModelSpec
-from core.settings import Settings
+from ragloom.core.artifacts import ensure
+from ragloom.core.artifacts.catalog import LOCAL_CHAT, LOCAL_EMBEDDING
+from ragloom.core.errors import ConfigError
+from ragloom.core.models.spec import ModelSpec
+from ragloom.core.settings import Settings
 
 if TYPE_CHECKING:  # importing LangChain's model stack costs a second; ingest never needs it
     from langchain_core.embeddings import Embeddings
@@ -85,7 +85,7 @@ def get_embeddings(spec: str | ModelSpec, settings: Settings) -> Embeddings:
         return OllamaEmbeddings(model=spec.model, base_url=settings.ollama.host,
                                 num_ctx=settings.ollama.num_ctx,
                                 client_kwargs={"timeout": settings.ollama.timeout_s})
-    from core.models.openai_embeddings import FlatOpenAIEmbeddings
+    from ragloom.core.models.openai_embeddings import FlatOpenAIEmbeddings
 
     o = settings.openai
     return FlatOpenAIEmbeddings(
@@ -98,7 +98,7 @@ def get_embeddings(spec: str | ModelSpec, settings: Settings) -> Embeddings:
 
 @functools.lru_cache(maxsize=4)
 def _local_embeddings(model: str, cache: Path) -> Embeddings:
-    from core.models.local_embeddings import OnnxSentenceEmbeddings, WordLlamaEmbeddings
+    from ragloom.core.models.local_embeddings import OnnxSentenceEmbeddings, WordLlamaEmbeddings
 
     if model == "wordllama-l2-supercat":
         return WordLlamaEmbeddings()

@@ -6,7 +6,7 @@ from typing import Any
 
 from langchain_openai import OpenAIEmbeddings
 
-from core.errors import ConfigError
+from ragloom.core.errors import ConfigError
 
 
 class FlatOpenAIEmbeddings(OpenAIEmbeddings):

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 
 import httpx
 
-from core.errors import ModelUnavailableError, StoreError
-from core.models.spec import ModelSpec
-from core.settings import Settings
+from ragloom.core.errors import ModelUnavailableError, StoreError
+from ragloom.core.models.spec import ModelSpec
+from ragloom.core.settings import Settings
 
 
 def host_of(spec: ModelSpec, settings: Settings) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, cast
 
-from core.errors import ConfigError
+from ragloom.core.errors import ConfigError
 
 Provider = Literal["local", "ollama", "openai"]
 PROVIDERS: tuple[Provider, ...] = ("local", "ollama", "openai")

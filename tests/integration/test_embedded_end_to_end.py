@@ -9,10 +9,14 @@ from pathlib import Path
 
 import pytest
 
+from ragloom.prompts import PromptStore
 from tests.conftest import SAMPLE_CORPUS
 
 pytestmark = pytest.mark.integration
 RAGLOOM = [sys.executable, "-m", "ragloom"]
+# The shipped answer prompt's production version, and the number the next saved one gets.
+PROD = PromptStore().labels("answer")["production"]
+NEXT = max(PromptStore().versions("answer")) + 1
 
 
 def _run(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -38,7 +42,7 @@ def test_cited_answer_from_the_pdf(home: Path) -> None:
     cited = answer["citations"]
     assert cited and cited[0]["source"].endswith("tea-guide.pdf") and cited[0]["page"] == 1
     assert f"[{cited[0]['n']}]" in answer["answer"]
-    assert answer["prompts"]["answer"] == "answer@2" and answer["graph"] == "corrective"
+    assert answer["prompts"]["answer"] == f"answer@{PROD}" and answer["graph"] == "corrective"
     assert answer["grounded"] is not False
     assert answer["models"]["chat"] == "local/qwen2.5-coder-0.5b"
     assert answer["timings"]["total"] > 0
@@ -59,7 +63,7 @@ def test_reingest_skips_unchanged_files(home: Path) -> None:
 
 
 def test_ingest_waits_while_another_process_writes_the_collection(home: Path) -> None:
-    from retrieval.locks import collection_write_lock
+    from ragloom.retrieval.locks import collection_write_lock
 
     cmd = [*RAGLOOM, "--home", str(home), "ingest", str(SAMPLE_CORPUS), "--collection", "sample"]
     with collection_write_lock(home, "sample"):  # as an API job or the web app would hold it
@@ -96,8 +100,8 @@ def test_missing_collection_is_one_clear_line(home: Path) -> None:
 
 
 def test_minilm_embeddings_rank_paraphrases_first() -> None:
-    from core.models import get_embeddings
-    from core.settings import load_settings
+    from ragloom.core.models import get_embeddings
+    from ragloom.core.settings import load_settings
 
     emb = get_embeddings("local/minilm-l6-v2", load_settings())
     q, close, far = emb.embed_documents(["How long is delivery to Canada?",
@@ -109,10 +113,10 @@ def test_minilm_embeddings_rank_paraphrases_first() -> None:
 
 
 def test_prompt_workflow_from_the_cli(home: Path, tmp_path: Path) -> None:
-    """Create answer v3 (after the shipped v1 and v2), ask with it pinned, diff, promote, roll
-    back — all from the CLI."""
-    v2 = tmp_path / "answer-v2.yaml"
-    v2.write_text(
+    """Create the next answer version (after the shipped ones), ask with it pinned, diff,
+    promote, roll back — all from the CLI."""
+    new = tmp_path / "answer-new.yaml"
+    new.write_text(
         "messages:\n"
         "  - role: system\n"
         "    content: Answer in one short sentence using only the documents. Cite [1].\n"
@@ -120,25 +124,26 @@ def test_prompt_workflow_from_the_cli(home: Path, tmp_path: Path) -> None:
         "    content: |-\n"
         "      Documents:\n      {{ context }}\n\n      Question: {{ question }}\n"
         "params: {temperature: 0.0}\n")
-    created = _run(home, "prompts", "new", "answer", "--from", str(v2), "-m", "one sentence")
-    assert created.returncode == 0 and "saved answer@3" in created.stdout, created.stderr
+    created = _run(home, "prompts", "new", "answer", "--from", str(new), "-m", "one sentence")
+    assert created.returncode == 0 and f"saved answer@{NEXT}" in created.stdout, created.stderr
 
     answer = _run(home, "ask", "What temperature should I brew the Oolong at?", "--collection",
-                  "sample", "--graph", "simple", "--prompt", "answer@3", "--json")
+                  "sample", "--graph", "simple", "--prompt", f"answer@{NEXT}", "--json")
     assert answer.returncode == 0, answer.stderr
-    assert json.loads(answer.stdout)["prompts"] == {"answer": "answer@3"}
+    assert json.loads(answer.stdout)["prompts"] == {"answer": f"answer@{NEXT}"}
 
-    diff = _run(home, "prompts", "diff", "answer", "2", "3")
-    assert "+Answer in one short sentence" in diff.stdout and "-You are a careful" in diff.stdout
-    assert "production 2 → 3" in _run(home, "prompts", "label", "answer", "3", "production").stdout
+    diff = _run(home, "prompts", "diff", "answer", str(PROD), str(NEXT))
+    assert "+Answer in one short sentence" in diff.stdout and "\n-" in diff.stdout
+    promoted = _run(home, "prompts", "label", "answer", str(NEXT), "production").stdout
+    assert f"production {PROD} → {NEXT}" in promoted
     listed = _run(home, "prompts", "list").stdout
-    assert "production→3" in listed
-    assert "production 3 → 2" in _run(home, "prompts", "rollback", "answer").stdout
+    assert f"production→{NEXT}" in listed
+    assert f"production {NEXT} → {PROD}" in _run(home, "prompts", "rollback", "answer").stdout
 
     bad = tmp_path / "bad.txt"
     bad.write_text("Answer {{ question }} without documents.")
     refused = _run(home, "prompts", "new", "answer", "--from", str(bad), "-m", "no context")
     assert refused.returncode == 2 and "must use {{ context }}" in refused.stderr
-    rendered = _run(home, "prompts", "render", "answer@3", "--var", "context=[1] x",
+    rendered = _run(home, "prompts", "render", f"answer@{NEXT}", "--var", "context=[1] x",
                     "--var", "question=Why?")
     assert "Question: Why?" in rendered.stdout

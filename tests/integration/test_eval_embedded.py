@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from core.settings import load_settings
-from evals.runs import get_run, run_suite
-from evals.suites import load_suite
-from evals.summary import failed_thresholds
+from ragloom.core.settings import load_settings
+from ragloom.evals.runs import get_run, run_suite
+from ragloom.evals.suites import load_suite
+from ragloom.evals.summary import failed_thresholds
 
 pytestmark = pytest.mark.integration
 

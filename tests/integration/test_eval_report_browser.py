@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from evals.report import write_html_report
-from evals.store import RunStore
+from ragloom.evals.report import write_html_report
+from ragloom.evals.store import RunStore
 from tests.integration.browser import chromium, wait_for
 
 pytestmark = pytest.mark.integration

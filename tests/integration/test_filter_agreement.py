@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from retrieval.filters import matches
-from retrieval.lexical import LexicalIndex
-from retrieval.store import ChunkStore, open_client
-from retrieval.types import Chunk
-from retrieval.where import validate_where
+from ragloom.retrieval.filters import matches
+from ragloom.retrieval.lexical import LexicalIndex
+from ragloom.retrieval.store import ChunkStore, open_client
+from ragloom.retrieval.types import Chunk
+from ragloom.retrieval.where import validate_where
 from tests.fakes import BagOfWordsEmbeddings
 
 pytestmark = pytest.mark.integration
@@ -56,7 +56,7 @@ ACCEPTED: list[dict[str, Any]] = [
 
 @pytest.fixture(scope="module")
 def indexes(tmp_path_factory: pytest.TempPathFactory) -> tuple[ChunkStore, LexicalIndex]:
-    from core.settings import load_settings
+    from ragloom.core.settings import load_settings
 
     home: Path = tmp_path_factory.mktemp("filters")
     store = ChunkStore(open_client(load_settings(home=home)), "filters", BagOfWordsEmbeddings(),

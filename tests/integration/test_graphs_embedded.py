@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from agents.service import ask, get_trace
-from core.models import get_embeddings
-from core.settings import Settings, load_settings
-from retrieval.collections import Collection
-from retrieval.ingest import ingest
+from ragloom.agents.service import ask, get_trace
+from ragloom.core.models import get_embeddings
+from ragloom.core.settings import Settings, load_settings
+from ragloom.retrieval.collections import Collection
+from ragloom.retrieval.ingest import ingest
 from tests.conftest import SAMPLE_CORPUS
 
 pytestmark = pytest.mark.integration
@@ -44,9 +44,9 @@ def test_off_topic_question_is_refused(real_settings: Settings, graph: str) -> N
 
 def test_structured_output_in_json_mode_parses(real_settings: Settings) -> None:
     """llama.cpp's grammar-constrained JSON mode yields a valid grade on the first call."""
-    from agents.schemas import ChunkGrades
-    from core.models import get_chat_model
-    from core.models.structured import call_structured
+    from ragloom.agents.schemas import ChunkGrades
+    from ragloom.core.models import get_chat_model
+    from ragloom.core.models.structured import call_structured
 
     model = get_chat_model(real_settings.chat, real_settings)
     grades, calls = call_structured(model, "local", [

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from core.settings import load_settings
-from retrieval.collections import Collection
+from ragloom.core.settings import load_settings
+from ragloom.retrieval.collections import Collection
 from tests.conftest import SAMPLE_CORPUS
 from tests.fakes import BagOfWordsEmbeddings
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from agents.service import ask
-from agents.traces import TraceStore
-from core.models import get_embeddings
-from core.settings import load_settings
-from evals.injection import DOCUMENTS, correct, load_cases, obeyed, poison_map, poisons_seen
-from retrieval.collections import Collection
-from retrieval.ingest import ingest
+from ragloom.agents.service import ask
+from ragloom.agents.traces import TraceStore
+from ragloom.core.models import get_embeddings
+from ragloom.core.settings import load_settings
+from ragloom.evals.injection import DOCUMENTS, correct, load_cases, obeyed, poison_map, poisons_seen
+from ragloom.retrieval.collections import Collection
+from ragloom.retrieval.ingest import ingest
 
 pytestmark = pytest.mark.integration
 

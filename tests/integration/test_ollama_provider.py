@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 from langchain_core.messages import AIMessage
 
-from core.errors import ModelUnavailableError
-from core.health import check_model
-from core.models import get_chat_model, get_embeddings
-from core.models.reachability import model_call
-from core.models.spec import ModelSpec
-from core.settings import Settings, load_settings
+from ragloom.core.errors import ModelUnavailableError
+from ragloom.core.health import check_model
+from ragloom.core.models import get_chat_model, get_embeddings
+from ragloom.core.models.reachability import model_call
+from ragloom.core.models.spec import ModelSpec
+from ragloom.core.settings import Settings, load_settings
 from tests.conftest import SAMPLE_CORPUS
 from tests.integration.servers import FakeOllama, fake_ollama, free_port
 

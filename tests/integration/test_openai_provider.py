@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import ModelUnavailableError
-from core.health import check_model
-from core.models import get_chat_model, get_embeddings, local_chat_path
-from core.models.reachability import model_call
-from core.models.spec import ModelSpec
-from core.settings import Settings, load_settings
+from ragloom.core.errors import ModelUnavailableError
+from ragloom.core.health import check_model
+from ragloom.core.models import get_chat_model, get_embeddings, local_chat_path
+from ragloom.core.models.reachability import model_call
+from ragloom.core.models.spec import ModelSpec
+from ragloom.core.settings import Settings, load_settings
 from tests.integration.servers import free_port, llama_server
 
 pytestmark = pytest.mark.integration

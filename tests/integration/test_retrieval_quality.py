@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from core.settings import load_settings
-from evals.datasets import default_data_dir
-from evals.retrieval_bench import run_retrieval_bench
+from ragloom.core.settings import load_settings
+from ragloom.evals.datasets import default_data_dir
+from ragloom.evals.retrieval_bench import run_retrieval_bench
 
 pytestmark = [
     pytest.mark.integration,

@@ -12,10 +12,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from core.errors import StoreError
-from core.settings import Settings, load_settings
-from retrieval.store import ChunkStore, check_store, open_client
-from retrieval.types import Chunk
+from ragloom.core.errors import StoreError
+from ragloom.core.settings import Settings, load_settings
+from ragloom.retrieval.store import ChunkStore, check_store, open_client
+from ragloom.retrieval.types import Chunk
 from tests.fakes import BagOfWordsEmbeddings
 
 pytestmark = pytest.mark.integration

@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
-from prompts import PromptStore
+from ragloom.prompts import PromptStore
 from tests.integration.browser import chromium, wait_for
 from tests.integration.servers import free_port
 from tests.pdf_builder import build_pdf

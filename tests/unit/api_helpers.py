@@ -11,14 +11,14 @@ from fastapi.testclient import TestClient
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
-from agents.state import RagContext
-from api import create_app
-from api.keys import KeyStore, keys_path
-from core.settings import Settings
-from retrieval.collections import Collection
-from retrieval.ingest import ingest
-from retrieval.lexical import LexicalIndex
-from retrieval.retriever import HybridRetriever
+from ragloom.agents.state import RagContext
+from ragloom.api import create_app
+from ragloom.api.keys import KeyStore, keys_path
+from ragloom.core.settings import Settings
+from ragloom.retrieval.collections import Collection
+from ragloom.retrieval.ingest import ingest
+from ragloom.retrieval.lexical import LexicalIndex
+from ragloom.retrieval.retriever import HybridRetriever
 from tests.conftest import SAMPLE_CORPUS
 from tests.fakes import BagOfWordsEmbeddings
 

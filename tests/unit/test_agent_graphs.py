@@ -9,16 +9,16 @@ import pytest
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
-from agents.multihop import multi_hop_cue, usable_sub_questions
-from agents.service import ask, ask_stream, get_trace
-from agents.state import RagContext
-from core.errors import ModelUnavailableError, RagloomError
-from core.models.reachability import model_call
-from core.models.spec import ModelSpec
-from retrieval.collections import Collection
-from retrieval.ingest import ingest
-from retrieval.lexical import LexicalIndex
-from retrieval.retriever import HybridRetriever
+from ragloom.agents.multihop import multi_hop_cue, usable_sub_questions
+from ragloom.agents.service import ask, ask_stream, get_trace
+from ragloom.agents.state import RagContext
+from ragloom.core.errors import ModelUnavailableError, RagloomError
+from ragloom.core.models.reachability import model_call
+from ragloom.core.models.spec import ModelSpec
+from ragloom.retrieval.collections import Collection
+from ragloom.retrieval.ingest import ingest
+from ragloom.retrieval.lexical import LexicalIndex
+from ragloom.retrieval.retriever import HybridRetriever
 from tests.conftest import SAMPLE_CORPUS
 from tests.fakes import scripted_chat
 
@@ -136,7 +136,7 @@ def test_json_that_never_parses_falls_back_visibly(col, settings) -> None:
     a = ask(OOLONG, settings, context=_ctx(col, chat), graph="corrective")
     # the claim check passed; the judge's missing verdict cannot upgrade or downgrade it
     assert a.grounded is True and "85" in a.answer and a.claims[0].supported
-    from agents.service import get_trace
+    from ragloom.agents.service import get_trace
 
     steps = get_trace(settings, a.trace_id)["steps"]  # type: ignore[arg-type]
     fallbacks = {s["node"]: s["fallback"] for s in steps if "fallback" in s}
@@ -147,7 +147,7 @@ def test_json_that_never_parses_falls_back_visibly(col, settings) -> None:
 def test_transient_timeouts_are_retried_then_reported(col, settings, monkeypatch) -> None:
     from langgraph.types import RetryPolicy
 
-    import agents.graphs as graphs
+    import ragloom.agents.graphs as graphs
 
     monkeypatch.setattr(graphs, "MODEL_RETRY", RetryPolicy(max_attempts=3, initial_interval=0.01,
                                                             retry_on=graphs.is_transient))
@@ -351,7 +351,7 @@ def test_request_filter_reaches_every_retrieval(col, settings) -> None:
     ctx = _ctx(col, chat, where={"file_type": "pdf"})
     a = ask("How long does shipping to Canada take?", settings, context=ctx, graph="simple")
     assert all(c.source.endswith(".pdf") for c in a.citations)
-    from agents.service import get_trace
+    from ragloom.agents.service import get_trace
 
     retrieved = get_trace(settings, a.trace_id)["retrieved"]  # type: ignore[arg-type]
     assert retrieved and all(r["source"].endswith(".pdf") for r in retrieved)
@@ -359,10 +359,10 @@ def test_request_filter_reaches_every_retrieval(col, settings) -> None:
 
 def test_documented_custom_graph_composes(col) -> None:
     """The example in docs/agents.md: the same nodes, wired differently."""
-    from agents.generation import generate_answer
-    from agents.graphs import new_graph
-    from agents.nodes import grade_documents
-    from agents.routing import after_grading
+    from ragloom.agents.generation import generate_answer
+    from ragloom.agents.graphs import new_graph
+    from ragloom.agents.nodes import grade_documents
+    from ragloom.agents.routing import after_grading
 
     graph = new_graph()
     graph.add_node(grade_documents)

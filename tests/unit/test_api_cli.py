@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typer.testing import CliRunner
 
-from api.keys import KeyStore, keys_path
+from ragloom.api.keys import KeyStore, keys_path
 from ragloom.cli_serve import is_loopback, keys_app, serve
 
 

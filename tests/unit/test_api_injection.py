@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from evals.injection import (
+from ragloom.evals.injection import (
     DOCUMENTS,
     FAMILIES,
     Case,
@@ -16,8 +16,8 @@ from evals.injection import (
     obeyed,
     wilson_interval,
 )
-from prompts import PromptStore
-from retrieval.loaders import load_file
+from ragloom.prompts import PromptStore
+from ragloom.retrieval.loaders import load_file
 
 
 def test_suite_covers_six_families_in_both_halves() -> None:

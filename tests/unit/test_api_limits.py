@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from api.json_depth import json_depth
-from api.limits import Limits, RequestLimits
+from ragloom.api.json_depth import json_depth
+from ragloom.api.limits import Limits, RequestLimits
 from tests.unit.api_helpers import client, key
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from retrieval.collections import Collection
-from retrieval.ingest import ingest
-from retrieval.redaction import dni_ok, iban_ok, luhn_ok, redact, ssn_ok
+from ragloom.retrieval.collections import Collection
+from ragloom.retrieval.ingest import ingest
+from ragloom.retrieval.redaction import dni_ok, iban_ok, luhn_ok, redact, ssn_ok
 from tests.fakes import BagOfWordsEmbeddings
 
 

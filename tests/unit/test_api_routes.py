@@ -151,7 +151,7 @@ def test_openai_models_and_chat(api) -> None:
 
 
 def test_openai_history_pairs_each_question_with_our_final_reply() -> None:
-    from api.routes.openai import REVISED, ChatRequest, history_of, question_of
+    from ragloom.api.routes.openai import REVISED, ChatRequest, history_of, question_of
 
     reply = "Draft." + REVISED + "At 85 degrees [1].\n\nSources:\n[1] tea-guide.pdf"
     body = ChatRequest(model="ragloom:sample", messages=[
@@ -186,11 +186,11 @@ def test_openai_chat_condenses_a_follow_up_from_earlier_messages(api) -> None:
 def test_model_outage_is_a_503_in_json_and_an_error_event_in_a_stream(settings) -> None:
     from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 
-    from agents.state import RagContext
-    from core.errors import ModelUnavailableError
-    from retrieval.collections import Collection
-    from retrieval.lexical import LexicalIndex
-    from retrieval.retriever import HybridRetriever
+    from ragloom.agents.state import RagContext
+    from ragloom.core.errors import ModelUnavailableError
+    from ragloom.retrieval.collections import Collection
+    from ragloom.retrieval.lexical import LexicalIndex
+    from ragloom.retrieval.retriever import HybridRetriever
     from tests.unit.api_helpers import EMBEDDINGS
 
     class Down(GenericFakeChatModel):
@@ -211,7 +211,7 @@ def test_model_outage_is_a_503_in_json_and_an_error_event_in_a_stream(settings) 
     fill(settings)
     from fastapi.testclient import TestClient
 
-    from api import create_app
+    from ragloom.api import create_app
 
     app = create_app(settings, auth=False, context_factory=down, embeddings_of=lambda s: EMBEDDINGS)
     with TestClient(app, raise_server_exceptions=False) as api:
@@ -229,7 +229,7 @@ def test_model_outage_is_a_503_in_json_and_an_error_event_in_a_stream(settings) 
 
 
 def test_ingest_of_a_collection_waits_for_another_process_ingesting_it(api, settings) -> None:
-    from retrieval.locks import collection_write_lock
+    from ragloom.retrieval.locks import collection_write_lock
 
     files = [("files", ("kettle.md", b"The kettle takes four minutes to boil water for tea, "
                         b"every single time, in the office kitchen on floor two.\n"))]
@@ -257,7 +257,7 @@ def test_ingest_job_of_a_stopped_process_reads_as_interrupted(settings, dead_pid
     import socket
     import sqlite3
 
-    from api.jobs import IngestJobs
+    from ragloom.api.jobs import IngestJobs
 
     here = socket.gethostname()
     jobs = IngestJobs(settings, lambda s: None)
@@ -283,7 +283,7 @@ def test_eval_launch_is_read_from_the_run_store_by_any_process(api, settings, de
     import os
     import socket
 
-    from evals.store import RunStore
+    from ragloom.evals.store import RunStore
 
     here = socket.gethostname()
     store = RunStore.for_home(settings.home)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from api.errors import ApiError
-from api.keys import KeyStore, parse_grants
-from api.limits import inside, safe_filename
-from core.errors import ConfigError
+from ragloom.api.errors import ApiError
+from ragloom.api.keys import KeyStore, parse_grants
+from ragloom.api.limits import inside, safe_filename
+from ragloom.core.errors import ConfigError
 from tests.unit.api_helpers import client, fill, key
 
 

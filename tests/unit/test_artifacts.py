@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from core.artifacts import Artifact, Wheel, assemble, is_verified
-from core.artifacts.catalog import QWEN_CODER_05B
-from core.errors import ArtifactError
+from ragloom.core.artifacts import Artifact, Wheel, assemble, is_verified
+from ragloom.core.artifacts.catalog import QWEN_CODER_05B
+from ragloom.core.errors import ArtifactError
 
 
 def _wheel(dir_: Path, name: str, member: str, data: bytes) -> Wheel:

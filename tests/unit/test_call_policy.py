@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from agents.followups import needs_conversation
-from agents.service import _use_model, ask, ask_stream, get_trace
-from core.models.spec import ModelSpec
+from ragloom.agents.followups import needs_conversation
+from ragloom.agents.service import _use_model, ask, ask_stream, get_trace
+from ragloom.core.models.spec import ModelSpec
 from tests.fakes import scripted_chat
 from tests.unit.test_agent_graphs import OOLONG, _ctx, col  # noqa: F401  (fixture)
 

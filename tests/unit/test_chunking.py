@@ -1,5 +1,5 @@
-from retrieval.chunking import ChunkingConfig, chunk_sections
-from retrieval.types import Section
+from ragloom.retrieval.chunking import ChunkingConfig, chunk_sections
+from ragloom.retrieval.types import Section
 
 LONG = " ".join(f"Sentence number {i} talks about tea harvests and weighing." for i in range(120))
 

@@ -1,13 +1,13 @@
 import pytest
 
-from agents.citations import (
+from ragloom.agents.citations import (
     extract_citations,
     format_sources,
     is_refusal,
     restates_question,
 )
-from agents.verify import verify_answer
-from retrieval.types import RetrievedChunk
+from ragloom.agents.verify import verify_answer
+from ragloom.retrieval.types import RetrievedChunk
 
 
 def _chunks(*texts: str) -> list[RetrievedChunk]:
@@ -80,7 +80,7 @@ def test_an_answer_that_only_repeats_the_question_is_recognised(answer, question
 
 
 def test_links_and_images_not_in_the_question_or_sources_are_removed() -> None:
-    from agents.links import REMOVED, filter_links
+    from ragloom.agents.links import REMOVED, filter_links
 
     sources = ["Reset it at https://intranet.example/reset. Items can be returned within 30 days."]
     assert filter_links("30 days ![logo](https://evil.example/c?q=my+question) [1].", sources) == (
@@ -100,8 +100,8 @@ def test_links_and_images_not_in_the_question_or_sources_are_removed() -> None:
 
 
 def test_cited_answer_filters_links_before_citations() -> None:
-    from agents.generation import cited_answer
-    from retrieval.types import RetrievedChunk
+    from ragloom.agents.generation import cited_answer
+    from ragloom.retrieval.types import RetrievedChunk
 
     chunk = RetrievedChunk(id="c1", text="Returns are accepted within 30 days.", source="r.md",
                            page=None, chunk_index=0, score=1.0)

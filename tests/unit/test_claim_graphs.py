@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from agents.service import ask, get_trace
-from agents.state import RagContext
-from retrieval.collections import Collection
-from retrieval.ingest import ingest
-from retrieval.lexical import LexicalIndex
-from retrieval.retriever import HybridRetriever
+from ragloom.agents.service import ask, get_trace
+from ragloom.agents.state import RagContext
+from ragloom.retrieval.collections import Collection
+from ragloom.retrieval.ingest import ingest
+from ragloom.retrieval.lexical import LexicalIndex
+from ragloom.retrieval.retriever import HybridRetriever
 from tests.conftest import SAMPLE_CORPUS
 from tests.fakes import scripted_chat
 

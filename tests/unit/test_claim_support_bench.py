@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.types import RetrievedChunk
+from ragloom.retrieval.types import RetrievedChunk
 
 _PATH = Path(__file__).resolve().parents[2] / "benchmarks" / "claim_support.py"
 _spec = importlib.util.spec_from_file_location("claim_support_bench", _PATH)

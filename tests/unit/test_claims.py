@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from agents.claims import BARE_VERDICT, CHOICE, RESTATES, split_claims, supported_share, tokens, verify_claims
-from agents.verify import declined, keep_supported, mark_unverified, verify_answer
-from retrieval.types import RetrievedChunk
+from ragloom.agents.claims import (
+    BARE_VERDICT,
+    CHOICE,
+    RESTATES,
+    split_claims,
+    supported_share,
+    tokens,
+    verify_claims,
+)
+from ragloom.agents.verify import declined, keep_supported, mark_unverified, verify_answer
+from ragloom.retrieval.types import RetrievedChunk
 
 TEA = ("Green tea: brew at 80 degrees Celsius for 2 minutes. Oolong: brew at 85 degrees Celsius "
        "for 3 minutes. Black tea keeps for two years.")

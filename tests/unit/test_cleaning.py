@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from retrieval.cleaning import (
+from ragloom.retrieval.cleaning import (
     Hyphenation,
     clean_pages,
     clean_text,

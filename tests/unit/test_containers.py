@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import IngestError
-from core.settings import RetrievalSettings
-from retrieval.containers import ArchiveLimits, check_zip
-from retrieval.loaders import load_file
-from retrieval.pdfstreams import check_pdf
+from ragloom.core.errors import IngestError
+from ragloom.core.settings import RetrievalSettings
+from ragloom.retrieval.containers import ArchiveLimits, check_zip
+from ragloom.retrieval.loaders import load_file
+from ragloom.retrieval.pdfstreams import check_pdf
 from tests.pdf_builder import build_pdf
 from tests.unit.test_loaders import write_docx
 
@@ -142,7 +142,7 @@ def test_a_pdf_stream_bomb_is_refused_and_ordinary_pdfs_pass(tmp_path: Path) -> 
 _MEASURE = """
 import json, resource, sys
 from pathlib import Path
-from retrieval.loaders import load_file
+from ragloom.retrieval.loaders import load_file
 import docx, pypdfium2  # imported before the baseline: the readers' own size is not the bomb's
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 try:

@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from core.errors import ConfigError
-from core.settings import load_settings
-from evals import datasets
-from evals.datasets import default_data_dir, detect_format, load_dataset
-from evals.retrieval_bench import bench_settings
-from evals.suites import load_suite, read_rows
+from ragloom.core.errors import ConfigError
+from ragloom.core.settings import load_settings
+from ragloom.evals import datasets
+from ragloom.evals.datasets import default_data_dir, detect_format, load_dataset
+from ragloom.evals.retrieval_bench import bench_settings
+from ragloom.evals.suites import load_suite, read_rows
 
 DOCS = [
     {
@@ -353,7 +353,7 @@ def test_bench_retrieval_on_a_records_folder_end_to_end(tmp_path, monkeypatch) -
 
 
 def test_a_suite_can_name_a_folder(tmp_path, settings, fake_embeddings) -> None:
-    from evals.answering import build_suite_collection
+    from ragloom.evals.answering import build_suite_collection
 
     records_folder(tmp_path / "data" / "mine")
     suite_dir = tmp_path / "suites"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from retrieval.collections import Collection
-from retrieval.discovery import discover
-from retrieval.ingest import ingest
+from ragloom.retrieval.collections import Collection
+from ragloom.retrieval.discovery import discover
+from ragloom.retrieval.ingest import ingest
 
 
 def _tree(tmp_path: Path) -> Path:

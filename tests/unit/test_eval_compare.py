@@ -9,12 +9,12 @@ import re
 import pytest
 from typer.testing import CliRunner
 
-from agents.traces import TraceStore
-from evals.compare import compare_runs
-from evals.feedback import rows_from_feedback
-from evals.report import write_html_report
-from evals.store import RunStore
+from ragloom.agents.traces import TraceStore
 from ragloom.cli_eval import eval_app
+from ragloom.evals.compare import compare_runs
+from ragloom.evals.feedback import rows_from_feedback
+from ragloom.evals.report import write_html_report
+from ragloom.evals.store import RunStore
 
 METRICS = ["faithfulness", "token_f1", "latency_s"]
 

@@ -9,7 +9,7 @@ import pytest
 from instructor.core.exceptions import FailedAttempt, InstructorRetryException
 from pydantic import BaseModel
 
-from evals.judge import GuardedLLM, JudgeError
+from ragloom.evals.judge import GuardedLLM, JudgeError
 
 
 class Verdict(BaseModel):

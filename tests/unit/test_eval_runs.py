@@ -9,14 +9,14 @@ from typing import Any
 import pytest
 from ragas.llms.base import InstructorBaseRagasLLM
 
-from agents.state import RagContext
-from evals.judge import RagasJudge
-from evals.runs import Runtime, Variant, get_run, list_runs, run_suite, variants_from
-from evals.suites import load_suite
-from retrieval.lexical import LexicalIndex
-from retrieval.retriever import HybridRetriever
-from retrieval.service import index_dir
-from retrieval.store import open_store
+from ragloom.agents.state import RagContext
+from ragloom.evals.judge import RagasJudge
+from ragloom.evals.runs import Runtime, Variant, get_run, list_runs, run_suite, variants_from
+from ragloom.evals.suites import load_suite
+from ragloom.retrieval.lexical import LexicalIndex
+from ragloom.retrieval.retriever import HybridRetriever
+from ragloom.retrieval.service import index_dir
+from ragloom.retrieval.store import open_store
 from tests.fakes import BagOfWordsEmbeddings, scripted_chat
 
 JUDGE_METRICS = ["faithfulness", "answer_relevancy", "context_precision", "context_recall"]
@@ -179,7 +179,7 @@ def test_variants_matrix_and_pins_reach_the_graph(settings, fake_embeddings, tmp
 
 def test_interrupted_run_keeps_rows_and_resumes(settings, fake_embeddings, tmp_path,
                                                 monkeypatch) -> None:
-    import evals.runs as runs
+    import ragloom.evals.runs as runs
 
     suite = _suite(tmp_path)
     real = runs.answer_row

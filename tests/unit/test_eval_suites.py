@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import ConfigError, RagloomError
-from evals.metrics import Observed, deterministic, doc_id
-from evals.suites import list_suites, load_suite, read_rows
-from evals.summary import bootstrap_ci, failed_thresholds, parse_thresholds, summarize
-from evals.text_metrics import contains, exact_match, strip_citations, token_f1
+from ragloom.core.errors import ConfigError, RagloomError
+from ragloom.evals.metrics import Observed, deterministic, doc_id
+from ragloom.evals.suites import list_suites, load_suite, read_rows
+from ragloom.evals.summary import bootstrap_ci, failed_thresholds, parse_thresholds, summarize
+from ragloom.evals.text_metrics import contains, exact_match, strip_citations, token_f1
 
 
 def test_shipped_suites_load_and_resolve_their_data() -> None:
@@ -135,9 +135,9 @@ def test_thresholds_parse_and_gate() -> None:
 
 def test_generated_rows_are_synthetic_with_gold_sources(settings, fake_embeddings,
                                                        monkeypatch) -> None:
-    import evals.generate as gen
-    from retrieval.collections import Collection
-    from retrieval.ingest import ingest
+    import ragloom.evals.generate as gen
+    from ragloom.retrieval.collections import Collection
+    from ragloom.retrieval.ingest import ingest
     from tests.conftest import SAMPLE_CORPUS
     from tests.fakes import scripted_chat
 

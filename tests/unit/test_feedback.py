@@ -2,7 +2,7 @@
 
 import pytest
 
-from agents.traces import TraceStore
+from ragloom.agents.traces import TraceStore
 
 
 @pytest.fixture

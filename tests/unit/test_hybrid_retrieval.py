@@ -4,13 +4,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.errors import ConfigError
-from retrieval.collections import Collection
-from retrieval.filters import chroma_where, matches
-from retrieval.ingest import ingest
-from retrieval.lexical import LexicalIndex
-from retrieval.retriever import FusionConfig, HybridRetriever, mmr_select, rrf
-from retrieval.types import RetrievedChunk
+from ragloom.core.errors import ConfigError
+from ragloom.retrieval.collections import Collection
+from ragloom.retrieval.filters import chroma_where, matches
+from ragloom.retrieval.ingest import ingest
+from ragloom.retrieval.lexical import LexicalIndex
+from ragloom.retrieval.retriever import FusionConfig, HybridRetriever, mmr_select, rrf
+from ragloom.retrieval.types import RetrievedChunk
 from tests.conftest import SAMPLE_CORPUS
 
 
@@ -119,7 +119,7 @@ def test_mmr_option_changes_selection_but_not_count(col) -> None:
 
 
 def test_parse_where_gives_clear_errors() -> None:
-    from retrieval.filters import parse_where
+    from ragloom.retrieval.filters import parse_where
 
     assert parse_where('{"file_type": "pdf"}') == {"file_type": "pdf"} and parse_where(None) is None
     for bad, message in [("{file_type: pdf}", "not valid JSON"), ("[1]", "JSON object"),
@@ -129,7 +129,7 @@ def test_parse_where_gives_clear_errors() -> None:
 
 
 def test_llm_reranker_orders_and_keeps_the_rest(col) -> None:
-    from retrieval.rerank import LLMReranker
+    from ragloom.retrieval.rerank import LLMReranker
     from tests.fakes import scripted_chat
 
     hits = _retriever(col).retrieve("tea", 4)
@@ -141,7 +141,7 @@ def test_llm_reranker_orders_and_keeps_the_rest(col) -> None:
 
 
 def test_bm25_indexes_the_document_name_and_headings(col) -> None:
-    from retrieval.lexical import lexical_text
+    from ragloom.retrieval.lexical import lexical_text
 
     assert lexical_text("Revenue rose.", {"file_name": "2023 Q1 AAPL.pdf", "heading": "Results"}) \
         == "2023 Q1 AAPL\nResults\nRevenue rose."

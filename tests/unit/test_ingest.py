@@ -4,10 +4,10 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import StoreError
-from retrieval.collections import Collection, delete_collection, list_collections
-from retrieval.ingest import Progress, ingest
-from retrieval.store import ChunkStore, open_client
+from ragloom.core.errors import StoreError
+from ragloom.retrieval.collections import Collection, delete_collection, list_collections
+from ragloom.retrieval.ingest import Progress, ingest
+from ragloom.retrieval.store import ChunkStore, open_client
 from tests.conftest import SAMPLE_CORPUS
 
 

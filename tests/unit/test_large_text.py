@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-import retrieval.chunking as chunking
-from core.settings import RetrievalSettings
-from retrieval.chunking import PIECE_CHARS, ChunkingConfig, bounded_pieces, chunk_sections
-from retrieval.collections import Collection
-from retrieval.ingest import ingest
-from retrieval.types import Section
+import ragloom.retrieval.chunking as chunking
+from ragloom.core.settings import RetrievalSettings
+from ragloom.retrieval.chunking import PIECE_CHARS, ChunkingConfig, bounded_pieces, chunk_sections
+from ragloom.retrieval.collections import Collection
+from ragloom.retrieval.ingest import ingest
+from ragloom.retrieval.types import Section
 
 _WORDS = ("tea harvest shipping order refund warehouse policy clause payment supplier quarter "
           "revenue risk audit report the of and to in is that for").split()

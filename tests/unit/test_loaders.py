@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import IngestError
-from retrieval.formats import detect
-from retrieval.loaders import ROWS_PER_SECTION, SUPPORTED_SUFFIXES, load_file, supported
+from ragloom.core.errors import IngestError
+from ragloom.retrieval.formats import detect
+from ragloom.retrieval.loaders import ROWS_PER_SECTION, SUPPORTED_SUFFIXES, load_file, supported
 from tests.pdf_builder import build_pdf
 
 SAMPLE_CORPUS = Path(__file__).resolve().parents[2] / "ragloom" / "sample_corpus"
@@ -348,7 +348,7 @@ def test_jsonl_record_is_headed_by_its_title_or_id(tmp_path: Path) -> None:
 
 def test_jsonl_bad_lines_are_skipped_and_counted(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     lines = [json.dumps({"a": i}) for i in range(3)] + ["{broken", "not json"]
-    with caplog.at_level(logging.WARNING, logger="retrieval.loaders"):
+    with caplog.at_level(logging.WARNING, logger="ragloom.retrieval.loaders"):
         _, sections = load_file(write(tmp_path / "mixed.jsonl", "\n".join(lines)))
     assert [s.text for s in sections] == ["a: 0", "a: 1", "a: 2"]
     assert "skipped 2 bad JSON line(s) of 5; first at line 4" in caplog.text

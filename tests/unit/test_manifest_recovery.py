@@ -2,11 +2,11 @@
 
 from pathlib import Path
 
-from retrieval.chunking import ChunkingConfig
-from retrieval.collections import Collection
-from retrieval.ingest import recover
-from retrieval.manifest import FileEntry
-from retrieval.types import Chunk
+from ragloom.retrieval.chunking import ChunkingConfig
+from ragloom.retrieval.collections import Collection
+from ragloom.retrieval.ingest import recover
+from ragloom.retrieval.manifest import FileEntry
+from ragloom.retrieval.types import Chunk
 
 
 def _chunks(version: str, n: int) -> list[Chunk]:

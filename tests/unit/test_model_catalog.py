@@ -12,14 +12,14 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-import core.artifacts
-import core.models
-from core.artifacts import Artifact, Wheel, assemble
-from core.artifacts.catalog import LOCAL_CHAT, LOCAL_EMBEDDING, QWEN_CODER_05B, QWEN_CODER_15B
-from core.errors import ArtifactError, ConfigError
-from core.models import get_chat_model, local_chat_path
-from core.settings import DEFAULT_CHAT, Settings
+import ragloom.core.artifacts
+import ragloom.core.models
 from ragloom.cli import models_app
+from ragloom.core.artifacts import Artifact, Wheel, assemble
+from ragloom.core.artifacts.catalog import LOCAL_CHAT, LOCAL_EMBEDDING, QWEN_CODER_05B, QWEN_CODER_15B
+from ragloom.core.errors import ArtifactError, ConfigError
+from ragloom.core.models import get_chat_model, local_chat_path
+from ragloom.core.settings import DEFAULT_CHAT, Settings
 
 SHA256 = re.compile(r"[0-9a-f]{64}")
 
@@ -87,8 +87,8 @@ def test_15b_reaches_the_local_chat_factory(tmp_path: Path, monkeypatch: pytest.
         fetched.append((artifact, cache))
         return cache / artifact.filename
 
-    monkeypatch.setattr(core.models, "ensure", fake_ensure)
-    monkeypatch.setattr(core.models, "_local_chat", lambda *args: built.append(args) or "model")
+    monkeypatch.setattr(ragloom.core.models, "ensure", fake_ensure)
+    monkeypatch.setattr(ragloom.core.models, "_local_chat", lambda *args: built.append(args) or "model")
     settings = _settings(tmp_path, chat="local/qwen2.5-coder-1.5b", local={"n_ctx": 8192, "n_threads": 2})
     assert get_chat_model(settings.chat, settings) == "model"
     assert fetched == [(QWEN_CODER_15B, tmp_path / "models")]
@@ -133,8 +133,8 @@ def pulled(monkeypatch: pytest.MonkeyPatch) -> list[Artifact]:
         calls.append(artifact)
         return cache / artifact.filename
 
-    monkeypatch.setattr(core.artifacts, "ensure", fake_ensure)
-    monkeypatch.setattr(core.artifacts, "is_verified", lambda artifact, cache: True)
+    monkeypatch.setattr(ragloom.core.artifacts, "ensure", fake_ensure)
+    monkeypatch.setattr(ragloom.core.artifacts, "is_verified", lambda artifact, cache: True)
     return calls
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from api.keys import KeyStore, keys_path
-from core.private import private_dir, private_file
+from ragloom.api.keys import KeyStore, keys_path
+from ragloom.core.private import private_dir, private_file
 from tests.unit.api_helpers import client, fill, key
 
 

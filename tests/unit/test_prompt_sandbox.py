@@ -12,11 +12,11 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from core.errors import PromptError
-from prompts import PromptStore
-from prompts.authoring import create_version, set_label
-from prompts.validation import ALLOWED_VARIABLES, REQUIRED_VARIABLES
 from ragloom.cli_prompts import prompts_app
+from ragloom.core.errors import PromptError
+from ragloom.prompts import PromptStore
+from ragloom.prompts.authoring import create_version, set_label
+from ragloom.prompts.validation import ALLOWED_VARIABLES, REQUIRED_VARIABLES
 from tests.unit.api_helpers import client, key
 
 POPEN = "{{ lipsum.__globals__['os'].popen('id').read() }}"
@@ -133,9 +133,9 @@ def test_user_defined_prompt_must_declare_its_variables(store: PromptStore) -> N
 
 def test_invalid_version_already_on_disk_is_no_label_target_nor_eval_pin(
         store: PromptStore, settings) -> None:  # type: ignore[no-untyped-def]
-    from evals.runs import Variant, check_prompt_pins
-    from evals.suites import load_suite
-    from ui.page_evals import _answer_refs
+    from ragloom.evals.runs import Variant, check_prompt_pins
+    from ragloom.evals.suites import load_suite
+    from ragloom.ui.page_evals import _answer_refs
 
     store = PromptStore(settings.user_prompts_dir)
     version = _hand_write(store, "answer", BASE + "{{ today }}", ["context", "question", "today"])

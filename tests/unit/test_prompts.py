@@ -3,10 +3,10 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import PromptError
-from prompts import PromptStore, parse_ref
-from prompts.authoring import create_version, diff, rollback, set_label
-from prompts.validation import REQUIRED_VARIABLES, validate
+from ragloom.core.errors import PromptError
+from ragloom.prompts import PromptStore, parse_ref
+from ragloom.prompts.authoring import create_version, diff, rollback, set_label
+from ragloom.prompts.validation import REQUIRED_VARIABLES, validate
 
 # The shipped answer prompt's newest version and the one labelled production; a user's new
 # version continues the shipped numbering.
@@ -81,10 +81,12 @@ def test_rollback_walks_back_through_history(store: PromptStore) -> None:
     for i in range(2):
         create_version(store, "answer", ANSWER_V2 + [{"role": "user", "content": f"v{i}"}],
                        message=f"try {i}")
-    set_label(store, "answer", "production", 2)
-    set_label(store, "answer", "production", 3)
-    assert rollback(store, "answer", "production") == (3, 2)
-    assert rollback(store, "answer", "production") == (2, 1)
+    first, second = store.versions("answer")[-2:]
+    before = store.labels("answer")["production"]
+    set_label(store, "answer", "production", first)
+    set_label(store, "answer", "production", second)
+    assert rollback(store, "answer", "production") == (second, first)
+    assert rollback(store, "answer", "production") == (first, before)
 
 
 def test_invalid_versions_are_refused_with_every_reason(store: PromptStore) -> None:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from agents.service import ask_stream
-from core.errors import ConfigError
+from ragloom.agents.service import ask_stream
 from ragloom.cli import app as cli_app
+from ragloom.core.errors import ConfigError
+from ragloom.ui.page_ask import HISTORY_KEY
 from tests.unit.api_helpers import client, fill, key
 from tests.unit.test_ui_support import app_test, fake_services, sample_collection
-from ui.page_ask import HISTORY_KEY
 
 LIMIT = 50
 

@@ -3,9 +3,9 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from core.errors import ConfigError
-from core.models.spec import ModelSpec
-from core.settings import DEFAULT_CHAT, load_settings
+from ragloom.core.errors import ConfigError
+from ragloom.core.models.spec import ModelSpec
+from ragloom.core.settings import DEFAULT_CHAT, load_settings
 
 
 def test_defaults_use_embedded_models() -> None:

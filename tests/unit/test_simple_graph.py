@@ -2,14 +2,14 @@ from pathlib import Path
 
 import pytest
 
-from agents.service import ask, ask_stream
-from agents.state import RagContext
-from core.errors import ModelUnavailableError
-from prompts import PromptStore
-from retrieval.collections import Collection
-from retrieval.ingest import ingest
-from retrieval.lexical import LexicalIndex
-from retrieval.retriever import HybridRetriever
+from ragloom.agents.service import ask, ask_stream
+from ragloom.agents.state import RagContext
+from ragloom.core.errors import ModelUnavailableError
+from ragloom.prompts import PromptStore
+from ragloom.retrieval.collections import Collection
+from ragloom.retrieval.ingest import ingest
+from ragloom.retrieval.lexical import LexicalIndex
+from ragloom.retrieval.retriever import HybridRetriever
 from tests.conftest import SAMPLE_CORPUS
 from tests.fakes import ExplodingChat, scripted_chat
 
@@ -74,8 +74,8 @@ def test_unreachable_model_becomes_one_clear_error(filled_store, settings) -> No
 
     import httpx
 
-    from core.models.reachability import model_call
-    from core.models.spec import ModelSpec
+    from ragloom.core.models.reachability import model_call
+    from ragloom.core.models.spec import ModelSpec
 
     class Down(ExplodingChat):
         def _generate(self, *a, **k):  # type: ignore[no-untyped-def]
@@ -93,7 +93,7 @@ def test_unreachable_model_becomes_one_clear_error(filled_store, settings) -> No
 
 
 def test_unknown_graph_is_a_config_error(filled_store, settings) -> None:
-    from core.errors import ConfigError
+    from ragloom.core.errors import ConfigError
 
     with pytest.raises(ConfigError, match="unknown graph"):
         ask("q", settings, graph="nope", context=_context(filled_store, scripted_chat("x")))

@@ -6,10 +6,10 @@ import json
 import threading
 import time
 
-from agents.service import rated_answers
+from ragloom.agents.service import rated_answers
+from ragloom.ui.page_ask import HISTORY_KEY, THREAD_KEY, _tokens
+from ragloom.ui.state import chat_turn
 from tests.unit.test_ui_support import app_test, fake_services, sample_collection, texts
-from ui.page_ask import HISTORY_KEY, THREAD_KEY, _tokens
-from ui.state import chat_turn
 
 J = json.dumps
 OOLONG = "What temperature should I brew the Oolong at?"

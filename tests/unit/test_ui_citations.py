@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ui.citations import (
+from ragloom.ui.citations import (
     claims_for,
     highlighted_html,
     link_markers,
@@ -48,7 +48,7 @@ def test_source_label_names_file_page_and_chunk() -> None:
 
 
 def test_unverified_sentences_are_wrapped_and_evidence_spans_located() -> None:
-    from ui.citations import evidence_range, mark_unverified_html
+    from ragloom.ui.citations import evidence_range, mark_unverified_html
 
     html = mark_unverified_html("At 85 degrees [1]. Grown on the moon (not verified).")
     assert html == ('At 85 degrees [1]. <span class="ragloom-unverified">Grown on the moon '

@@ -6,15 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import IngestError
-from retrieval.collections import list_collections, manifest_path
-from retrieval.manifest import Manifest
-from retrieval.uploads import safe_filename
+from ragloom.core.errors import IngestError
+from ragloom.retrieval.collections import list_collections, manifest_path
+from ragloom.retrieval.manifest import Manifest
+from ragloom.retrieval.uploads import safe_filename
+from ragloom.ui.page_documents import REPORT_KEY
+from ragloom.ui.state import NEW_COLLECTION
+from ragloom.ui.uploads import save_uploads
 from tests.conftest import SAMPLE_CORPUS
 from tests.unit.test_ui_support import app_test, fake_services, sample_collection, texts
-from ui.page_documents import REPORT_KEY
-from ui.state import NEW_COLLECTION
-from ui.uploads import save_uploads
 
 
 class _Upload:

@@ -7,19 +7,19 @@ from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 
-from agents.state import RagContext
-from evals.runs import Runtime, list_runs
-from prompts import PromptStore
-from prompts.authoring import create_version
-from retrieval.lexical import LexicalIndex
-from retrieval.retriever import HybridRetriever
-from retrieval.service import index_dir
-from retrieval.store import open_store
+from ragloom.agents.state import RagContext
+from ragloom.evals.runs import Runtime, list_runs
+from ragloom.prompts import PromptStore
+from ragloom.prompts.authoring import create_version
+from ragloom.retrieval.lexical import LexicalIndex
+from ragloom.retrieval.retriever import HybridRetriever
+from ragloom.retrieval.service import index_dir
+from ragloom.retrieval.store import open_store
+from ragloom.ui import eval_jobs
+from ragloom.ui.eval_views import rows_table, summary_table
+from ragloom.ui.page_evals import JOB_KEY, html_report
 from tests.fakes import BagOfWordsEmbeddings
 from tests.unit.test_ui_support import app_test, fake_services
-from ui import eval_jobs
-from ui.eval_views import rows_table, summary_table
-from ui.page_evals import JOB_KEY, html_report
 
 CHEAP = ["retrieval_recall", "answer_contains", "citation_validity", "refusal", "latency_s"]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import typer
 from typer.testing import CliRunner
 
-from core.settings import load_settings
-from ui import launch
+from ragloom.core.settings import load_settings
+from ragloom.ui import launch
 
 
 def test_ui_command_runs_streamlit_on_app_py_with_the_cli_settings(tmp_path, monkeypatch) -> None:

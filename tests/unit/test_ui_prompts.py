@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from core.errors import PromptError
-from prompts import PromptStore
+from ragloom.core.errors import PromptError
+from ragloom.prompts import PromptStore
+from ragloom.ui.page_prompts import editable_yaml, parse_edit
 from tests.unit.test_ui_support import app_test, fake_services, sample_collection, texts
-from ui.page_prompts import editable_yaml, parse_edit
 
 
 def _store(settings) -> PromptStore:  # type: ignore[no-untyped-def]
@@ -53,7 +53,8 @@ def test_save_new_version_then_promote_and_roll_back(settings) -> None:
     # The diff tab now compares the version it started from with the new one.
     unified = next(c.value for c in at.code if c.language == "diff")
     assert unified.startswith(f"--- answer@{last}\n+++ answer@{new}")
-    assert "{{ question }} Answer in one short sentence." in unified
+    last_line = editable_yaml(_store(settings).get(f"answer@{last}")).rstrip().splitlines()[-1]
+    assert f"+{last_line.strip()} Answer in one short sentence." in unified
 
     at.selectbox(key="pr-label-answer").set_value("production")
     assert at.selectbox(key="pr-label-v-answer").value == new  # the new version is preselected

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import tomllib
 
-from core.settings import load_settings
+from ragloom.core.settings import load_settings
+from ragloom.ui.page_settings import apply_changes, toml_for
+from ragloom.ui.state import SETTINGS_KEY
 from tests.unit.test_ui_support import app_test, fake_services
-from ui.page_settings import apply_changes, toml_for
-from ui.state import SETTINGS_KEY
 
 
 def test_toml_holds_only_changes_without_secrets_and_loads_back(settings, tmp_path) -> None:

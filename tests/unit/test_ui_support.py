@@ -1,6 +1,6 @@
 """Shared pieces of the UI tests: fake model services and an AppTest of the real app.py.
 
-The fakes go through the UI's one injection seam (``ui.state.Services`` in session state): a
+The fakes go through the UI's one injection seam (``ragloom.ui.state.Services`` in session state): a
 scripted chat model and bag-of-words embeddings over a real embedded Chroma in a tmp home.
 """
 
@@ -11,16 +11,16 @@ from typing import Any
 
 from streamlit.testing.v1 import AppTest
 
-from agents.state import RagContext
-from core.settings import Settings
-from prompts import PromptStore
-from retrieval.collections import Collection
-from retrieval.ingest import ingest
-from retrieval.lexical import LexicalIndex
-from retrieval.retriever import HybridRetriever
+from ragloom.agents.state import RagContext
+from ragloom.core.settings import Settings
+from ragloom.prompts import PromptStore
+from ragloom.retrieval.collections import Collection
+from ragloom.retrieval.ingest import ingest
+from ragloom.retrieval.lexical import LexicalIndex
+from ragloom.retrieval.retriever import HybridRetriever
+from ragloom.ui.state import SERVICES_KEY, SETTINGS_KEY, Services
 from tests.conftest import SAMPLE_CORPUS
 from tests.fakes import BagOfWordsEmbeddings, scripted_chat
-from ui.state import SERVICES_KEY, SETTINGS_KEY, Services
 
 APP = Path(__file__).resolve().parents[2] / "app.py"
 
@@ -51,7 +51,7 @@ def sample_collection(settings: Settings, name: str = "sample") -> Collection:
 
 def app_test(settings: Settings, services: Services, page: str | None = None) -> AppTest:
     """The real app.py (its default page, Ask) or one page module (``page="documents"`` runs
-    ``ui.page_documents.render``), with the given settings and fake services."""
+    ``ragloom.ui.page_documents.render``), with the given settings and fake services."""
     if page is None:
         at = AppTest.from_file(str(APP), default_timeout=60)
     else:

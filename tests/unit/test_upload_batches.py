@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from retrieval.collections import manifest_path
-from retrieval.manifest import Manifest
-from retrieval.uploads import discard_unindexed, split_duplicates
+from ragloom.retrieval.collections import manifest_path
+from ragloom.retrieval.manifest import Manifest
+from ragloom.retrieval.uploads import discard_unindexed, split_duplicates
+from ragloom.ui.page_documents import REPORT_KEY
+from ragloom.ui.state import NEW_COLLECTION
+from ragloom.ui.uploads import save_batch
 from tests.unit.api_helpers import client, fill, key, wait_for_job
 from tests.unit.test_ui_support import app_test, fake_services
-from ui.page_documents import REPORT_KEY
-from ui.state import NEW_COLLECTION
-from ui.uploads import save_batch
 
 TEA = b"Green tea steeps for two minutes at seventy-five degrees, never with boiling water."
 COFFEE = b"Coffee wants water just off the boil and four minutes in the French press."
@@ -51,7 +51,7 @@ def test_only_uploads_the_manifest_records_are_kept(tmp_path: Path) -> None:
 
 
 def _entry(path: Path):  # type: ignore[no-untyped-def]
-    from retrieval.manifest import FileEntry, now
+    from ragloom.retrieval.manifest import FileEntry, now
 
     st = path.stat()
     return FileEntry(str(path.resolve()), "h" * 64, st.st_size, st.st_mtime_ns, "text", ("c1",), now())

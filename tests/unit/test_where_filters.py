@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from core.errors import ConfigError, FilterError, RagloomError
-from retrieval.filters import matches
-from retrieval.where import EXAMPLE, MAX_CONDITIONS, MAX_DEPTH, MAX_TEXT, parse_where, validate_where
+from ragloom.core.errors import ConfigError, FilterError, RagloomError
+from ragloom.retrieval.filters import matches
+from ragloom.retrieval.where import EXAMPLE, MAX_CONDITIONS, MAX_DEPTH, MAX_TEXT, parse_where, validate_where
 
 ISSUE_EXAMPLES: list[tuple[Any, str]] = [
     ({"$or": []}, "where.$or: $or takes 2 to 100 filters, got 0"),
@@ -124,9 +124,9 @@ def test_matches_follows_chromas_typing() -> None:
 
 
 def test_library_callers_cannot_pass_junk_to_chroma_or_bm25(store, tmp_path) -> None:
-    from retrieval.lexical import LexicalIndex
-    from retrieval.retriever import HybridRetriever
-    from retrieval.types import Chunk
+    from ragloom.retrieval.lexical import LexicalIndex
+    from ragloom.retrieval.retriever import HybridRetriever
+    from ragloom.retrieval.types import Chunk
 
     chunk = Chunk(id="c1", text="tea", source="/a.md", chunk_index=0, page=1)
     store.add([chunk], store.embeddings.embed_documents([chunk.text]))
@@ -196,7 +196,7 @@ def test_web_app_shows_the_filter_error(settings) -> None:
 
 
 def test_eval_suites_refuse_bad_filters_naming_the_file_and_row(tmp_path) -> None:
-    from evals.suites import load_suite, read_rows
+    from ragloom.evals.suites import load_suite, read_rows
 
     suite = tmp_path / "s.yaml"
     suite.write_text('dataset: {path: d.jsonl}\ncollection: {name: abc}\nwhere: {"$or": []}\n')
@@ -217,9 +217,9 @@ def test_eval_suites_refuse_bad_filters_naming_the_file_and_row(tmp_path) -> Non
 
 
 def test_eval_rows_and_suites_apply_their_filter(monkeypatch, settings) -> None:
-    from agents.state import RagContext
-    from evals import answering
-    from evals.suites import SuiteRow
+    from ragloom.agents.state import RagContext
+    from ragloom.evals import answering
+    from ragloom.evals.suites import SuiteRow
 
     seen: list[Any] = []
 
