@@ -27,6 +27,7 @@ from ragloom.prompts import PromptStore
 from ragloom.retrieval.rerank import LLMReranker
 from ragloom.retrieval.service import open_retriever
 
+REDRAFT = "the draft was not supported by the documents: writing it again"
 ANSWER_NODES = {"generate_answer", "compose_answer", "answer_directly", "ask_clarification"}
 
 
@@ -175,15 +176,16 @@ def ask_stream(question: str, settings: Settings, *, collection: str | None = No
     ``history`` gives earlier turns the caller kept itself (an OpenAI-style message list);
     ``thread`` lets ragloom keep them. Either way a follow-up is condensed before retrieval.
 
-    Tokens come only from answer-writing nodes (not from the JSON of grading or routing); a
-    ("step", "regenerating …") event tells a UI to clear the tokens it showed so far.
+    Tokens come only from answer-writing nodes (not from the JSON of grading or routing); an
+    ("answer-reset", reason) event, sent when a later answer step starts streaming, tells a UI
+    to clear the tokens it showed so far.
     """
     check_question(question, settings)  # before any model or store is touched
     graph = graph or settings.agent.graph
     ctx = context or build_context(settings, collection=collection, prompts=prompts, where=where)
     start = time.perf_counter()
     state: dict[str, Any] = {}
-    answering = 0
+    drafted = None  # the graph step whose answer tokens were streamed last
     try:
         with _graph(settings, graph, thread) as compiled:
             start_state: dict[str, Any] = {"question": question}
@@ -193,14 +195,14 @@ def ask_stream(question: str, settings: Settings, *, collection: str | None = No
                                                  context=ctx,
                                                  stream_mode=["custom", "messages", "values"]):
                 if mode == "custom":
-                    if payload.get("text", "").startswith("writing the answer"):
-                        answering += 1
-                        if answering > 1:
-                            yield "step", "regenerating: the first answer was not grounded"
                     yield "step", payload.get("text", "")
                 elif mode == "messages":
                     chunk, meta = payload
                     if chunk.content and meta.get("langgraph_node") in ANSWER_NODES:
+                        # Tokens from a later answer step: the streamed draft is replaced.
+                        if drafted is not None and meta.get("langgraph_step") != drafted:
+                            yield "answer-reset", REDRAFT
+                        drafted = meta.get("langgraph_step")
                         yield "token", str(chunk.content)
                 else:
                     state = payload

@@ -83,6 +83,9 @@ def ask(
         elif stream and not as_json:
             if kind == "step":
                 err.print(f"[dim]… {value}[/dim]", highlight=False)
+            elif kind == "answer-reset":
+                out.print()
+                err.print(f"[dim]… {value}[/dim]", highlight=False)
             else:
                 out.print(value, end="", highlight=False, markup=False)
     assert isinstance(answer, Answer)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -38,4 +37,7 @@ def ui(
         env["RAGLOOM_HOME"] = str(Path(settings.home).resolve())
         env["RAGLOOM_CHAT"], env["RAGLOOM_EMBEDDING"] = settings.chat, settings.embedding
     typer.echo(f"ragloom UI on http://{address}:{port} (Ctrl-C stops it)")
-    raise typer.Exit(subprocess.call(streamlit_command(port, address, not open_browser), env=env))
+    sys.stdout.flush()
+    # Become Streamlit (no child left behind when a supervisor stops `ragloom ui`).
+    cmd = streamlit_command(port, address, not open_browser)
+    os.execve(cmd[0], cmd, env)

@@ -58,16 +58,17 @@ def _tokens(events: Iterator[tuple[str, Any]], status: Any, result: dict[str, An
             ) -> Iterator[str]:
     """Yield answer tokens for st.write_stream; steps go to the status box, the answer to result.
 
-    Stops early at a "regenerating" step (the shown draft failed its grounding check): the
-    caller clears the draft and streams the rest of ``events`` afresh.
+    Stops early at an "answer-reset" event (the shown draft failed its check): the caller
+    clears the draft and streams the rest of ``events`` afresh.
     """
     for kind, value in events:
         if kind == "step":
             status.update(label=f"{value}…")
             status.write(value)
-            if value.startswith("regenerating"):
-                result["regenerating"] = True
-                return
+        elif kind == "answer-reset":
+            status.write(value)
+            result["regenerating"] = True
+            return
         elif kind == "token":
             # The draft is shown as markdown before links are filtered: an escaped "[" keeps a
             # planted ![image](url) from being fetched by the browser while the answer streams.

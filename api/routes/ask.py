@@ -113,7 +113,8 @@ def ask(body: AskRequest, svc: Service, who: Caller) -> Answer:
 
 
 async def sse_events(asked: Asked) -> AsyncIterator[dict[str, str]]:
-    """step / token / answer events; an error after the stream started is an ``error`` event."""
+    """step / token / answer-reset / answer events; an error after the stream started is an
+    ``error`` event."""
     iterator = asked.events()
     try:
         async for kind, value in iterate_in_threadpool(iterator):
@@ -129,7 +130,8 @@ async def sse_events(asked: Asked) -> AsyncIterator[dict[str, str]]:
         asked.release()
 
 
-@router.post("/ask/stream", summary="Answer as Server-Sent Events: step, token, answer (or error)")
+@router.post("/ask/stream",
+             summary="Answer as Server-Sent Events: step, token, answer-reset, answer (or error)")
 async def ask_sse(body: AskRequest, svc: Service, who: Caller) -> EventSourceResponse:
     asked = Asked(svc, who, body)
     await run_in_threadpool(asked.admit)

@@ -154,7 +154,7 @@ async def _stream(asked: Asked, cid: str, model: str) -> AsyncIterator[dict[str,
             if kind == "token":
                 streamed = True
                 yield {"data": _chunk(cid, model, {"content": value})}
-            elif kind == "step" and str(value).startswith("regenerating"):
+            elif kind == "answer-reset":
                 yield {"data": _chunk(cid, model, {"content": REVISED})}
             elif kind == "answer":
                 if not streamed:  # a model that does not stream: the whole text at once

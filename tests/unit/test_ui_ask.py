@@ -119,8 +119,8 @@ def test_a_streamed_draft_cannot_render_a_planted_image() -> None:
 
 
 def test_a_regeneration_ends_the_draft_stream_and_the_rest_streams_afresh() -> None:
-    events = iter([("token", "Brew at 95"), ("step", "regenerating: the first answer was not "
-                   "grounded"), ("token", "Brew at 85"), ("answer", "final")])
+    events = iter([("token", "Brew at 95"), ("answer-reset", "the draft was not supported"),
+                   ("token", "Brew at 85"), ("answer", "final")])
     status, result = _Status(), {}
     assert "".join(_tokens(events, status, result)) == "Brew at 95"
     assert result == {"regenerating": True}

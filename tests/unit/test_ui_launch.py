@@ -11,8 +11,8 @@ from ragloom.ui import launch
 
 def test_ui_command_runs_streamlit_on_app_py_with_the_cli_settings(tmp_path, monkeypatch) -> None:
     calls = []
-    monkeypatch.setattr(launch.subprocess, "call",
-                        lambda cmd, env: calls.append((cmd, env)) or 0)
+    monkeypatch.setattr(launch.os, "execve",
+                        lambda path, cmd, env: calls.append((cmd, env)) or path)
     app = typer.Typer()
 
     @app.callback()
