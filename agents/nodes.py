@@ -56,6 +56,8 @@ def retrieve_documents(state: RagState, runtime: Runtime[RagContext]) -> dict[st
     with ctx.model_guard("embedding"):
         hits = ctx.retriever.retrieve(query, ctx.top_k, ctx.where)
     relevant = [h for h in hits if h.score >= ctx.min_relevance]
+    if ctx.context_order == "best-last":  # the closest chunk next to the question in the prompt
+        relevant = relevant[::-1]
     return {"retrieved": hits, "sources": relevant,
             "steps": step(state, "retrieve_documents", start, query=query,
                           retrieved=[h.id for h in hits], kept=[h.id for h in relevant])}

@@ -73,6 +73,7 @@ class RagContext:
     prompt_label: str = "production"
     chat_provider: str = "local"  # picks the JSON mode for structured outputs
     top_k: int = 4
+    context_order: str = "best-first"  # "best-last": the closest chunk is shown last, as [n]
     min_relevance: float = 0.15
     max_rewrites: int = 1
     max_generations: int = 2  # the first answer plus one regeneration after a failed check

@@ -159,7 +159,7 @@ def variant_context(label: str, context: Any, chat: str) -> tuple[str, Any]:
         key, _, value = item.partition("=")
         if key in ("grade", "ground"):
             changes[f"{key}_with_model"] = _use_model(value, ModelSpec.parse(chat))
-        elif key in ("condense",):
+        elif key in ("condense", "context_order"):
             changes[key] = value
         elif key in ("min_supported_share", "claim_threshold"):
             changes[key] = float(value)
@@ -183,23 +183,27 @@ def forget_prompt_cache(context: Any) -> None:
 def run(graphs: list[str], jobs: list[tuple[str, list[Question], Settings, str, Any]]
         ) -> tuple[list[dict[str, Any]], bool]:
     """Each question asked of every variant in turn, the order rotated per question, so the
-    machine's load falls on all variants alike; (rows, interrupted)."""
+    machine's load falls on all variants alike; answerable and unanswerable questions
+    interleaved in proportion, so a run stopped early still covers both; (rows, interrupted)."""
     rows: list[dict[str, Any]] = []
+    queue = sorted(((i / len(qs), kind, i + 1, len(qs), q, settings, collection, base)
+                    for kind, qs, settings, collection, base in jobs for i, q in enumerate(qs)),
+                   key=lambda item: item[0])
+    variants_of = {kind: [(label, *variant_context(label, base, settings.chat))
+                          for label in graphs] for kind, _, settings, _, base in jobs}
     try:
-        for kind, questions, settings, collection, base in jobs:
-            variants = [(label, *variant_context(label, base, settings.chat)) for label in graphs]
-            for i, q in enumerate(questions, start=1):
-                for label, graph, context in variants[i % len(variants):] + variants[
-                        :i % len(variants)]:
-                    forget_prompt_cache(context)
-                    row = ask_one(q, settings, collection, label, graph, context, kind)
-                    rows.append(row)
-                    flag = f"ERROR {row['error'][:80]}" if row["error"] else (
-                        f"refused={row['refused']} calls={row['calls']} route={row['route']} "
-                        f"f1={row['f1']:.2f} contains={row['contains']:.0f}")
-                    print(f"[{label[:24]:24}] {kind:12} {i:3}/{len(questions)} "
-                          f"{row['seconds']:6.1f}s  {flag}  trace={row['trace_id']}",
-                          file=sys.stderr, flush=True)
+        for turn, (_, kind, i, n, q, settings, collection, _base) in enumerate(queue):
+            variants = variants_of[kind]
+            for label, graph, context in variants[turn % len(variants):] + variants[
+                    :turn % len(variants)]:
+                forget_prompt_cache(context)
+                row = ask_one(q, settings, collection, label, graph, context, kind)
+                rows.append(row)
+                flag = f"ERROR {row['error'][:80]}" if row["error"] else (
+                    f"refused={row['refused']} calls={row['calls']} route={row['route']} "
+                    f"f1={row['f1']:.2f} contains={row['contains']:.0f}")
+                print(f"[{label[:24]:24}] {kind:12} {i:3}/{n} {row['seconds']:6.1f}s  {flag}  "
+                      f"trace={row['trace_id']}", file=sys.stderr, flush=True)
     except KeyboardInterrupt:
         print("interrupted: summarising the questions answered so far", file=sys.stderr)
         return rows, True

@@ -77,6 +77,10 @@ class RetrievalSettings(BaseModel):
     mmr: bool = Field(False, description="Diversify results with maximal marginal relevance.")
     mmr_lambda: float = Field(0.7, ge=0.0, le=1.0, description="1 = relevance only, 0 = diversity.")
     rerank: bool = Field(False, description="Reorder candidates with the chat model (one call).")
+    context_order: Literal["best-last", "best-first"] = Field(
+        "best-last", description="Order of the chunks in the answer prompt: 'best-last' puts the "
+        "closest chunk next to the question, where a small model reads it best (measured: "
+        "benchmarks/ablation.py, docs/agents.md).")
     bm25_k1: float = Field(0.9, gt=0.0)
     bm25_b: float = Field(0.4, ge=0.0, le=1.0)
     redact_pii: bool = Field(False, description="Redact emails, phones, cards, IBANs, national ids "

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage
 
 from ragloom.agents.followups import needs_conversation
 from ragloom.agents.service import _use_model, ask, ask_stream, get_trace
@@ -82,3 +84,22 @@ def test_without_the_model_an_unsupported_answer_is_still_declined(col, settings
     ("scores", "openai/gpt-4o-mini", False), ("claims", "ollama/llama3.2", False)])
 def test_auto_uses_the_model_only_for_server_models(policy: str, chat: str, expected: bool) -> None:
     assert _use_model(policy, ModelSpec.parse(chat)) is expected
+
+
+def test_best_last_shows_the_closest_chunk_next_to_the_question(col, settings) -> None:  # noqa: F811
+    seen: list[str] = []
+
+    class Recording(GenericFakeChatModel):
+        def _generate(self, messages, stop=None, run_manager=None, **kw):  # type: ignore[no-untyped-def]
+            seen.append(str(messages[-1].content))
+            return super()._generate(messages, stop, run_manager, **kw)
+
+    def prompt_with(order: str) -> str:
+        seen.clear()
+        chat = Recording(messages=iter([AIMessage(content="Brew it at 85 degrees Celsius [1].")]))
+        ask(OOLONG, settings, graph="simple", context=_ctx(col, chat, context_order=order))
+        return seen[0]
+
+    first, last = prompt_with("best-first"), prompt_with("best-last")
+    assert first.index("tea-guide.pdf") < first.index("[2]")  # the best chunk is [1], on top
+    assert last.rindex("tea-guide.pdf") > last.rindex("[1]")  # ... or the last one shown
