@@ -3,12 +3,16 @@
 
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import Callable
-from typing import Any
+from importlib.metadata import entry_points
+from typing import Annotated, Any
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import RetryPolicy
+from pydantic import AfterValidator
 
 from ragloom.agents.generation import (
     answer_directly,
@@ -37,7 +41,10 @@ from ragloom.agents.routing import (
     by_route,
 )
 from ragloom.agents.state import AskInput, RagContext, RagState
+from ragloom.core.errors import ConfigError
 from ragloom.core.models.reachability import is_transient
+
+log = logging.getLogger(__name__)
 
 # Transient model errors (timeouts, 5xx, rate limits) are retried with backoff; outages are not.
 MODEL_RETRY = RetryPolicy(max_attempts=3, initial_interval=1.0, retry_on=is_transient)
@@ -108,8 +115,58 @@ def build_adaptive_graph(checkpointer: Any = None) -> CompiledStateGraph:
     return graph.compile(name="adaptive", checkpointer=checkpointer)
 
 
-GRAPHS: dict[str, Callable[..., CompiledStateGraph]] = {
-    "simple": build_simple_graph,
-    "corrective": build_corrective_graph,
-    "adaptive": build_adaptive_graph,
-}
+GraphBuilder = Callable[..., CompiledStateGraph]  # (checkpointer=None) -> a compiled graph
+ENTRY_POINTS = "ragloom.graphs"  # the group other packages declare their graphs in
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+
+# The one registry: every name here is accepted wherever a graph is named (settings, CLI, API,
+# web app, evaluation variants). The shipped graphs register like any other.
+GRAPHS: dict[str, GraphBuilder] = {}
+_loaded = False
+
+
+def register_graph(name: str, builder: GraphBuilder) -> None:
+    """Make ``builder(checkpointer=None)`` answer as graph ``name`` (a later call replaces it)."""
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise ConfigError(f"graph name {name!r} must be 1-64 letters, digits, '-' or '_'")
+    if not callable(builder):
+        raise ConfigError(f"the builder for graph {name!r} is not callable",
+                          fix="pass a function (checkpointer=None) -> compiled graph")
+    GRAPHS[name] = builder
+
+
+def graph_names() -> list[str]:
+    """Every registered graph: the shipped ones, then those of installed packages (entry point
+    group ``ragloom.graphs``), then any registered in this process."""
+    global _loaded
+    if not _loaded:
+        _loaded = True
+        for ep in entry_points(group=ENTRY_POINTS):
+            try:
+                GRAPHS.setdefault(ep.name, ep.load())
+            except Exception as exc:  # one broken plugin must not take the shipped graphs down
+                log.warning("graph %r from %s could not be loaded: %s: %s", ep.name, ep.value,
+                            type(exc).__name__, exc)
+    return list(GRAPHS)
+
+
+def known_graph(name: str) -> str:
+    """``name`` if it is a registered graph (a pydantic validator: a ValueError is a 422)."""
+    if name not in graph_names():
+        raise ValueError(f"unknown graph {name!r}: use one of {', '.join(GRAPHS)}")
+    return name
+
+
+GraphName = Annotated[str, AfterValidator(known_graph)]
+
+
+def get_graph_builder(name: str) -> GraphBuilder:
+    if name not in graph_names():
+        raise ConfigError(f"unknown graph '{name}'", fix=f"use one of {', '.join(GRAPHS)}, or "
+                          "register yours (ragloom.register_graph, docs/python.md)")
+    return GRAPHS[name]
+
+
+for _name, _builder in (("simple", build_simple_graph), ("corrective", build_corrective_graph),
+                        ("adaptive", build_adaptive_graph)):
+    register_graph(_name, _builder)

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 
 from ragloom.agents.citations import Citation
 from ragloom.agents.claims import ClaimVerdict
-from ragloom.agents.graphs import GRAPHS
+from ragloom.agents.graphs import get_graph_builder
 from ragloom.agents.state import RagContext, Turn
 from ragloom.agents.traces import TraceStore
 from ragloom.core.errors import ConfigError, RagloomError
@@ -104,10 +104,9 @@ def prompt_overrides(refs: list[str] | None) -> dict[str, str]:
 
 @contextlib.contextmanager
 def _graph(settings: Settings, name: str, thread: str | None) -> Iterator[Any]:
-    if name not in GRAPHS:
-        raise ConfigError(f"unknown graph '{name}'", fix=f"use one of {', '.join(GRAPHS)}")
+    build = get_graph_builder(name)
     if thread is None:
-        compiled = GRAPHS[name]()
+        compiled = build()
         compiled.step_timeout = settings.agent.step_timeout_s
         yield compiled
         return
@@ -115,7 +114,7 @@ def _graph(settings: Settings, name: str, thread: str | None) -> Iterator[Any]:
 
     path = private_file(settings.home / "conversations.sqlite")  # questions and answers: 0600
     with SqliteSaver.from_conn_string(str(path)) as saver:
-        compiled = GRAPHS[name](checkpointer=saver)
+        compiled = build(checkpointer=saver)
         compiled.step_timeout = settings.agent.step_timeout_s
         yield compiled
 
@@ -183,6 +182,7 @@ def ask_stream(question: str, settings: Settings, *, collection: str | None = No
     """
     check_question(question, settings)  # before any model or store is touched
     graph = graph or settings.agent.graph
+    get_graph_builder(graph)  # an unknown graph fails here, with the list, before any model loads
     ctx = context or build_context(settings, collection=collection, prompts=prompts, where=where)
     start = time.perf_counter()
     state: dict[str, Any] = {}

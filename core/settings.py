@@ -90,7 +90,10 @@ class RetrievalSettings(BaseModel):
 
 
 class AgentSettings(BaseModel):
-    graph: Literal["simple", "corrective", "adaptive"] = "corrective"
+    graph: str = Field("corrective", pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$",
+                       description="simple, corrective, adaptive, or any registered graph "
+                       "(ragloom.register_graph, entry point group ragloom.graphs); an unknown "
+                       "name is refused, with the list, when a question is asked.")
     step_budget: int = Field(40, ge=5, description="Graph steps per question (LangGraph recursion limit).")
     max_rewrites: int = Field(1, ge=0, description="Query rewrites when nothing relevant is found.")
     max_generations: int = Field(2, ge=1, description="Answers per question, incl. regenerations.")

@@ -73,7 +73,8 @@ class Suite(BaseModel):
     description: str = ""
     dataset: DatasetSpec
     collection: CollectionSpec
-    graph: str | None = Field(None, description="simple, corrective or adaptive; None = settings.")
+    graph: str | None = Field(None, description="A registered graph (simple, corrective, "
+                              "adaptive, or your own); None = settings.")
     prompts: dict[str, str] = Field(default_factory=dict, description="role -> NAME@VERSION.")
     settings: dict[str, Any] = Field(default_factory=dict, description="Settings overrides.")
     metrics: list[str] = Field(default_factory=lambda: list(DEFAULT_METRICS))

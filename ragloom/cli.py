@@ -56,7 +56,8 @@ def ask(
         help="Pin a prompt version, NAME@VERSION or NAME:LABEL (repeatable), e.g. answer@2.")
                       ] = None,
     graph: Annotated[str | None, typer.Option(
-        help="simple, corrective (default) or adaptive.")] = None,
+        help="simple, corrective (default), adaptive, or a graph an installed package "
+             "declares (entry point group ragloom.graphs).")] = None,
     thread: Annotated[str | None, typer.Option(
         help="Conversation id: follow-up questions in the same thread remember earlier turns.")
                       ] = None,

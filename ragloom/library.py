@@ -152,16 +152,13 @@ def evaluate(suite: str | Path, *, variants: Sequence[str] | None = None,
 
 
 def register_graph(name: str, builder: Any) -> None:
-    """Make ``builder(checkpointer=None) -> CompiledStateGraph`` answer as graph ``name``: build
-    it from :func:`ragloom.agents.graphs.new_graph` and ragloom's nodes (docs/agents.md)."""
-    from ragloom.agents.graphs import GRAPHS
+    """Make ``builder(checkpointer=None) -> CompiledStateGraph`` answer as graph ``name``
+    everywhere a graph is named (build it from :func:`ragloom.agents.graphs.new_graph` and
+    ragloom's nodes, docs/agents.md). Another package can declare it instead, in the entry point
+    group ``ragloom.graphs``."""
+    from ragloom.agents.graphs import register_graph as register
 
-    if not name or not name.replace("-", "").replace("_", "").isalnum():
-        raise ConfigError(f"graph name {name!r} must be letters, digits, '-' or '_'")
-    if not callable(builder):
-        raise ConfigError(f"the builder for graph {name!r} is not callable",
-                          fix="pass a function (checkpointer=None) -> compiled graph")
-    GRAPHS[name] = builder
+    register(name, builder)
 
 
 def as_retriever(collection: str, *, k: int = 4, where: dict[str, Any] | None = None,

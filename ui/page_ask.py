@@ -8,6 +8,7 @@ from typing import Any
 
 import streamlit as st
 
+from ragloom.agents.graphs import graph_names
 from ragloom.core.settings import Settings
 from ragloom.ui import eval_jobs
 from ragloom.ui.answer_view import CSS, render_answer
@@ -15,7 +16,6 @@ from ragloom.ui.state import chat_turn, pick_collection, services, settings, sho
 
 HISTORY_KEY = "ragloom_chat"
 THREAD_KEY = "ragloom_thread"
-GRAPHS = ("corrective", "simple", "adaptive")
 
 
 def _answer_versions(s: Settings) -> tuple[list[str], dict[int, list[str]]]:
@@ -31,8 +31,9 @@ def _answer_versions(s: Settings) -> tuple[list[str], dict[int, list[str]]]:
 def _sidebar(s: Settings) -> tuple[str | None, str, dict[str, str]]:
     st.sidebar.subheader("Ask settings")
     collection = pick_collection(s, key="ask-collection")
-    default_graph = GRAPHS.index(s.agent.graph) if s.agent.graph in GRAPHS else 0
-    graph = st.sidebar.selectbox("Graph", GRAPHS, index=default_graph, key="ask-graph",
+    graphs = graph_names()  # the shipped graphs and every registered one
+    default_graph = graphs.index(s.agent.graph) if s.agent.graph in graphs else 0
+    graph = st.sidebar.selectbox("Graph", graphs, index=default_graph, key="ask-graph",
                                  help="simple: 1 model call · corrective: grade, answer, check "
                                  "grounding · adaptive: routes and decomposes multi-hop questions")
     prompts: dict[str, str] = {}

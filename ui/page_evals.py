@@ -11,6 +11,7 @@ from typing import Any
 
 import streamlit as st
 
+from ragloom.agents.graphs import graph_names
 from ragloom.core.settings import Settings
 from ragloom.ui import eval_jobs
 from ragloom.ui.eval_views import (
@@ -24,7 +25,6 @@ from ragloom.ui.eval_views import (
 from ragloom.ui.state import services, settings, shown_errors
 
 JOB_KEY = "ragloom_eval_job"
-GRAPHS = ["simple", "corrective", "adaptive"]
 
 
 def _answer_refs(s: Settings) -> list[str]:
@@ -64,7 +64,7 @@ def _run_tab(s: Settings) -> None:
     c1, c2 = st.columns(2)
     prompts = c1.multiselect("Answer prompt versions (each is a variant)", _answer_refs(s),
                              key="ev-prompts", help="None: the suite's pins, else production")
-    graphs = c2.multiselect("Graphs (each is a variant)", GRAPHS, key="ev-graphs",
+    graphs = c2.multiselect("Graphs (each is a variant)", graph_names(), key="ev-graphs",
                             help=f"None: the suite's graph ({suite.graph or s.agent.graph})")
     c1, c2, c3, c4 = st.columns(4)
     limit = c1.number_input("Rows", 1, 10_000, 3, key="ev-limit")

@@ -7,6 +7,7 @@ from typing import Any
 import streamlit as st
 import yaml
 
+from ragloom.agents.graphs import graph_names
 from ragloom.core.errors import PromptError
 from ragloom.core.settings import Settings
 from ragloom.prompts import PromptStore, PromptVersion
@@ -149,7 +150,7 @@ def _try_tab(s: Settings, store: PromptStore, name: str) -> None:
     collection = pick_collection(s, key=f"pr-try-col-{name}", where=st)
     question = st.text_input("Question", key=f"pr-try-q-{name}",
                              max_chars=s.agent.max_question_chars)  # shows a counter
-    graph = st.selectbox("Graph", ["simple", "corrective", "adaptive"], key=f"pr-try-g-{name}")
+    graph = st.selectbox("Graph", graph_names(), key=f"pr-try-g-{name}")
     if st.button("Ask with this version", key=f"pr-try-ask-{name}"):
         from ragloom.agents.service import ask
 

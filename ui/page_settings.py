@@ -9,6 +9,7 @@ from typing import Any
 import streamlit as st
 from pydantic import SecretStr
 
+from ragloom.agents.graphs import graph_names
 from ragloom.core.settings import Settings
 from ragloom.ui.state import set_settings, settings, shown_errors
 
@@ -87,8 +88,9 @@ def _form(s: Settings) -> dict[str, Any] | None:
         port = c3.number_input("Chroma port", 1, 65535, s.chroma.port)
         st.markdown("**Answering**")
         c1, c2, c3 = st.columns(3)
-        graphs = ["simple", "corrective", "adaptive"]
-        graph = c1.selectbox("Default graph", graphs, index=graphs.index(s.agent.graph))
+        graphs = graph_names()
+        graph = c1.selectbox("Default graph", graphs, index=graphs.index(s.agent.graph)
+                             if s.agent.graph in graphs else 0)
         top_k = c2.number_input("Chunks per answer (top_k)", 1, 100, s.retrieval.top_k)
         modes = ["hybrid", "dense", "bm25"]
         rmode = c3.selectbox("Retrieval", modes, index=modes.index(s.retrieval.mode))

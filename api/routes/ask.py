@@ -6,13 +6,14 @@ import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator, Iterator
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sse_starlette.sse import EventSourceResponse
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
+from ragloom.agents.graphs import GraphName
 from ragloom.agents.service import Answer, ask_stream, check_question
 from ragloom.agents.state import RagContext, Turn
 from ragloom.api.deps import Caller, Service, ServiceState, require
@@ -32,7 +33,8 @@ class AskRequest(BaseModel):
     question: str = Field(min_length=1, description="At most agent.max_question_chars "
                           "characters (default 4000); longer is a 422.")
     collection: str | None = Field(None, description="Default: the `collection` setting.")
-    graph: Literal["simple", "corrective", "adaptive"] | None = None
+    graph: GraphName | None = Field(None, description="A registered graph: simple, corrective, "
+                                    "adaptive, or one a package or the process registered.")
     prompts: list[Annotated[str, StringConstraints(pattern=PROMPT_REF)]] = Field(
         default_factory=list, max_length=10, description="Pinned versions, e.g. answer@2.")
     thread: str | None = Field(None, pattern=r"^[A-Za-z0-9._-]{1,64}$",

@@ -14,11 +14,12 @@ import logging
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from ragloom.agents.graphs import GraphName
 from ragloom.api.deps import Caller, Service, ServiceState, require_admin
 from ragloom.api.errors import ApiError, describe
 from ragloom.api.routes.ask import PROMPT_REF
@@ -35,8 +36,7 @@ class StartRun(BaseModel):
     suite: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,80}$", description="A shipped suite.")
     prompts: list[Annotated[str, StringConstraints(pattern=PROMPT_REF)]] = Field(
         default_factory=list, max_length=10, description="Each pin of a prompt is a variant.")
-    graphs: list[Literal["simple", "corrective", "adaptive"]] = Field(default_factory=list,
-                                                                     max_length=3)
+    graphs: list[GraphName] = Field(default_factory=list, max_length=8)
     limit: int | None = Field(None, ge=1, le=10000)
     concurrency: int = Field(1, ge=1, le=8)
 

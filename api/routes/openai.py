@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sse_starlette.sse import EventSourceResponse
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
-from ragloom.agents.graphs import GRAPHS
+from ragloom.agents.graphs import graph_names
 from ragloom.agents.service import Answer
 from ragloom.agents.state import Turn
 from ragloom.api.deps import Caller, Service
@@ -55,9 +55,9 @@ def parse_model(model: str) -> tuple[str, str | None]:
         raise ApiError(404, f"unknown model '{model}'",
                        "use ragloom:COLLECTION or ragloom:COLLECTION:GRAPH (see GET /v1/models)")
     graph = parts[2] if len(parts) == 3 else None
-    if graph is not None and graph not in GRAPHS:
+    if graph is not None and graph not in graph_names():
         raise ApiError(404, f"unknown graph '{graph}' in model '{model}'",
-                       f"use one of {', '.join(GRAPHS)}")
+                       f"use one of {', '.join(graph_names())}")
     return parts[1], graph
 
 

@@ -55,7 +55,7 @@ def app_test(settings: Settings, services: Services, page: str | None = None) ->
     if page is None:
         at = AppTest.from_file(str(APP), default_timeout=60)
     else:
-        at = AppTest.from_string(f"from ui import page_{page}\npage_{page}.render()\n",
+        at = AppTest.from_string(f"from ragloom.ui import page_{page}\npage_{page}.render()\n",
                                  default_timeout=60)
     at.session_state[SETTINGS_KEY] = settings
     at.session_state[SERVICES_KEY] = services
