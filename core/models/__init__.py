@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from ragloom.core.artifacts import ensure
 from ragloom.core.artifacts.catalog import LOCAL_CHAT, LOCAL_EMBEDDING
 from ragloom.core.errors import ConfigError
+from ragloom.core.models.providers import build, register_provider
 from ragloom.core.models.spec import ModelSpec
 from ragloom.core.settings import Settings
 
@@ -24,7 +25,8 @@ if TYPE_CHECKING:  # importing LangChain's model stack costs a second; ingest ne
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ModelSpec", "get_chat_model", "get_embeddings", "local_chat_path"]
+__all__ = ["ModelSpec", "get_chat_model", "get_embeddings", "local_chat_path",
+           "register_provider"]
 
 
 def local_chat_path(model: str, settings: Settings) -> Path:
@@ -42,22 +44,9 @@ def local_chat_path(model: str, settings: Settings) -> Path:
 
 
 def get_chat_model(spec: str | ModelSpec, settings: Settings) -> BaseChatModel:
+    """The chat model of ``provider/model``, built by its provider (core/models/providers.py)."""
     spec = ModelSpec.parse(spec) if isinstance(spec, str) else spec
-    if spec.provider == "local":
-        s = settings.local
-        return _local_chat(str(local_chat_path(spec.model, settings)), s.n_ctx, s.n_threads,
-                           s.max_tokens, s.temperature)
-    if spec.provider == "ollama":
-        from langchain_ollama import ChatOllama
-
-        o = settings.ollama
-        return ChatOllama(model=spec.model, base_url=o.host, num_ctx=o.num_ctx,
-                          temperature=o.temperature, client_kwargs={"timeout": o.timeout_s})
-    from langchain_openai import ChatOpenAI
-
-    o = settings.openai
-    return ChatOpenAI(model=spec.model, base_url=o.base_url, api_key=_openai_key(settings),
-                      timeout=o.timeout_s, max_retries=o.max_retries, temperature=o.temperature)
+    return build("chat", spec.provider, spec.model, settings)  # type: ignore[no-any-return]
 
 
 @functools.lru_cache(maxsize=2)
@@ -73,27 +62,9 @@ def _local_chat(path: str, n_ctx: int, n_threads: int | None, max_tokens: int,
 
 
 def get_embeddings(spec: str | ModelSpec, settings: Settings) -> Embeddings:
+    """The embedding model of ``provider/model``, built by its provider."""
     spec = ModelSpec.parse(spec) if isinstance(spec, str) else spec
-    if spec.provider == "local":
-        if spec.model not in LOCAL_EMBEDDING:
-            raise ConfigError(f"unknown local embedding model '{spec.model}'",
-                              fix=f"use one of {', '.join(LOCAL_EMBEDDING)}")
-        return _local_embeddings(spec.model, settings.model_cache)
-    if spec.provider == "ollama":
-        from langchain_ollama import OllamaEmbeddings
-
-        return OllamaEmbeddings(model=spec.model, base_url=settings.ollama.host,
-                                num_ctx=settings.ollama.num_ctx,
-                                client_kwargs={"timeout": settings.ollama.timeout_s})
-    from ragloom.core.models.openai_embeddings import FlatOpenAIEmbeddings
-
-    o = settings.openai
-    return FlatOpenAIEmbeddings(
-        model=spec.model, base_url=o.base_url, api_key=_openai_key(settings),
-        timeout=o.timeout_s, max_retries=o.max_retries,
-        # Token-id arrays break non-OpenAI servers, and tiktoken downloads its files offline.
-        check_embedding_ctx_length=o.base_url is None,
-    )
+    return build("embeddings", spec.provider, spec.model, settings)  # type: ignore[no-any-return]
 
 
 @functools.lru_cache(maxsize=4)

@@ -69,3 +69,58 @@ def test_an_unknown_graph_is_refused_before_any_model_loads(tmp_path) -> None:
                           timeout=120, env={"PYTHONPATH": str(PLUGINS), "PATH": "/usr/bin"})
     assert done.returncode != 0 and "unknown graph 'nope'" in done.stderr
     assert "quick" in done.stderr  # the plugin's graph is offered
+
+
+@pytest.fixture
+def provider_plugin(monkeypatch):  # type: ignore[no-untyped-def]
+    import ragloom.core.models.providers as providers
+
+    monkeypatch.syspath_prepend(str(PLUGINS))
+    monkeypatch.setattr(providers, "PROVIDERS", dict(providers.PROVIDERS))
+    monkeypatch.setattr(providers, "_loaded", False)
+    yield providers
+    sys.modules.pop("ragloom_quick_graph", None)
+
+
+def test_a_provider_from_another_package_answers_through_the_cli(tmp_path) -> None:
+    """Installed (here: on PYTHONPATH with its dist-info), `echo/...` works for chat and
+    embeddings from the real CLI: ingest, then ask."""
+    from tests.conftest import SAMPLE_CORPUS
+
+    env = {"PYTHONPATH": str(PLUGINS), "PATH": "/usr/bin", "RAGLOOM_HOME": str(tmp_path / "h"),
+           "RAGLOOM_CHAT": "echo/any", "RAGLOOM_EMBEDDING": "echo/hashed"}
+    run = [sys.executable, "-m", "ragloom"]
+    done = subprocess.run([*run, "ingest", str(SAMPLE_CORPUS), "--collection", "sample"],
+                          capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    asked = subprocess.run([*run, "ask", "How long does shipping to Canada take?",
+                            "--collection", "sample", "--graph", "simple", "--json"],
+                           capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path)
+    assert asked.returncode == 0, asked.stderr
+    import json
+
+    answer = json.loads(asked.stdout)
+    assert answer["models"] == {"chat": "echo/any", "embedding": "echo/hashed"}
+    assert answer["answer"] and answer["model_calls"] == {"chat": 1}
+
+
+def test_providers_register_in_process_and_refuse_what_they_lack(provider_plugin, settings) -> None:
+    from ragloom.core.errors import ConfigError
+    from ragloom.core.models import ModelSpec, get_chat_model, get_embeddings, register_provider
+
+    assert {"local", "ollama", "openai", "echo"} <= set(provider_plugin.provider_names())
+    assert ModelSpec.parse("echo/x").provider == "echo"
+    assert get_embeddings("echo/x", settings).embed_query("tea")
+
+    class ChatOnly:
+        def chat(self, model, settings):  # type: ignore[no-untyped-def]
+            return "a chat model"
+
+    register_provider("chatonly", ChatOnly())
+    assert get_chat_model("chatonly/m", settings) == "a chat model"
+    with pytest.raises(ConfigError, match="has no embedding models"):
+        get_embeddings("chatonly/m", settings)
+    with pytest.raises(ConfigError, match="not of the form provider/model"):
+        ModelSpec.parse("nope/m")
+    with pytest.raises(ConfigError, match="neither a chat"):
+        register_provider("empty", object())
