@@ -37,9 +37,17 @@ def step(state: RagState, node: str, start: float, **detail: Any) -> list[dict[s
     return [*(state.get("steps") or []), record]
 
 
-def chat(ctx: RagContext, messages: list[Any], **kwargs: Any) -> BaseMessage:
+# A model call tagged with this writes the answer the user sees: its tokens are streamed
+# (ragloom.agents.service.ask_stream), whatever the node is called, in any graph.
+ANSWER_TAG = "ragloom:answer"
+
+
+def chat(ctx: RagContext, messages: list[Any], *, answer: bool = False,
+         **kwargs: Any) -> BaseMessage:
+    """One chat call; ``answer=True`` marks it as writing the user's answer (streamed)."""
+    config = {"tags": [ANSWER_TAG]} if answer else None
     with ctx.model_guard("chat"):
-        return ctx.chat_model.invoke(messages, **kwargs)
+        return ctx.chat_model.invoke(messages, config=config, **kwargs)
 
 
 def structured(ctx: RagContext, messages: list[Any], schema: type[T], what: str

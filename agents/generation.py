@@ -43,7 +43,7 @@ def generate_answer(state: RagState, runtime: Runtime[RagContext]) -> dict[str, 
     if feedback := state.get("grounding_feedback"):
         messages.append(("user", f"Your previous answer was not supported by the documents: "
                                   f"{feedback}. Answer again using only the documents."))
-    reply = chat(ctx, messages, **prompt.params)
+    reply = chat(ctx, messages, answer=True, **prompt.params)
     return {**cited_answer(str(reply.content), sources, state["question"],
                            threshold=ctx.claim_threshold),
             "generations": state.get("generations", 0) + 1,
@@ -118,7 +118,7 @@ def answer_directly(state: RagState, runtime: Runtime[RagContext]) -> dict[str, 
     ctx = runtime.context
     start = time.perf_counter()
     prompt = ctx.prompt("direct")
-    reply = chat(ctx, prompt.render(question=state["question"]), **prompt.params)
+    reply = chat(ctx, prompt.render(question=state["question"]), answer=True, **prompt.params)
     text, links_removed = filter_links(str(reply.content).strip(), [state["question"]])
     refused = is_refusal(text)  # a factual question routed here gets no answer from memory
     return {"answer": "I don't know: I answer factual questions only from your documents."
@@ -131,7 +131,7 @@ def ask_clarification(state: RagState, runtime: Runtime[RagContext]) -> dict[str
     ctx = runtime.context
     start = time.perf_counter()
     prompt = ctx.prompt("clarify")
-    reply = chat(ctx, prompt.render(question=state["question"]), **prompt.params)
+    reply = chat(ctx, prompt.render(question=state["question"]), answer=True, **prompt.params)
     return {"answer": str(reply.content).strip(), "citations": [], "refused": False,
             "prompts": {**state.get("prompts", {}), "clarify": prompt.ref},
             "model_calls": counted(state, "chat"), "steps": step(state, "ask_clarification", start)}

@@ -143,8 +143,9 @@ def compose_answer(state: RagState, runtime: Runtime[RagContext]) -> dict[str, A
     say("composing the final answer")
     prompt = ctx.prompt("compose")
     notes = "\n".join(f"- {s['question']} {s['answer']}" for s in state.get("sub_answers", []))
-    reply = chat(ctx, prompt.render(question=state["question"], notes=notes,
-                                    context=format_sources(sources)), **prompt.params)
+    messages = prompt.render(question=state["question"], notes=notes,
+                             context=format_sources(sources))
+    reply = chat(ctx, messages, answer=True, **prompt.params)
     return {**cited_answer(str(reply.content), sources, state["question"],
                            threshold=ctx.claim_threshold), "generations": 1,
             "prompts": {**state.get("prompts", {}), "compose": prompt.ref},

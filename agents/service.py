@@ -12,6 +12,7 @@ from typing import Any
 from langgraph.errors import GraphRecursionError
 from pydantic import BaseModel, Field
 
+from ragloom.agents.calls import ANSWER_TAG
 from ragloom.agents.citations import Citation
 from ragloom.agents.claims import ClaimVerdict
 from ragloom.agents.graphs import get_graph_builder
@@ -28,7 +29,6 @@ from ragloom.retrieval.rerank import LLMReranker
 from ragloom.retrieval.service import open_retriever
 
 REDRAFT = "the draft was not supported by the documents: writing it again"
-ANSWER_NODES = {"generate_answer", "compose_answer", "answer_directly", "ask_clarification"}
 
 
 class Answer(BaseModel):
@@ -176,7 +176,8 @@ def ask_stream(question: str, settings: Settings, *, collection: str | None = No
     ``history`` gives earlier turns the caller kept itself (an OpenAI-style message list);
     ``thread`` lets ragloom keep them. Either way a follow-up is condensed before retrieval.
 
-    Tokens come only from answer-writing nodes (not from the JSON of grading or routing); an
+    Tokens come only from model calls tagged as writing the answer (``agents.calls.chat(...,
+    answer=True)``; not from the JSON of grading or routing); an
     ("answer-reset", reason) event, sent when a later answer step starts streaming, tells a UI
     to clear the tokens it showed so far.
     """
@@ -199,7 +200,7 @@ def ask_stream(question: str, settings: Settings, *, collection: str | None = No
                     yield "step", payload.get("text", "")
                 elif mode == "messages":
                     chunk, meta = payload
-                    if chunk.content and meta.get("langgraph_node") in ANSWER_NODES:
+                    if chunk.content and ANSWER_TAG in (meta.get("tags") or ()):
                         # Tokens from a later answer step: the streamed draft is replaced.
                         if drafted is not None and meta.get("langgraph_step") != drafted:
                             yield "answer-reset", REDRAFT

@@ -113,11 +113,11 @@ def test_a_registered_graph_answers_like_a_shipped_one(fakes, settings) -> None:
 
     def build_quick(checkpointer=None):  # type: ignore[no-untyped-def]
         graph = new_graph()
-        graph.add_node(generate_answer)
+        graph.add_node("write_reply", generate_answer)  # any node name: its tokens stream
         graph.add_node(check_claims)
         graph.add_edge("start_turn", "retrieve_documents")
-        graph.add_edge("retrieve_documents", "generate_answer")
-        graph.add_edge("generate_answer", "check_claims")
+        graph.add_edge("retrieve_documents", "write_reply")
+        graph.add_edge("write_reply", "check_claims")
         graph.add_edge("check_claims", "record_turn")
         return graph.compile(name="quick", checkpointer=checkpointer)
 
@@ -126,6 +126,10 @@ def test_a_registered_graph_answers_like_a_shipped_one(fakes, settings) -> None:
         answer = ragloom.ask(OOLONG, collection="sample", graph="quick", settings=settings,
                              thread="t1")
         assert answer.graph == "quick" and answer.grounded and answer.thread == "t1"
+        tokens = [e.text for e in ragloom.ask_stream(OOLONG, collection="sample", graph="quick",
+                                                     settings=settings)
+                  if isinstance(e, ragloom.TokenEvent)]
+        assert "".join(tokens) == GOOD
         with pytest.raises(ragloom.ConfigError, match="not callable"):
             ragloom.register_graph("broken", "not a builder")
     finally:
