@@ -11,6 +11,10 @@ from ragloom.retrieval.types import RetrievedChunk
 
 _MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+# A full stop after an initial or an abbreviation ("O.F.M.", "c. 1243", "St. Louis", "J. Smith")
+# does not end the sentence.
+_ABBREVIATION = re.compile(r"(?:\b[A-Z]|\b(?:[A-Za-z]\.)+[A-Za-z]|\b(?:c|ca|St|Dr|Mr|Mrs|Ms|Jr|Sr|"
+                           r"Prof|vs|Inc|Ltd|Co|Mt|Ft|approx|No))\.$")
 _WORD = re.compile(r"[a-z0-9]+(?:[.,][0-9]+)*")
 # Words too common to show that a sentence came from a particular source.
 _STOPWORDS = frozenset("""
@@ -31,6 +35,17 @@ class Citation(BaseModel):
     page: int | None
     chunk_index: int
     text: str
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of ``text``, not broken after initials and abbreviations."""
+    out: list[str] = []
+    for part in (p for p in _SENTENCE_END.split(text.strip()) if p.strip()):
+        if out and _ABBREVIATION.search(out[-1]):
+            out[-1] = f"{out[-1]} {part}"
+        else:
+            out.append(part)
+    return out
 
 
 def format_sources(chunks: list[RetrievedChunk]) -> str:

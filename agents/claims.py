@@ -26,7 +26,7 @@ import re
 
 from pydantic import BaseModel, Field
 
-from ragloom.agents.citations import _PREAMBLE, _SENTENCE_END, _STOPWORDS, _YES_NO_START
+from ragloom.agents.citations import _PREAMBLE, _STOPWORDS, _YES_NO_START, split_sentences
 from ragloom.retrieval.types import RetrievedChunk
 
 MARKER = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")  # with the space before it, to strip
@@ -348,8 +348,12 @@ def verify_claims(answer: str, question: str, chunks: list[RetrievedChunk], *,
 
 
 def supported_share(claims: list[ClaimVerdict]) -> float:
-    return sum(c.supported for c in claims) / len(claims) if claims else 0.0
+    """Share of the claims that assert something which are supported: a fragment that only
+    repeats the question ("Haymo of Faversham, O.F.M.") asserts nothing and is not counted,
+    unless nothing else is there (an answer that only echoes the question supports nothing)."""
+    asserting = [c for c in claims if RESTATES not in c.missing] or claims
+    return sum(c.supported for c in asserting) / len(asserting) if asserting else 0.0
 
 
 def sentences_of(answer: str) -> list[str]:
-    return [s for s in _SENTENCE_END.split(answer.strip()) if s.strip()]
+    return split_sentences(answer)

@@ -74,8 +74,11 @@ def verify_answer(answer: str, chunks: list[RetrievedChunk], question: str, *,
 def mark_unverified(answer: str, claims: list[ClaimVerdict]) -> str:
     """Each sentence holding an unsupported claim gets "(not verified)" before its full stop."""
     out = []
+    echo = all(RESTATES in c.missing for c in claims)
     for i, sentence in enumerate(sentences_of(answer)):
-        if UNVERIFIED not in sentence and any(not c.supported for c in claims if c.sentence == i):
+        doubtful = [c for c in claims if c.sentence == i and not c.supported
+                    and (echo or RESTATES not in c.missing)]  # a scrap of the question is no claim
+        if UNVERIFIED not in sentence and doubtful:
             sentence = _before_stop(sentence, UNVERIFIED)
         out.append(sentence)
     return " ".join(out)
@@ -109,7 +112,8 @@ def unsupported_feedback(claims: list[ClaimVerdict]) -> str:
 def declined(claims: list[ClaimVerdict]) -> str:
     """The refusal after a failed check: what the documents do not say, in the claim's words."""
     told = [c for c in claims if not c.supported
-            and not {RESTATES, BARE_VERDICT} & set(c.missing)]
+            and not {RESTATES, BARE_VERDICT} & set(c.missing)
+            and len(c.text.split()) >= 3 and not c.text.startswith("(")]  # a sentence, not a scrap
     if not told:
         return "I don't know: the answer I drafted was not supported by the documents."
     claim = told[0].text.rstrip(".!? ")

@@ -8,6 +8,7 @@ from ragloom.agents.claims import (
     BARE_VERDICT,
     CHOICE,
     RESTATES,
+    sentences_of,
     split_claims,
     supported_share,
     tokens,
@@ -221,3 +222,28 @@ def test_picking_an_alternative_of_the_question_is_not_checked() -> None:
     [claim] = verify_claims("The Exies.", "Which band was formed first, The Exies or Circus "
                             "Diablo?", _chunks("The Exies formed in 1997."))
     assert not claim.supported and claim.missing == [CHOICE]
+
+
+def test_initials_and_abbreviations_do_not_end_a_sentence() -> None:
+    assert sentences_of("Haymo of Faversham, O.F.M. (c. 1243) was English [1]. He taught "
+                        "in Paris. J. R. R. Tolkien wrote it.") == [
+        "Haymo of Faversham, O.F.M. (c. 1243) was English [1].", "He taught in Paris.",
+        "J. R. R. Tolkien wrote it."]
+
+
+def test_a_scrap_that_only_repeats_the_question_is_not_counted() -> None:
+    question = "What language were books translated into during the era of Haymo of Faversham?"
+    chunk = "Haymo of Faversham lived in Paris. In his era books were translated into Latin."
+    answer = "Haymo of Faversham. In his era books were translated into Latin [1]."
+    claims = verify_claims(answer, question, _chunks(chunk))
+    assert [c.missing == [RESTATES] for c in claims] == [True, False] and claims[1].supported
+    assert supported_share(claims) == 1.0  # the scrap asserts nothing
+    assert mark_unverified(answer, claims) == answer  # and is not marked
+    echo = verify_claims("Haymo of Faversham.", question, _chunks(chunk))
+    assert supported_share(echo) == 0.0  # an answer that is only an echo supports nothing
+
+
+def test_the_refusal_never_quotes_a_scrap() -> None:
+    claims = verify_claims("(it only repeats. The kite is red.", "What colour is the kite?",
+                           _chunks(KITE))
+    assert declined(claims) == 'I don\'t know: the documents do not say that "the kite is red".'
