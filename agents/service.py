@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from ragloom.agents.calls import ANSWER_TAG
 from ragloom.agents.citations import Citation
 from ragloom.agents.claims import ClaimVerdict
-from ragloom.agents.graphs import get_graph_builder
+from ragloom.agents.graphs import GraphBuilder, get_graph_builder
 from ragloom.agents.state import RagContext, Turn
 from ragloom.agents.traces import TraceStore
 from ragloom.core.errors import ConfigError, RagloomError
@@ -103,8 +103,7 @@ def prompt_overrides(refs: list[str] | None) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def _graph(settings: Settings, name: str, thread: str | None) -> Iterator[Any]:
-    build = get_graph_builder(name)
+def _graph(settings: Settings, build: GraphBuilder, thread: str | None) -> Iterator[Any]:
     if thread is None:
         compiled = build()
         compiled.step_timeout = settings.agent.step_timeout_s
@@ -183,13 +182,13 @@ def ask_stream(question: str, settings: Settings, *, collection: str | None = No
     """
     check_question(question, settings)  # before any model or store is touched
     graph = graph or settings.agent.graph
-    get_graph_builder(graph)  # an unknown graph fails here, with the list, before any model loads
+    build = get_graph_builder(graph)  # an unknown graph fails here, before any model loads
     ctx = context or build_context(settings, collection=collection, prompts=prompts, where=where)
     start = time.perf_counter()
     state: dict[str, Any] = {}
     drafted = None  # the graph step whose answer tokens were streamed last
     try:
-        with _graph(settings, graph, thread) as compiled:
+        with _graph(settings, build, thread) as compiled:
             start_state: dict[str, Any] = {"question": question}
             if history:
                 start_state["history"] = list(history)

@@ -186,13 +186,13 @@ def run(graphs: list[str], jobs: list[tuple[str, list[Question], Settings, str, 
     machine's load falls on all variants alike; answerable and unanswerable questions
     interleaved in proportion, so a run stopped early still covers both; (rows, interrupted)."""
     rows: list[dict[str, Any]] = []
-    queue = sorted(((i / len(qs), kind, i + 1, len(qs), q, settings, collection, base)
-                    for kind, qs, settings, collection, base in jobs for i, q in enumerate(qs)),
+    queue = sorted(((i / len(qs), kind, i + 1, len(qs), q, settings, collection)
+                    for kind, qs, settings, collection, _ in jobs for i, q in enumerate(qs)),
                    key=lambda item: item[0])
     variants_of = {kind: [(label, *variant_context(label, base, settings.chat))
                           for label in graphs] for kind, _, settings, _, base in jobs}
     try:
-        for turn, (_, kind, i, n, q, settings, collection, _base) in enumerate(queue):
+        for turn, (_, kind, i, n, q, settings, collection) in enumerate(queue):
             variants = variants_of[kind]
             for label, graph, context in variants[turn % len(variants):] + variants[
                     :turn % len(variants)]:

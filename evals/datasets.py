@@ -15,21 +15,19 @@ the line and what to do.
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from ragloom.core.errors import ConfigError
+from ragloom.evals.jsonl_files import bad_line, id_of, jsonl, lines, require_file, text_of, unique
 from ragloom.retrieval.ingest import Record
 
 DatasetName = Literal["scifact", "hotpotqa", "docugami"]
 DATASETS: tuple[DatasetName, ...] = ("scifact", "hotpotqa", "docugami")
 DatasetFormat = Literal["beir", "records", "files"]
 _FOLDERS = {"scifact": "scifact", "hotpotqa": "hotpotqa", "docugami": "docugami_sec10q"}
-MAX_LINE_BYTES = 16 << 20  # one JSON object per line; a longer "line" is not JSON Lines
 _DOCS = "see docs/benchmarks.md, 'Your own data'"
 _FORMATS = "records: corpus.jsonl + questions.jsonl; BEIR: corpus.jsonl + queries.jsonl + qrels/<split>.tsv"
 
@@ -139,94 +137,8 @@ def load_folder(folder: Path, *, split: str = "test") -> Dataset:
     return _records(folder, name=name, multi_hop=None)
 
 
-# Reading ---------------------------------------------------------------------------------------
-
-
-def _bad(path: Path, n: int, what: str, fix: str) -> ConfigError:
-    return ConfigError(f"line {n}: {what}", subject=str(path), fix=fix)
-
-
 def _require(path: Path, role: str) -> Path:
-    if not path.is_file():
-        raise ConfigError(
-            f"missing file {path.name} ({role})", subject=str(path), fix=f"add it; {_FORMATS} ({_DOCS})"
-        )
-    return path
-
-
-def _lines(path: Path) -> Iterator[tuple[int, str]]:
-    """(line number, text) of a UTF-8 file, streamed; a line over MAX_LINE_BYTES is an error."""
-    try:
-        fh = path.open("rb")
-    except OSError as exc:
-        raise ConfigError(
-            f"cannot read the file: {exc.strerror}",
-            subject=str(path),
-            fix="check that it exists and is readable",
-        ) from None
-    with fh:
-        n = 0
-        while raw := fh.readline(MAX_LINE_BYTES + 1):
-            n += 1
-            if len(raw) > MAX_LINE_BYTES:
-                raise _bad(
-                    path,
-                    n,
-                    f"longer than {MAX_LINE_BYTES >> 20} MiB",
-                    "write one JSON object per line (JSON Lines, not one JSON array); "
-                    "split very long documents",
-                )
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                raise _bad(path, n, "not UTF-8 text", "save the file as UTF-8") from None
-            yield n, line.lstrip("\ufeff") if n == 1 else line
-
-
-def _jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, object) for each non-blank line of a JSON Lines file."""
-    for n, line in _lines(path):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise _bad(
-                path,
-                n,
-                f"not valid JSON ({exc.msg} at column {exc.colno})",
-                "write one JSON object per line (JSON Lines)",
-            ) from None
-        if not isinstance(obj, dict):
-            raise _bad(
-                path,
-                n,
-                f"a JSON {type(obj).__name__}, not an object",
-                "write one JSON object per line (JSON Lines, not one JSON array)",
-            )
-        yield n, obj
-
-
-def _id(obj: dict[str, Any], key: str, path: Path, n: int, fix: str) -> str:
-    value = obj.get(key)
-    if isinstance(value, bool) or not isinstance(value, str | int) or not str(value).strip():
-        got = "missing" if value is None else f"{value!r} is not a non-empty string"
-        raise _bad(path, n, f"'{key}' {got}", fix)
-    return str(value)
-
-
-def _text(obj: dict[str, Any], key: str, path: Path, n: int, *, required: bool, fix: str) -> str | None:
-    value = obj.get(key)
-    if value is None and not required:
-        return None
-    if not isinstance(value, str) or (required and not value.strip()):
-        got = (
-            "missing"
-            if value is None
-            else ("empty" if isinstance(value, str) else f"a {type(value).__name__}, not a string")
-        )
-        raise _bad(path, n, f"'{key}' is {got}", fix)
-    return value
+    return require_file(path, role, f"add it; {_FORMATS} ({_DOCS})")
 
 
 def _corpus(path: Path, id_key: str) -> tuple[list[Record], set[str]]:
@@ -234,24 +146,20 @@ def _corpus(path: Path, id_key: str) -> tuple[list[Record], set[str]]:
     fix = f"each line of corpus.jsonl is a document: {shape}"
     records: list[Record] = []
     ids: set[str] = set()
-    for n, obj in _jsonl(_require(path, "the documents")):
-        rid = _id(obj, id_key, path, n, fix)
-        text = _text(obj, "text", path, n, required=False, fix=fix)
-        title = _text(obj, "title", path, n, required=False, fix=fix)
+    for n, obj in jsonl(_require(path, "the documents")):
+        rid = id_of(obj, id_key, path, n, fix)
+        text = text_of(obj, "text", path, n, required=False, fix=fix)
+        title = text_of(obj, "title", path, n, required=False, fix=fix)
         if text is None:
-            raise _bad(path, n, f"document '{rid}' has no 'text'", fix)
+            raise bad_line(path, n, f"document '{rid}' has no 'text'", fix)
         if not text.strip() and not (title or "").strip():
-            raise _bad(
+            raise bad_line(
                 path,
                 n,
                 f"document '{rid}' has an empty 'text' and no 'title'",
                 "give it some text, or remove the line",
             )
-        if rid in ids:
-            raise _bad(
-                path, n, f"document id '{rid}' appears a second time", "give every document a unique id"
-            )
-        ids.add(rid)
+        unique(rid, ids, path, n, "document")
         records.append(Record(id=rid, text=text, title=title or None))
     if not records:
         raise ConfigError(
@@ -278,30 +186,26 @@ def _records(root: Path, *, name: str, multi_hop: bool | None) -> Dataset:
     )
     questions: list[Question] = []
     seen: set[str] = set()
-    for n, obj in _jsonl(path):
-        qid = _id(obj, "id", path, n, fix)
-        text = _text(obj, "question", path, n, required=True, fix=fix)
-        answer = _text(obj, "answer", path, n, required=False, fix=fix)
-        kind = _text(obj, "type", path, n, required=False, fix=fix)
+    for n, obj in jsonl(path):
+        qid = id_of(obj, "id", path, n, fix)
+        text = text_of(obj, "question", path, n, required=True, fix=fix)
+        answer = text_of(obj, "answer", path, n, required=False, fix=fix)
+        kind = text_of(obj, "type", path, n, required=False, fix=fix)
         gold = obj.get("gold_passage_ids") or []
         if not isinstance(gold, list) or not all(
             isinstance(g, str | int) and not isinstance(g, bool) for g in gold
         ):
-            raise _bad(path, n, "'gold_passage_ids' is not a list of corpus ids", fix)
+            raise bad_line(path, n, "'gold_passage_ids' is not a list of corpus ids", fix)
         gold_ids = frozenset(str(g) for g in gold)
         missing = sorted(gold_ids - ids)
         if missing:
-            raise _bad(
+            raise bad_line(
                 path,
                 n,
                 f"question '{qid}' names gold passage(s) {missing[:5]} that are not in corpus.jsonl",
                 "fix the ids in gold_passage_ids, or add those documents to corpus.jsonl",
             )
-        if qid in seen:
-            raise _bad(
-                path, n, f"question id '{qid}' appears a second time", "give every question a unique id"
-            )
-        seen.add(qid)
+        unique(qid, seen, path, n, "question")
         questions.append(Question(qid, str(text), gold_ids, answer, kind))
     if not questions:
         raise ConfigError("no questions", subject=str(path), fix=f"add one per line: {fix}")
@@ -324,9 +228,9 @@ def _beir(root: Path, split: str, *, name: str, multi_hop: bool | None) -> Datas
     qpath = _require(root / "queries.jsonl", "the queries")
     qfix = 'each line of queries.jsonl is {"_id": ID, "text": TEXT}'
     queries: dict[str, str] = {}
-    for n, obj in _jsonl(qpath):
-        qid = _id(obj, "_id", qpath, n, qfix)
-        queries[qid] = str(_text(obj, "text", qpath, n, required=True, fix=qfix))
+    for n, obj in jsonl(qpath):
+        qid = id_of(obj, "_id", qpath, n, qfix)
+        queries[qid] = str(text_of(obj, "text", qpath, n, required=True, fix=qfix))
     if not re.fullmatch(r"[A-Za-z0-9_.-]+", split):
         raise ConfigError(
             f"invalid split name '{split}'",
@@ -345,7 +249,7 @@ def _beir(root: Path, split: str, *, name: str, multi_hop: bool | None) -> Datas
     rfix = "each line of a qrels file is query-id<TAB>corpus-id<TAB>score (a header line is allowed)"
     qrels: dict[str, set[str]] = {}
     first = True
-    for n, line in _lines(rpath):
+    for n, line in lines(rpath):
         line = line.rstrip("\r\n")
         if not line.strip():
             continue
@@ -355,21 +259,21 @@ def _beir(root: Path, split: str, *, name: str, multi_hop: bool | None) -> Datas
             continue
         first = False
         if len(cols) != 3:
-            raise _bad(rpath, n, f"{len(cols)} tab-separated column(s), expected 3", rfix)
+            raise bad_line(rpath, n, f"{len(cols)} tab-separated column(s), expected 3", rfix)
         qid, did, score = (c.strip() for c in cols)
         if not _is_int(score):
-            raise _bad(rpath, n, f"score '{score}' is not an integer", rfix)
+            raise bad_line(rpath, n, f"score '{score}' is not an integer", rfix)
         if int(score) <= 0:
             continue
         if qid not in queries:
-            raise _bad(
+            raise bad_line(
                 rpath,
                 n,
                 f"query '{qid}' is not in queries.jsonl",
                 "fix the query id, or add the query to queries.jsonl",
             )
         if did not in ids:
-            raise _bad(
+            raise bad_line(
                 rpath,
                 n,
                 f"query '{qid}' names gold document '{did}' that is not in corpus.jsonl",
@@ -399,12 +303,12 @@ def _docugami(root: Path) -> Dataset:
     path = _require(root / "questions.jsonl", "the questions")
     fix = "see the upstream README in the data set's folder"
     questions = []
-    for n, q in _jsonl(path):
+    for n, q in jsonl(path):
         if not isinstance(q.get("gold_docs"), list) or "question" not in q:
-            raise _bad(path, n, "needs 'question' and a 'gold_docs' list", fix)
+            raise bad_line(path, n, "needs 'question' and a 'gold_docs' list", fix)
         questions.append(
             Question(
-                _id(q, "id", path, n, fix),
+                id_of(q, "id", path, n, fix),
                 q["question"],
                 frozenset(q["gold_docs"]),
                 q.get("answer"),

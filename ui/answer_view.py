@@ -62,7 +62,7 @@ def render_sources(answer: Answer, turn: int) -> None:
             # The claim check's evidence sentence(s) in this chunk; the word-overlap guess only
             # for answers saved before claims were checked (nothing else may pick a span).
             spans = [evidence_range(c.text, v.spans[v.support.index(c.n)])
-                     for v in answer.claims if c.n in v.support and len(v.spans) == len(v.support)]
+                     for v in answer.claims if c.n in v.support]
             span = next((s for s in spans if s), None) if answer.claims else supporting_span(
                 c.text, claims_for(answer.answer, c.n))
             how = "" if c.method == "model" else " · attributed by the claim check"

@@ -12,7 +12,7 @@ from typing import Any
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
-from pydantic import ConfigDict, Field, PrivateAttr
+from pydantic import ConfigDict, Field, PrivateAttr, field_validator
 
 from ragloom.core.settings import Settings, load_settings
 from ragloom.retrieval.types import RetrievedChunk
@@ -29,14 +29,20 @@ class RagloomRetriever(BaseRetriever):
     settings: Settings | None = Field(None, description="None: defaults < ragloom.toml < env.")
     _retriever: Any = PrivateAttr(None)
 
+    @field_validator("where")
+    @classmethod
+    def _valid_filter(cls, where: dict[str, Any] | None) -> dict[str, Any] | None:
+        from ragloom.retrieval.where import validate_where
+
+        return validate_where(where)  # a bad filter fails when the retriever is made
+
     def _open(self) -> Any:
+        """The collection's retriever, opened on first use (not when a chain is assembled)."""
         if self._retriever is None:
             from ragloom.core.models import get_embeddings
             from ragloom.retrieval.service import open_retriever
-            from ragloom.retrieval.where import validate_where
 
             s = self.settings or load_settings()
-            self.where = validate_where(self.where)
             self._retriever = open_retriever(s, self.collection, get_embeddings(s.embedding, s))
         return self._retriever
 

@@ -54,12 +54,17 @@ def llama_server(model: Path, alias: str, log: Path, *extra: str,
             _wait_ready(proc, f"{base}/models", log, startup_s)
             yield base
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
+            stop(proc)
+
+
+def stop(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
+    """Terminate a server process, killing it if it does not exit within ``timeout``."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=timeout)
 
 
 def _wait_ready(proc: subprocess.Popen[bytes], url: str, log: Path, startup_s: float) -> None:

@@ -18,6 +18,7 @@ assert _spec and _spec.loader
 bench = importlib.util.module_from_spec(_spec)
 sys.modules["claim_support_bench"] = bench
 _spec.loader.exec_module(bench)
+labelled = sys.modules["benchmarks.claim_support_set"]  # how the set is built (imported by bench)
 
 
 def _p(pid: str, title: str, *sentences: str) -> dict:
@@ -160,10 +161,10 @@ def test_replacement_draw_is_seeded_and_skips_near_synonyms() -> None:
         )
     ]
     pool = ["New York", "Boston", "Albany", "Chicago"]
-    picks = {bench.pick_replacement(f"q{i}", "New York City", pool, chunks, seed=0)[0] for i in range(20)}
+    picks = {labelled.pick_replacement(f"q{i}", "New York City", pool, chunks, seed=0)[0] for i in range(20)}
     assert picks <= {"Boston", "Chicago"} and picks  # "New York" shares a word, Albany is in gold
-    first = bench.pick_replacement("q7", "New York City", pool, chunks, seed=0)
-    assert first == bench.pick_replacement("q7", "New York City", pool, chunks, seed=0)
+    first = labelled.pick_replacement("q7", "New York City", pool, chunks, seed=0)
+    assert first == labelled.pick_replacement("q7", "New York City", pool, chunks, seed=0)
     for candidate, why in first[1]:
         assert (candidate, why) in {
             ("New York", "shares a word with the gold answer"),
@@ -184,10 +185,10 @@ def test_distractor_family_skips_questions_whose_answer_is_in_a_distractor(data_
 
 def test_answer_types_and_statements() -> None:
     assert [
-        bench.answer_type(a) for a in ("1993", "8 June 1951", "Jack Owens", "The WB", "a spirit", "twice")
+        labelled.answer_type(a) for a in ("1993", "8 June 1951", "Jack Owens", "The WB", "a spirit", "twice")
     ] == ["number", "number", "name", "name", "other", "other"]
-    assert bench.statement("Walt Disney Pictures.") == "Walt Disney Pictures."
-    assert bench.statement("Jack  Owens") == "Jack Owens."
+    assert labelled.statement("Walt Disney Pictures.") == "Walt Disney Pictures."
+    assert labelled.statement("Jack  Owens") == "Jack Owens."
 
 
 def test_counting_with_a_stubbed_checker(data_dir: Path) -> None:

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from ragloom.core.errors import ConfigError
 from ragloom.core.settings import load_settings
-from ragloom.evals import datasets
+from ragloom.evals import jsonl_files
 from ragloom.evals.datasets import default_data_dir, detect_format, load_dataset
 from ragloom.evals.retrieval_bench import bench_settings
 from ragloom.evals.suites import load_suite, read_rows
@@ -275,7 +275,7 @@ def test_empty_corpus_and_no_questions(tmp_path) -> None:
 
 def test_an_overlong_line_is_refused_without_reading_it_whole(tmp_path, monkeypatch) -> None:
     folder = records_folder(tmp_path / "r")
-    monkeypatch.setattr(datasets, "MAX_LINE_BYTES", 64)
+    monkeypatch.setattr(jsonl_files, "MAX_LINE_BYTES", 64)
     message = _error(folder)
     assert "line 1: longer than" in message and "JSON Lines" in message
 
