@@ -1,13 +1,18 @@
-"""Model calls from inside nodes: guarded, counted per role, and announced as step events."""
+"""What nodes share: the trace record of each step, and guarded model calls announced as
+step events."""
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import time
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from langchain_core.messages import BaseMessage
+from langgraph.runtime import Runtime
+from langgraph.types import Overwrite
 from pydantic import BaseModel
 
 from ragloom.agents.state import RagContext, RagState
@@ -25,16 +30,26 @@ def say(text: str) -> None:
         get_stream_writer()({"event": "step", "text": text})
 
 
-def counted(state: RagState, role: str, n: int = 1) -> dict[str, int]:
-    calls = dict(state.get("model_calls") or {})
-    calls[role] = calls.get(role, 0) + n
-    return calls
+Node = Callable[[RagState, Runtime[RagContext]], dict[str, Any]]
 
 
-def step(state: RagState, node: str, start: float, **detail: Any) -> list[dict[str, Any]]:
-    """The trace's step list with this node's record appended."""
-    record = {"node": node, "seconds": round(time.perf_counter() - start, 4), **detail}
-    return [*(state.get("steps") or []), record]
+def traced(node: Node) -> Node:
+    """Time a node and add its trace record: ``{"node", "seconds", **detail}``, where ``detail``
+    is what the node returned under that key. The ``steps`` reducer appends the record."""
+
+    @functools.wraps(node)
+    def run(state: RagState, runtime: Runtime[RagContext]) -> dict[str, Any]:
+        start = time.perf_counter()
+        update = dict(node(state, runtime))
+        record = {"node": node.__name__, "seconds": round(time.perf_counter() - start, 4),
+                  **update.pop("detail", {})}
+        steps = update.get("steps")
+        # The first node of a turn resets the trace (Overwrite) and starts it with its record.
+        update["steps"] = (Overwrite([*steps.value, record]) if isinstance(steps, Overwrite)
+                           else [*(steps or []), record])
+        return update
+
+    return run
 
 
 # A model call tagged with this writes the answer the user sees: its tokens are streamed

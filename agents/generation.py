@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from langgraph.runtime import Runtime
 
-from ragloom.agents.calls import chat, counted, say, step, structured
+from ragloom.agents.calls import chat, say, structured, traced
 from ragloom.agents.citations import extract_citations, format_sources, is_refusal
 from ragloom.agents.claims import RESTATES, supported_share
 from ragloom.agents.links import filter_links
@@ -33,9 +32,9 @@ def cited_answer(text: str, sources: list[RetrievedChunk], question: str = "", *
             checked.repointed, "refused": False, "links_removed": links_removed}
 
 
+@traced
 def generate_answer(state: RagState, runtime: Runtime[RagContext]) -> dict[str, Any]:
     ctx = runtime.context
-    start = time.perf_counter()
     sources = state["sources"]
     say(f"writing the answer from {len(sources)} chunks")
     prompt = ctx.prompt("answer")
@@ -47,17 +46,15 @@ def generate_answer(state: RagState, runtime: Runtime[RagContext]) -> dict[str, 
     return {**cited_answer(str(reply.content), sources, state["question"],
                            threshold=ctx.claim_threshold),
             "generations": state.get("generations", 0) + 1,
-            "prompts": {**state.get("prompts", {}), "answer": prompt.ref},
-            "model_calls": counted(state, "chat"),
-            "steps": step(state, "generate_answer", start)}
+            "prompts": {"answer": prompt.ref}, "model_calls": {"chat": 1}}
 
 
+@traced
 def check_claims(state: RagState, runtime: Runtime[RagContext]) -> dict[str, Any]:
     """The deterministic verdict (no model call): grounded only when the share of supported
     claims reaches ``min_supported_share``; unsupported sentences are marked "(not verified)"."""
-    start = time.perf_counter()
     if state.get("refused"):
-        return {"steps": step(state, "check_claims", start, skipped=True)}
+        return {"detail": {"skipped": True}}
     claims = state.get("claims") or []
     share = supported_share(claims)
     grounded = bool(claims) and share >= runtime.context.min_supported_share
@@ -66,72 +63,65 @@ def check_claims(state: RagState, runtime: Runtime[RagContext]) -> dict[str, Any
                 "say I don't know") if echo else unsupported_feedback(claims)
     return {"answer": mark_unverified(state["answer"], claims), "grounded": grounded,
             "grounding_feedback": None if grounded else feedback or "no claim to check",
-            "steps": step(state, "check_claims", start, grounded=grounded,
-                          supported=f"{sum(c.supported for c in claims)}/{len(claims)}",
-                          restates_question=echo,
-                          repointed=state.get("repointed_citations", 0),
-                          unsupported=[c.text for c in claims if not c.supported])}
+            "detail": {"grounded": grounded,
+                       "supported": f"{sum(c.supported for c in claims)}/{len(claims)}",
+                       "restates_question": echo,
+                       "repointed": state.get("repointed_citations", 0),
+                       "unsupported": [c.text for c in claims if not c.supported]}}
 
 
-def keep_supported_claims(state: RagState) -> dict[str, Any]:
+@traced
+def keep_supported_claims(state: RagState, runtime: Runtime[RagContext]) -> dict[str, Any]:
     """After the last regeneration still failed: answer with only the supported sentences."""
-    start = time.perf_counter()
     text, claims = keep_supported(state["answer"], state.get("claims") or [])
     kept = {n for c in claims for n in c.support}
     return {"answer": text, "claims": claims, "grounded": True, "grounding_feedback": None,
             "citations": [c for c in state.get("citations", []) if c.n in kept],
-            "steps": step(state, "keep_supported_claims", start, kept=len(claims),
-                          removed=[c.text for c in state.get("claims") or [] if not c.supported])}
+            "detail": {"kept": len(claims),
+                       "removed": [c.text for c in state.get("claims") or [] if not c.supported]}}
 
 
+@traced
 def check_grounding(state: RagState, runtime: Runtime[RagContext]) -> dict[str, Any]:
     """Ask the model whether every claim is supported. It runs only after the claim check
     passed, and may only downgrade: a "grounded" from the model never overrides that check."""
     ctx = runtime.context
-    start = time.perf_counter()
     if state.get("refused") or state.get("grounded") is False:
-        return {"steps": step(state, "check_grounding", start, skipped=True)}
+        return {"detail": {"skipped": True}}
     if not ctx.ground_with_model:  # a small model's verdict adds noise, not a check
-        return {"steps": step(state, "check_grounding", start,
-                              skipped="agent.ground: the claim check decides (no model call)")}
+        return {"detail": {"skipped": "agent.ground: the claim check decides (no model call)"}}
     say("checking that the answer is grounded")
     prompt = ctx.prompt("ground")
     verdict, calls, error = structured(
         ctx, prompt.render(context=format_sources(state["sources"]), answer=state["answer"]),
         GroundingVerdict, "grounding verdict")
     if verdict is None:  # the claim check's verdict stands, and the trace says the model's is missing
-        return {"prompts": {**state.get("prompts", {}), "ground": prompt.ref},
-                "model_calls": counted(state, "chat", calls),
-                "steps": step(state, "check_grounding", start, error=error,
-                              fallback="claims checked without the model")}
+        return {"prompts": {"ground": prompt.ref}, "model_calls": {"chat": calls},
+                "detail": {"error": error, "fallback": "claims checked without the model"}}
     feedback = "; ".join(verdict.unsupported) or "some claims are not in the documents"
     return {"grounded": verdict.grounded,
             "grounding_feedback": None if verdict.grounded else feedback,
-            "prompts": {**state.get("prompts", {}), "ground": prompt.ref},
-            "model_calls": counted(state, "chat", calls),
-            "steps": step(state, "check_grounding", start, grounded=verdict.grounded,
-                          unsupported=verdict.unsupported)}
+            "prompts": {"ground": prompt.ref}, "model_calls": {"chat": calls},
+            "detail": {"grounded": verdict.grounded, "unsupported": verdict.unsupported}}
 
 
+@traced
 def answer_directly(state: RagState, runtime: Runtime[RagContext]) -> dict[str, Any]:
     """Chit-chat needs no documents (and gets no citations)."""
     ctx = runtime.context
-    start = time.perf_counter()
     prompt = ctx.prompt("direct")
     reply = chat(ctx, prompt.render(question=state["question"]), answer=True, **prompt.params)
     text, links_removed = filter_links(str(reply.content).strip(), [state["question"]])
     refused = is_refusal(text)  # a factual question routed here gets no answer from memory
     return {"answer": "I don't know: I answer factual questions only from your documents."
             if refused else text, "citations": [], "refused": refused, "links_removed": links_removed,
-            "prompts": {**state.get("prompts", {}), "direct": prompt.ref},
-            "model_calls": counted(state, "chat"), "steps": step(state, "answer_directly", start)}
+            "prompts": {"direct": prompt.ref}, "model_calls": {"chat": 1}}
 
 
+@traced
 def ask_clarification(state: RagState, runtime: Runtime[RagContext]) -> dict[str, Any]:
     ctx = runtime.context
-    start = time.perf_counter()
     prompt = ctx.prompt("clarify")
     reply = chat(ctx, prompt.render(question=state["question"]), answer=True, **prompt.params)
     return {"answer": str(reply.content).strip(), "citations": [], "refused": False,
-            "prompts": {**state.get("prompts", {}), "clarify": prompt.ref},
-            "model_calls": counted(state, "chat"), "steps": step(state, "ask_clarification", start)}
+            "prompts": {"clarify": prompt.ref}, "model_calls": {"chat": 1}}

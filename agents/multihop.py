@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import re
-import time
 from typing import Any
 
 from langgraph.runtime import Runtime
 
-from ragloom.agents.calls import chat, counted, say, step, structured
+from ragloom.agents.calls import chat, say, structured, traced
 from ragloom.agents.citations import format_sources, is_refusal, restates_question
 from ragloom.agents.generation import cited_answer
 from ragloom.agents.schemas import Decomposition, Route
@@ -16,9 +15,9 @@ from ragloom.agents.state import RagContext, RagState, SubAnswer
 from ragloom.retrieval.types import RetrievedChunk
 
 
+@traced
 def route_question(state: RagState, runtime: Runtime[RagContext]) -> dict[str, Any]:
     ctx = runtime.context
-    start = time.perf_counter()
     say("routing the question")
     prompt = ctx.prompt("route")
     route, calls, error = structured(
@@ -31,9 +30,8 @@ def route_question(state: RagState, runtime: Runtime[RagContext]) -> dict[str, A
     if chosen == "documents" and (cue := multi_hop_cue(state["question"])):
         # Small models almost never choose "decompose" (0.5B: 1 of 12 HotpotQA questions).
         chosen, detail["override"] = "decompose", f"multi-hop cue: {cue}"
-    return {"route": chosen, "prompts": {**state.get("prompts", {}), "route": prompt.ref},
-            "model_calls": counted(state, "chat", calls),
-            "steps": step(state, "route_question", start, route=chosen, **detail)}
+    return {"route": chosen, "prompts": {"route": prompt.ref}, "model_calls": {"chat": calls},
+            "detail": {"route": chosen, **detail}}
 
 
 _QUESTION_START = re.compile(
@@ -84,6 +82,7 @@ def _normalised(text: str) -> str:
     return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
 
 
+@traced
 def answer_sub_questions(state: RagState, runtime: Runtime[RagContext]) -> dict[str, Any]:
     """Decompose, then answer each sub-question in turn from its own retrieval.
 
@@ -91,7 +90,6 @@ def answer_sub_questions(state: RagState, runtime: Runtime[RagContext]) -> dict[
     ("the director of X" -> "when was that director born") can find its second hop.
     """
     ctx = runtime.context
-    start = time.perf_counter()
     say("splitting into sub-questions")
     decompose = ctx.prompt("decompose")
     question = state.get("query") or state["question"]
@@ -123,23 +121,20 @@ def answer_sub_questions(state: RagState, runtime: Runtime[RagContext]) -> dict[
     sources = _union([h for s in subs for h in s["sources"]])
     return {"sub_answers": subs, "sources": sources,
             "retrieved": _union([*state.get("retrieved", []), *sources]),
-            "prompts": {**state.get("prompts", {}), "decompose": decompose.ref,
-                        "answer": answer_prompt.ref},
-            "model_calls": counted(state, "chat", calls),
-            "steps": step(state, "answer_sub_questions", start,
-                          sub_questions=[s["question"] for s in subs],
-                          **({"dropped": dropped} if dropped else {}),
-                          **({"error": error, "fallback": "answered the question whole"}
-                             if error else {}))}
+            "prompts": {"decompose": decompose.ref, "answer": answer_prompt.ref},
+            "model_calls": {"chat": calls},
+            "detail": {"sub_questions": [s["question"] for s in subs],
+                       **({"dropped": dropped} if dropped else {}),
+                       **({"error": error, "fallback": "answered the question whole"}
+                          if error else {})}}
 
 
+@traced
 def compose_answer(state: RagState, runtime: Runtime[RagContext]) -> dict[str, Any]:
     ctx = runtime.context
-    start = time.perf_counter()
     sources = state.get("sources") or []
     if not sources:
-        return {"answer": "I don't know.", "refused": True, "citations": [],
-                "steps": step(state, "compose_answer", start)}
+        return {"answer": "I don't know.", "refused": True, "citations": []}
     say("composing the final answer")
     prompt = ctx.prompt("compose")
     notes = "\n".join(f"- {s['question']} {s['answer']}" for s in state.get("sub_answers", []))
@@ -148,8 +143,7 @@ def compose_answer(state: RagState, runtime: Runtime[RagContext]) -> dict[str, A
     reply = chat(ctx, messages, answer=True, **prompt.params)
     return {**cited_answer(str(reply.content), sources, state["question"],
                            threshold=ctx.claim_threshold), "generations": 1,
-            "prompts": {**state.get("prompts", {}), "compose": prompt.ref},
-            "model_calls": counted(state, "chat"), "steps": step(state, "compose_answer", start)}
+            "prompts": {"compose": prompt.ref}, "model_calls": {"chat": 1}}
 
 
 def _union(chunks: list[RetrievedChunk]) -> list[RetrievedChunk]:

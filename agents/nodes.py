@@ -2,31 +2,25 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from langgraph.runtime import Runtime
+from langgraph.types import Overwrite
 
-from ragloom.agents.calls import counted, say, step, structured
+from ragloom.agents.calls import say, structured, traced
 from ragloom.agents.citations import format_sources
 from ragloom.agents.followups import needs_conversation
 from ragloom.agents.schemas import ChunkGrades, RewrittenQuery, StandaloneQuestion
-from ragloom.agents.state import RagContext, RagState
+from ragloom.agents.state import RagContext, RagState, new_turn
 from ragloom.agents.verify import declined
 
 
+@traced
 def start_turn(state: RagState, runtime: Runtime[RagContext]) -> dict[str, Any]:
     """Reset the per-turn fields (a checkpointer keeps the last turn's) and condense follow-ups."""
-    start = time.perf_counter()
-    update: dict[str, Any] = {
-        "query": state["question"], "route": "documents", "retrieved": [], "sources": [],
-        "rewrites": 0, "generations": 0, "grounding_feedback": None, "sub_answers": [],
-        "citations": [], "claims": [], "dropped_citations": 0, "repointed_citations": 0,
-        "links_removed": 0, "refused": False,
-        "grounded": None,
-        "prompts": {}, "model_calls": {}, "steps": [],
-    }
+    update = new_turn(state["question"])
     history = state.get("history") or []
+    detail: dict[str, Any] = {}
     if history and not (runtime.context.condense == "auto"
                         and not needs_conversation(state["question"])):
         ctx = runtime.context
@@ -37,20 +31,18 @@ def start_turn(state: RagState, runtime: Runtime[RagContext]) -> dict[str, Any]:
             ctx, prompt.render(history=turns, question=state["question"]), StandaloneQuestion,
             "stand-alone question")
         update |= {"query": result.question if result else state["question"],
-                   "prompts": {"condense": prompt.ref}, "model_calls": {"chat": calls}}
+                   "prompts": Overwrite({"condense": prompt.ref}),
+                   "model_calls": Overwrite({"chat": calls})}
         if error:
-            update["steps"] = [{"error": error, "fallback": "searched the follow-up as asked"}]
+            detail = {"error": error, "fallback": "searched the follow-up as asked"}
     elif history:
-        update["steps"] = [{"condensed": False, "why": "the question stands alone"}]
-    detail = update["steps"][0] if update["steps"] else {}
-    update["steps"] = [{"node": "start_turn", "seconds": round(time.perf_counter() - start, 4),
-                        "query": update["query"], **detail}]
-    return update
+        detail = {"condensed": False, "why": "the question stands alone"}
+    return {**update, "detail": {"query": update["query"], **detail}}
 
 
+@traced
 def retrieve_documents(state: RagState, runtime: Runtime[RagContext]) -> dict[str, Any]:
     ctx = runtime.context
-    start = time.perf_counter()
     query = state.get("query") or state["question"]
     say(f"retrieving for: {query}")
     with ctx.model_guard("embedding"):
@@ -59,20 +51,20 @@ def retrieve_documents(state: RagState, runtime: Runtime[RagContext]) -> dict[st
     if ctx.context_order == "best-last":  # the closest chunk next to the question in the prompt
         relevant = relevant[::-1]
     return {"retrieved": hits, "sources": relevant,
-            "steps": step(state, "retrieve_documents", start, query=query,
-                          retrieved=[h.id for h in hits], kept=[h.id for h in relevant])}
+            "detail": {"query": query, "retrieved": [h.id for h in hits],
+                       "kept": [h.id for h in relevant]}}
 
 
+@traced
 def grade_documents(state: RagState, runtime: Runtime[RagContext]) -> dict[str, Any]:
     """Keep only the chunks the model judges useful for the question (one call for all)."""
     ctx = runtime.context
-    start = time.perf_counter()
     sources = state.get("sources") or []
     if not sources:
-        return {"steps": step(state, "grade_documents", start, kept=[])}
+        return {"detail": {"kept": []}}
     if not ctx.grade_with_model:  # the claim check after the answer is the filter that counts
-        return {"steps": step(state, "grade_documents", start, kept=[c.id for c in sources],
-                              skipped="agent.grade: the retrieval scores decide (no model call)")}
+        return {"detail": {"kept": [c.id for c in sources],
+                           "skipped": "agent.grade: the retrieval scores decide (no model call)"}}
     say(f"grading {len(sources)} chunks")
     prompt = ctx.prompt("grade")
     grades, calls, error = structured(ctx, prompt.render(question=state["question"],
@@ -83,14 +75,13 @@ def grade_documents(state: RagState, runtime: Runtime[RagContext]) -> dict[str, 
     else:
         kept = [sources[n - 1] for n in dict.fromkeys(grades.relevant) if 1 <= n <= len(sources)]
         detail = {}
-    return {"sources": kept, "prompts": {**state.get("prompts", {}), "grade": prompt.ref},
-            "model_calls": counted(state, "chat", calls),
-            "steps": step(state, "grade_documents", start, kept=[c.id for c in kept], **detail)}
+    return {"sources": kept, "prompts": {"grade": prompt.ref}, "model_calls": {"chat": calls},
+            "detail": {"kept": [c.id for c in kept], **detail}}
 
 
+@traced
 def rewrite_query(state: RagState, runtime: Runtime[RagContext]) -> dict[str, Any]:
     ctx = runtime.context
-    start = time.perf_counter()
     say("rewriting the query")
     prompt = ctx.prompt("rewrite")
     previous = state.get("query") or state["question"]
@@ -99,25 +90,23 @@ def rewrite_query(state: RagState, runtime: Runtime[RagContext]) -> dict[str, An
     query = result.query if result else previous
     detail = {"error": error, "fallback": "searched the same query again"} if error else {}
     return {"query": query, "rewrites": state.get("rewrites", 0) + 1,
-            "prompts": {**state.get("prompts", {}), "rewrite": prompt.ref},
-            "model_calls": counted(state, "chat", calls),
-            "steps": step(state, "rewrite_query", start, query=query, **detail)}
+            "prompts": {"rewrite": prompt.ref}, "model_calls": {"chat": calls},
+            "detail": {"query": query, **detail}}
 
 
+@traced
 def decline_answer(state: RagState, runtime: Runtime[RagContext]) -> dict[str, Any]:
     """Say "I don't know" instead of inventing, and say what was found."""
-    start = time.perf_counter()
     found = state.get("retrieved") or []
     if state.get("grounded") is False:  # name what the documents do not say
         return {"answer": declined(state.get("claims") or []), "citations": [], "claims": [],
-                "refused": True, "steps": step(state, "decline_answer", start)}
+                "refused": True}
     if found:
         names = sorted({h.source.rsplit("/", 1)[-1] for h in found[:3]})
-        detail = f"the closest passages (in {', '.join(names)}) do not answer it"
+        why = f"the closest passages (in {', '.join(names)}) do not answer it"
     else:
-        detail = f"nothing in collection '{runtime.context.collection}' matches it"
-    return {"answer": f"I don't know: {detail}.", "citations": [], "refused": True,
-            "steps": step(state, "decline_answer", start)}
+        why = f"nothing in collection '{runtime.context.collection}' matches it"
+    return {"answer": f"I don't know: {why}.", "citations": [], "refused": True}
 
 
 def record_turn(state: RagState) -> dict[str, Any]:

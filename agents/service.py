@@ -53,10 +53,11 @@ class Answer(BaseModel):
     thread: str | None = None
 
 
-def build_context(settings: Settings, *, collection: str | None = None,
+def build_context(settings: Settings, collection: str | None = None,
                   prompts: dict[str, str] | None = None,
                   where: dict[str, Any] | None = None) -> RagContext:
-    """Build the models, store and retriever a graph run needs, from settings."""
+    """Build the models, store and retriever a graph run needs, from settings (the real
+    ``agents.state.ContextFactory``)."""
     collection = collection or settings.collection
     specs = {"chat": ModelSpec.parse(settings.chat), "embedding": ModelSpec.parse(settings.embedding)}
     embeddings = get_embeddings(specs["embedding"], settings)

@@ -1,8 +1,10 @@
-"""Typed graph state: a narrow input and a richer internal state.
+"""Typed graph state: a narrow input and a richer internal state, merged by reducers.
 
 ``history`` keeps the conversation across turns (given by the caller, or kept by a
 checkpointer through its ``add`` reducer); every other field describes the current turn and
-is reset by the first node.
+is reset by the first node (``new_turn``). The trace fields (``steps``, ``model_calls``,
+``prompts``) are merged by their reducers, so a node returns only its own part and parallel
+branches cannot overwrite each other.
 """
 
 from __future__ import annotations
@@ -12,15 +14,19 @@ import operator
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Annotated, Any, NotRequired, TypedDict
+from typing import TYPE_CHECKING, Annotated, Any, NotRequired, TypedDict
 
 from langchain_core.language_models import BaseChatModel
+from langgraph.types import Overwrite
 
 from ragloom.agents.citations import Citation
 from ragloom.agents.claims import ClaimVerdict
 from ragloom.prompts import PromptStore
 from ragloom.retrieval.retriever import Retriever
 from ragloom.retrieval.types import RetrievedChunk
+
+if TYPE_CHECKING:
+    from ragloom.core.settings import Settings
 
 
 class Turn(TypedDict):
@@ -40,6 +46,19 @@ class SubAnswer(TypedDict):
     sources: list[RetrievedChunk]
 
 
+def add_counts(current: dict[str, int] | None, new: dict[str, int]) -> dict[str, int]:
+    """Reducer: model calls per role, summed over the turn's nodes."""
+    total = dict(current or {})
+    for role, n in new.items():
+        total[role] = total.get(role, 0) + n
+    return total
+
+
+def merge(current: dict[str, str] | None, new: dict[str, str]) -> dict[str, str]:
+    """Reducer: prompt refs per role; a later node's ref for the same role wins."""
+    return {**(current or {}), **new}
+
+
 class RagState(AskInput, total=False):
     query: str  # what is searched: the stand-alone question, or its rewrite
     route: str
@@ -57,9 +76,35 @@ class RagState(AskInput, total=False):
     links_removed: int  # links/images in the answer that neither question nor sources contain
     refused: bool
     grounded: bool | None
-    prompts: dict[str, str]  # role -> name@version used
-    model_calls: dict[str, int]  # role -> calls this turn
-    steps: list[dict[str, Any]]  # node, seconds, details: the trace of this turn
+    prompts: Annotated[dict[str, str], merge]  # role -> name@version used
+    model_calls: Annotated[dict[str, int], add_counts]  # role -> calls this turn
+    steps: Annotated[list[dict[str, Any]], operator.add]  # node, seconds, details: the trace
+
+
+# What every per-turn field starts a turn as. Checked against RagState when this module loads:
+# a field added to the state without a fresh value here would leak from the previous turn.
+_FRESH: dict[str, Any] = {
+    "query": "", "route": "documents", "retrieved": [], "sources": [], "rewrites": 0,
+    "generations": 0, "grounding_feedback": None, "sub_answers": [], "answer": "",
+    "citations": [], "dropped_citations": 0, "repointed_citations": 0, "claims": [],
+    "links_removed": 0, "refused": False, "grounded": None, "prompts": {}, "model_calls": {},
+    "steps": [],
+}
+_TURN_FIELDS = (RagState.__required_keys__ | RagState.__optional_keys__) - (
+    AskInput.__required_keys__ | AskInput.__optional_keys__)
+if _FRESH.keys() != _TURN_FIELDS:
+    raise TypeError(f"agents.state: per-turn fields without a fresh value: "
+                    f"{sorted(_TURN_FIELDS ^ _FRESH.keys())}")
+_REDUCED = {"prompts", "model_calls", "steps"}
+
+
+def new_turn(question: str) -> dict[str, Any]:
+    """The update that starts a turn: every per-turn field fresh (reducers bypassed), the
+    question as the query."""
+    fresh = {key: type(value)() if isinstance(value, list | dict) else value
+             for key, value in _FRESH.items()}
+    fresh["query"] = question
+    return {key: Overwrite(value) if key in _REDUCED else value for key, value in fresh.items()}
 
 
 @dataclass
@@ -92,3 +137,9 @@ class RagContext:
     def prompt(self, role: str):  # type: ignore[no-untyped-def]
         """The prompt version for a node role: pinned by the request, else by label."""
         return self.prompts.get(self.prompt_refs.get(role, f"{role}:{self.prompt_label}"))
+
+
+# (settings, collection, prompt pins, metadata filter) -> what one question needs. The one
+# signature every interface calls: ``agents.service.build_context`` is the real factory, the
+# API's ``ContextCache`` reuses what it built, tests pass fakes.
+ContextFactory = Callable[["Settings", str, dict[str, str], dict[str, Any] | None], RagContext]

@@ -11,24 +11,20 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from ragloom.agents.state import ContextFactory
 from ragloom.api import errors, limits
 from ragloom.api.audit import AuditLog, audit_path
 from ragloom.api.contexts import ContextCache
-from ragloom.api.deps import ContextFactory, ServiceState, default_embeddings
+from ragloom.api.deps import ServiceState, default_embeddings
 from ragloom.api.jobs import IngestJobs
 from ragloom.api.keys import KeyStore, keys_path
 from ragloom.api.routes import ask, collections, evals, health, openai, prompts, traces
-from ragloom.core.models.spec import ModelSpec
+from ragloom.core.models.turns import answers_at_once
 from ragloom.core.private import private_dir
 from ragloom.core.settings import Settings
 
 log = logging.getLogger(__name__)
 UPLOAD_PATH_SUFFIX = "/documents"
-
-
-def _slots(settings: Settings) -> int:
-    # The embedded llama.cpp model is one in-process instance: it answers one question at a time.
-    return 1 if ModelSpec.parse(settings.chat).provider == "local" else settings.api.ask_concurrency
 
 
 def create_app(settings: Settings, *, auth: bool | None = None,
@@ -41,7 +37,8 @@ def create_app(settings: Settings, *, auth: bool | None = None,
                        auth=settings.api.auth if auth is None else auth,
                        context_factory=context_factory or ContextCache(),
                        embeddings_of=embeddings_of,
-                       ask_slots=threading.BoundedSemaphore(_slots(settings)))
+                       ask_slots=threading.BoundedSemaphore(
+                           answers_at_once(settings.chat, settings.api.ask_concurrency)))
     svc.jobs = IngestJobs(settings, embeddings_of)
 
     @contextlib.asynccontextmanager

@@ -21,12 +21,14 @@ from ragloom.retrieval.lexical import LexicalIndex, index_dir
 
 
 class ContextCache:
+    """An ``agents.state.ContextFactory`` that reuses one base context per collection."""
+
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._bases: dict[str, tuple[Any, RagContext]] = {}
 
-    def __call__(self, settings: Settings, collection: str, prompts: dict[str, str],
-                 where: dict[str, Any] | None) -> RagContext:
+    def __call__(self, settings: Settings, collection: str, prompts: dict[str, str] | None = None,
+                 where: dict[str, Any] | None = None) -> RagContext:
         from ragloom.agents.service import build_context
 
         generation = LexicalIndex.state(index_dir(settings.home, collection))
@@ -38,7 +40,7 @@ class ContextCache:
                 self._bases[collection] = (generation, base)
         else:
             base = cached[1]
-        return dataclasses.replace(base, prompt_refs=dict(prompts), where=where)
+        return dataclasses.replace(base, prompt_refs=dict(prompts or {}), where=where)
 
     def forget(self, collection: str) -> None:
         with self._lock:

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
-from ragloom.agents.state import RagContext
+from ragloom.agents.state import ContextFactory
 from ragloom.api.audit import AuditLog
 from ragloom.api.contexts import ContextCache
 from ragloom.api.errors import ApiError
@@ -19,10 +19,6 @@ from ragloom.api.keys import LOCAL_ADMIN, KeyStore, Level, Principal
 from ragloom.core.settings import Settings
 
 log = logging.getLogger(__name__)
-
-# (settings, collection, prompt refs, where) -> the models, store and retriever of one question.
-ContextFactory = Callable[[Settings, str, dict[str, str], dict[str, Any] | None], RagContext]
-
 
 def default_embeddings(settings: Settings) -> Any:
     from ragloom.core.models import get_embeddings

@@ -5,13 +5,12 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from ragloom.agents.service import ask, build_context, get_trace
+from ragloom.agents.service import ask, get_trace
 from ragloom.agents.state import RagContext
 from ragloom.core.errors import ConfigError, RagloomError
 from ragloom.core.models import get_embeddings
@@ -27,7 +26,6 @@ if TYPE_CHECKING:
     from langchain_core.embeddings import Embeddings
 
 log = logging.getLogger(__name__)
-ContextFactory = Callable[[Settings, str, dict[str, str]], RagContext]
 
 
 def apply_overrides(settings: Settings, overrides: dict[str, Any]) -> Settings:
@@ -68,10 +66,6 @@ def build_suite_collection(suite: Suite, settings: Settings,
         log.warning("%d file(s) of the suite's corpus failed: %s", len(report.failed),
                     report.failed[:3])
     return col
-
-
-def default_context(settings: Settings, collection: str, prompts: dict[str, str]) -> RagContext:
-    return build_context(settings, collection=collection, prompts=prompts)
 
 
 @dataclass

@@ -17,20 +17,20 @@ import logging
 import subprocess
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ragloom.agents.service import prompt_overrides
+from ragloom.agents.service import build_context, prompt_overrides
+from ragloom.agents.state import ContextFactory
 from ragloom.core.models.spec import ModelSpec
+from ragloom.core.models.turns import answers_at_once
 from ragloom.core.settings import Settings
 from ragloom.evals.answering import (
     Answered,
-    ContextFactory,
     answer_row,
     apply_overrides,
     build_suite_collection,
-    default_context,
 )
 from ragloom.evals.judge import Judge, JudgeInput
 from ragloom.evals.judging import LazyJudge, judge_row
@@ -222,13 +222,12 @@ def _run_variant(suite: Suite, settings: Settings, variant: Variant, rows: list[
         report("collection", message=f"building collection {suite.collection.name}")
         build_suite_collection(suite, vsettings, runtime.embeddings)
         pins = {**suite.prompts, **variant.prompts}
-        ctx = (runtime.context or default_context)(vsettings, suite.collection.name, pins)
-        if suite.where is not None:  # validated when the suite was loaded
-            ctx = replace(ctx, where=suite.where)
+        # The suite's filter was validated when the suite was loaded.
+        ctx = (runtime.context or build_context)(vsettings, suite.collection.name, pins,
+                                                 suite.where)
         graph = variant.graph or suite.graph
-        # The embedded chat model runs in this process and answers one question at a time.
-        threads = 1 if ModelSpec.parse(vsettings.chat).provider == "local" and \
-            runtime.context is None else opts.concurrency
+        threads = (answers_at_once(vsettings.chat, opts.concurrency) if runtime.context is None
+                   else opts.concurrency)  # an injected context brings its own models
         for start in range(0, len(todo), opts.concurrency):
             batch = todo[start:start + opts.concurrency]
             report("answering", batch[0][1].id, f"answering {len(batch)} question(s)")

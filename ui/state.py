@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -23,7 +22,7 @@ from ragloom.core.settings import Settings, load_settings
 if TYPE_CHECKING:
     from langchain_core.embeddings import Embeddings
 
-    from ragloom.agents.state import RagContext
+    from ragloom.agents.state import ContextFactory, RagContext
 
 log = logging.getLogger(__name__)
 
@@ -38,11 +37,11 @@ def _real_embeddings(settings: Settings) -> Embeddings:
     return get_embeddings(settings.embedding, settings)
 
 
-def _real_context(settings: Settings, collection: str, prompts: dict[str, str],
-                  where: dict[str, Any] | None) -> RagContext:
-    from ragloom.agents.service import build_context
+def _real_context(settings: Settings, collection: str, prompts: dict[str, str] | None = None,
+                  where: dict[str, Any] | None = None) -> RagContext:
+    from ragloom.agents.service import build_context  # heavy: only when a question is asked
 
-    return build_context(settings, collection=collection, prompts=prompts, where=where)
+    return build_context(settings, collection, prompts, where)
 
 
 @dataclass
@@ -50,8 +49,7 @@ class Services:
     """Factories the pages call for models; swapped for fakes in unit tests."""
 
     embeddings: Callable[[Settings], Embeddings] = _real_embeddings
-    context: Callable[[Settings, str, dict[str, str], dict[str, Any] | None], RagContext] = (
-        _real_context)
+    context: ContextFactory = _real_context
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -104,23 +102,13 @@ def shown_errors(action: str) -> Iterator[dict[str, str]]:
         st.error(outcome["error"])
 
 
-_LOCAL_CHAT = threading.Lock()
+def chat_turn(s: Settings, waiting: Callable[[], None] | None = None
+              ) -> contextlib.AbstractContextManager[None]:
+    """Every browser session of this server shares the one embedded model: one answer at a time
+    (``core.models.turns``); the page shows ``waiting`` while another session's runs."""
+    from ragloom.core.models.turns import answer_turn
 
-
-@contextlib.contextmanager
-def chat_turn(s: Settings, waiting: Callable[[], None] | None = None) -> Iterator[None]:
-    """Hold the embedded chat model for one answer: llama.cpp serves one caller at a time, and
-    every browser session of this server shares the one loaded model. Servers need no turn."""
-    if not s.chat.startswith("local/"):
-        yield
-        return
-    while not _LOCAL_CHAT.acquire(timeout=0.5):  # short waits: the user may leave the page
-        if waiting:
-            waiting()
-    try:
-        yield
-    finally:
-        _LOCAL_CHAT.release()
+    return answer_turn(s.chat, waiting)
 
 
 def collection_names(s: Settings) -> list[str]:

@@ -52,12 +52,12 @@ def get_chat_model(spec: str | ModelSpec, settings: Settings) -> BaseChatModel:
 @functools.lru_cache(maxsize=2)
 def _local_chat(path: str, n_ctx: int, n_threads: int | None, max_tokens: int,
                 temperature: float) -> BaseChatModel:
-    from langchain_community.chat_models import ChatLlamaCpp
+    from ragloom.core.models.embedded_chat import EmbeddedChat
 
     log.info("loading embedded chat model %s", path)
     # llama-cpp-python's own default generates on half the cores; use them all.
     threads = n_threads or os.cpu_count() or 1
-    return ChatLlamaCpp(model_path=path, n_ctx=n_ctx, n_threads=threads, max_tokens=max_tokens,
+    return EmbeddedChat(model_path=path, n_ctx=n_ctx, n_threads=threads, max_tokens=max_tokens,
                         temperature=temperature, n_batch=512, verbose=False)
 
 

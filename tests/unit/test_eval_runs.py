@@ -62,14 +62,14 @@ def _suite(tmp_path: Path, rows: int = 3) -> Any:
 
 def _runtime(llm: CountingRagasLLM, replies: list[str], embeddings: BagOfWordsEmbeddings,
              seen_prompts: list[dict[str, str]] | None = None) -> Runtime:
-    def context(settings, collection, prompts) -> RagContext:  # type: ignore[no-untyped-def]
+    def context(settings, collection, prompts, where) -> RagContext:  # type: ignore[no-untyped-def]
         if seen_prompts is not None:
             seen_prompts.append(prompts)
         store = open_store(settings, collection, embeddings, create=False)
         retriever = HybridRetriever(store, embeddings,
                                     LexicalIndex.load(index_dir(settings.home, collection)))
         return RagContext(chat_model=scripted_chat(*replies), retriever=retriever,
-                          collection=collection, prompt_refs=prompts)
+                          collection=collection, prompt_refs=prompts, where=where)
 
     judge = RagasJudge("fake/judge", lambda repeat: llm, embeddings)
     return Runtime(embeddings=embeddings, context=context, judge=lambda: judge,

@@ -34,12 +34,12 @@ class ConstantChat(GenericFakeChatModel):
 def _runtime() -> Runtime:
     embeddings = BagOfWordsEmbeddings()
 
-    def context(settings, collection, prompts) -> RagContext:  # type: ignore[no-untyped-def]
+    def context(settings, collection, prompts, where) -> RagContext:  # type: ignore[no-untyped-def]
         store = open_store(settings, collection, embeddings, create=False)
         retriever = HybridRetriever(store, embeddings,
                                     LexicalIndex.load(index_dir(settings.home, collection)))
         return RagContext(chat_model=ConstantChat(messages=iter([]), reply="85 degrees [1]."),
-                          retriever=retriever, collection=collection, prompt_refs=prompts,
+                          retriever=retriever, collection=collection, prompt_refs=prompts, where=where,
                           prompts=PromptStore(settings.user_prompts_dir), chat_provider="fake")
 
     return Runtime(embeddings=embeddings, context=context)
