@@ -24,6 +24,7 @@ from ragloom.core.models.reachability import model_call
 from ragloom.core.models.spec import ModelSpec
 from ragloom.core.private import private_file
 from ragloom.core.settings import Settings
+from ragloom.core.storage.engines import store_target
 from ragloom.prompts import PromptStore
 from ragloom.retrieval.rerank import LLMReranker
 from ragloom.retrieval.service import open_retriever
@@ -147,14 +148,14 @@ def _to_answer(question: str, state: dict[str, Any], settings: Settings, ctx: Ra
              "kept": [h.id for h in state.get("sources", [])],
              "sub_answers": [{"question": s["question"], "answer": s["answer"]}
                              for s in state.get("sub_answers", [])]}
-    answer.trace_id = _traces(settings.home).save(trace)
+    answer.trace_id = _traces(settings.home, settings.database).save(trace)
     return answer
 
 
 @functools.lru_cache(maxsize=16)
-def _traces(home: Path) -> TraceStore:
-    """One store (one SQLite connection) per data directory, not one per call."""
-    return TraceStore(home / "traces.sqlite")
+def _traces(home: Path, database: str | None) -> TraceStore:
+    """One store per data directory (or shared database), not one per call."""
+    return TraceStore(store_target(database, home / "traces.sqlite"))
 
 
 def ask(question: str, settings: Settings, *, collection: str | None = None,
@@ -217,7 +218,7 @@ def ask_stream(question: str, settings: Settings, *, collection: str | None = No
 
 
 def get_trace(settings: Settings, trace_id: str) -> dict[str, Any]:
-    trace = _traces(settings.home).get(trace_id)
+    trace = _traces(settings.home, settings.database).get(trace_id)
     if trace is None:
         raise RagloomError(f"no trace '{trace_id}'", fix="see `ragloom trace --list`")
     return trace
@@ -226,7 +227,7 @@ def get_trace(settings: Settings, trace_id: str) -> dict[str, Any]:
 def rate_answer(settings: Settings, trace_id: str, rating: str, comment: str = "") -> None:
     """Record a thumbs up/down (and comment) on an answer; it becomes eval data later."""
     try:
-        _traces(settings.home).rate(trace_id, rating, comment)
+        _traces(settings.home, settings.database).rate(trace_id, rating, comment)
     except KeyError:
         raise RagloomError(f"no trace '{trace_id}'", fix="rate an answer that was asked here") from None
     except ValueError as exc:
@@ -234,8 +235,8 @@ def rate_answer(settings: Settings, trace_id: str, rating: str, comment: str = "
 
 
 def rated_answers(settings: Settings, rating: str | None = None) -> list[dict[str, Any]]:
-    return _traces(settings.home).feedback(rating)
+    return _traces(settings.home, settings.database).feedback(rating)
 
 
 def recent_traces(settings: Settings, limit: int = 20) -> list[tuple[str, float, str, str]]:
-    return _traces(settings.home).recent(limit)
+    return _traces(settings.home, settings.database).recent(limit)

@@ -1,84 +1,68 @@
-"""Every answer's trace, stored in SQLite: steps and latencies, model calls, chunks, prompts."""
+"""Every answer's trace (SQLite, or the shared PostgreSQL): steps and latencies, model calls,
+chunks, prompts; and the users' ratings of answers."""
 
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
-from ragloom.core.private import private_file
+from sqlalchemy import delete, insert, select
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS traces (
-    id TEXT PRIMARY KEY,
-    created REAL NOT NULL,
-    thread TEXT,
-    collection TEXT NOT NULL,
-    graph TEXT NOT NULL,
-    question TEXT NOT NULL,
-    answer TEXT NOT NULL,
-    body TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS traces_created ON traces (created);
-CREATE TABLE IF NOT EXISTS feedback (
-    trace_id TEXT PRIMARY KEY REFERENCES traces (id),
-    rating TEXT NOT NULL CHECK (rating IN ('up', 'down')),
-    comment TEXT NOT NULL DEFAULT '',
-    created REAL NOT NULL
-);
-"""
+from ragloom.core.storage.engines import SqlStore
+from ragloom.core.storage.schema import feedback as _feedback
+from ragloom.core.storage.schema import traces as _traces
 
 RATINGS = ("up", "down")
 
 
-class TraceStore:
-    def __init__(self, path: Path):
-        private_file(path)  # 0600 in a 0700 folder before SQLite opens it
-        self._db = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(_SCHEMA)
+class TraceStore(SqlStore):
+    tables = [_traces, _feedback]
 
     def save(self, body: dict[str, Any]) -> str:
         trace_id = uuid.uuid4().hex[:12]
-        self._db.execute(
-            "INSERT INTO traces VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (trace_id, time.time(), body.get("thread"), body["collection"], body["graph"],
-             body["question"], body["answer"], json.dumps(body, default=str)))
+        with self.engine.begin() as db:
+            db.execute(insert(_traces).values(
+                id=trace_id, created=time.time(), thread=body.get("thread"),
+                collection=body["collection"], graph=body["graph"], question=body["question"],
+                answer=body["answer"], body=json.dumps(body, default=str)))
         return trace_id
 
     def get(self, trace_id: str) -> dict[str, Any] | None:
-        row = self._db.execute("SELECT id, created, body FROM traces WHERE id = ?",
-                               (trace_id,)).fetchone()
+        with self.engine.connect() as db:
+            row = db.execute(select(_traces.c.id, _traces.c.created, _traces.c.body)
+                             .where(_traces.c.id == trace_id)).first()
         if row is None:
             return None
         return {"id": row[0], "created": row[1], **json.loads(row[2])}
 
     def recent(self, limit: int = 20) -> list[tuple[str, float, str, str]]:
         """(id, created, graph, question) of the newest traces."""
-        return list(self._db.execute(
-            "SELECT id, created, graph, question FROM traces ORDER BY created DESC LIMIT ?",
-            (limit,)))
+        with self.engine.connect() as db:
+            return [tuple(r) for r in db.execute(  # type: ignore[misc]
+                select(_traces.c.id, _traces.c.created, _traces.c.graph, _traces.c.question)
+                .order_by(_traces.c.created.desc()).limit(limit))]
 
     def rate(self, trace_id: str, rating: str, comment: str = "") -> None:
         """Store (or replace) a user's rating of one answer; the trace must exist."""
         if rating not in RATINGS:
             raise ValueError(f"rating must be one of {RATINGS}, not {rating!r}")
-        if self._db.execute("SELECT 1 FROM traces WHERE id = ?", (trace_id,)).fetchone() is None:
-            raise KeyError(trace_id)
-        self._db.execute("INSERT OR REPLACE INTO feedback VALUES (?, ?, ?, ?)",
-                         (trace_id, rating, comment, time.time()))
+        with self.engine.begin() as db:  # one transaction: the old rating goes, the new one stays
+            if db.execute(select(_traces.c.id).where(_traces.c.id == trace_id)).first() is None:
+                raise KeyError(trace_id)
+            db.execute(delete(_feedback).where(_feedback.c.trace_id == trace_id))
+            db.execute(insert(_feedback).values(trace_id=trace_id, rating=rating,
+                                                comment=comment, created=time.time()))
 
     def feedback(self, rating: str | None = None) -> list[dict[str, Any]]:
         """Rated answers with their traces, newest first; ``rating`` filters to up or down."""
-        rows = self._db.execute(
-            "SELECT f.trace_id, f.rating, f.comment, f.created, t.body FROM feedback f "
-            "JOIN traces t ON t.id = f.trace_id WHERE ?1 IS NULL OR f.rating = ?1 "
-            "ORDER BY f.created DESC", (rating,))
-        return [{"trace_id": r[0], "rating": r[1], "comment": r[2], "rated": r[3],
-                 "trace": json.loads(r[4])} for r in rows]
-
-    def close(self) -> None:
-        self._db.close()
+        query = (select(_feedback.c.trace_id, _feedback.c.rating, _feedback.c.comment,
+                        _feedback.c.created, _traces.c.body)
+                 .join(_traces, _traces.c.id == _feedback.c.trace_id)
+                 .order_by(_feedback.c.created.desc()))
+        if rating is not None:
+            query = query.where(_feedback.c.rating == rating)
+        with self.engine.connect() as db:
+            return [{"trace_id": r[0], "rating": r[1], "comment": r[2], "rated": r[3],
+                     "trace": json.loads(r[4])} for r in db.execute(query)]

@@ -13,11 +13,11 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from ragloom.agents.state import ContextFactory
 from ragloom.api import errors, limits
-from ragloom.api.audit import AuditLog, audit_path
+from ragloom.api.audit import audit_log
 from ragloom.api.contexts import ContextCache
 from ragloom.api.deps import ServiceState, default_embeddings
 from ragloom.api.jobs import IngestJobs
-from ragloom.api.keys import KeyStore, keys_path
+from ragloom.api.keys import key_store
 from ragloom.api.routes import ask, collections, evals, health, openai, prompts, traces
 from ragloom.core.models.turns import answers_at_once
 from ragloom.core.private import private_dir
@@ -32,8 +32,8 @@ def create_app(settings: Settings, *, auth: bool | None = None,
                embeddings_of: Callable[[Settings], Any] = default_embeddings) -> FastAPI:
     """Build the app. ``auth`` defaults to ``settings.api.auth``; the factories are for tests."""
     private_dir(settings.home)  # 0700, also an existing home made by an older version
-    svc = ServiceState(settings=settings, keys=KeyStore(keys_path(settings.home)),
-                       audit=AuditLog(audit_path(settings.home)),
+    svc = ServiceState(settings=settings, keys=key_store(settings),
+                       audit=audit_log(settings),
                        auth=settings.api.auth if auth is None else auth,
                        context_factory=context_factory or ContextCache(),
                        embeddings_of=embeddings_of,

@@ -1,4 +1,4 @@
-"""API keys: hashed at rest in SQLite, with a role and per-collection permissions.
+"""API keys: hashed at rest (SQLite or the shared PostgreSQL), with a role and per-collection permissions.
 
 A key reads ``rl_<id>_<secret>``. Only the SHA-256 of the whole key is stored; the id finds the
 row, and the hash is compared in constant time. The plain key is shown once, at creation.
@@ -15,27 +15,23 @@ import hmac
 import json
 import re
 import secrets
-import sqlite3
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from sqlalchemy import func, insert, select, update
+
 from ragloom.core.errors import ConfigError
-from ragloom.core.private import private_file
+from ragloom.core.settings import Settings
+from ragloom.core.storage.engines import SqlStore, store_target
+from ragloom.core.storage.schema import keys as _keys
 
 Level = Literal["read", "write", "admin"]
 LEVELS: dict[str, int] = {"read": 1, "write": 2, "admin": 3}
 ROLES = ("admin", "user")
 _KEY = re.compile(r"^rl_([0-9a-f]{12})_([A-Za-z0-9_-]{20,100})$")
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS keys (
-  id TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL, grants TEXT NOT NULL,
-  sha256 TEXT NOT NULL, created REAL NOT NULL, revoked REAL
-);
-"""
 
 
 @dataclass(frozen=True)
@@ -108,17 +104,8 @@ def _digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-class KeyStore:
-    def __init__(self, path: Path):
-        private_file(path)  # 0600 in a 0700 folder before SQLite opens it
-        self.path = path
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(_SCHEMA)
-
-    def close(self) -> None:
-        self._db.close()
+class KeyStore(SqlStore):
+    tables = [_keys]
 
     def create(self, name: str, role: str = "user", grants: dict[str, str] | None = None
                ) -> tuple[str, KeyInfo]:
@@ -131,10 +118,10 @@ class KeyStore:
         key_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
         plain = f"rl_{key_id}_{secret}"
         info = KeyInfo(key_id, name.strip(), role, grants, time.time(), None)
-        with self._lock, self._db:
-            self._db.execute("INSERT INTO keys VALUES (?, ?, ?, ?, ?, ?, NULL)",
-                             (key_id, info.name, role, json.dumps(grants), _digest(plain),
-                              info.created))
+        with self.engine.begin() as db:
+            db.execute(insert(_keys).values(id=key_id, name=info.name, role=role,
+                                            grants=json.dumps(grants), sha256=_digest(plain),
+                                            created=info.created))
         return plain, info
 
     def verify(self, plain: str) -> Principal | None:
@@ -142,9 +129,9 @@ class KeyStore:
         match = _KEY.match(plain or "")
         if not match:
             return None
-        with self._lock:
-            row = self._db.execute("SELECT name, role, grants, sha256, revoked FROM keys "
-                                   "WHERE id = ?", (match.group(1),)).fetchone()
+        with self.engine.connect() as db:
+            row = db.execute(select(_keys.c.name, _keys.c.role, _keys.c.grants, _keys.c.sha256,
+                                    _keys.c.revoked).where(_keys.c.id == match.group(1))).first()
         if row is None:
             _digest(plain)  # same work either way: timing does not tell which ids exist
             return None
@@ -154,23 +141,28 @@ class KeyStore:
         return Principal(match.group(1), name, role, json.loads(grants))
 
     def list(self) -> list[KeyInfo]:
-        with self._lock:
-            rows = self._db.execute("SELECT id, name, role, grants, created, revoked FROM keys "
-                                    "ORDER BY created").fetchall()
-        return [KeyInfo(r[0], r[1], r[2], json.loads(r[3]), r[4], r[5]) for r in rows]
+        with self.engine.connect() as db:
+            rows = db.execute(select(_keys.c.id, _keys.c.name, _keys.c.role, _keys.c.grants,
+                                     _keys.c.created, _keys.c.revoked).order_by(_keys.c.created))
+            return [KeyInfo(r[0], r[1], r[2], json.loads(r[3]), r[4], r[5]) for r in rows]
 
     def revoke(self, key_id: str) -> bool:
         """Revoke by id; False when no such active key."""
-        with self._lock, self._db:
-            cur = self._db.execute("UPDATE keys SET revoked = ? WHERE id = ? AND revoked IS NULL",
-                                   (time.time(), key_id))
-        return cur.rowcount == 1
+        with self.engine.begin() as db:
+            done = db.execute(update(_keys).where(_keys.c.id == key_id, _keys.c.revoked.is_(None))
+                              .values(revoked=time.time()))
+        return done.rowcount == 1
 
     def count_active(self) -> int:
-        with self._lock:
-            return int(self._db.execute("SELECT COUNT(*) FROM keys WHERE revoked IS NULL")
-                       .fetchone()[0])
+        with self.engine.connect() as db:
+            return int(db.execute(select(func.count()).select_from(_keys)
+                                  .where(_keys.c.revoked.is_(None))).scalar_one())
 
 
 def keys_path(home: Path) -> Path:
     return home / "api" / "keys.sqlite"
+
+
+def key_store(settings: Settings) -> KeyStore:
+    """The keys every replica shares (``database_url``), else this home's SQLite file."""
+    return KeyStore(store_target(settings.database, keys_path(settings.home)))

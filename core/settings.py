@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -158,6 +158,9 @@ class Settings(BaseSettings):
         Path.home() / ".cache" / "ragloom" / "models",
         description="Where verified model files are assembled once.",
     )
+    database_url: SecretStr | None = Field(
+        None, description="postgresql://USER:PASSWORD@HOST/DB: keys, audit log, traces and "
+        "feedback shared by every replica; unset: SQLite files under home.")
     collection: str = "default"
     prompt_label: str = "production"
     prompts_dir: Path | None = Field(None, description="Your prompt versions; default HOME/prompts.")
@@ -165,6 +168,19 @@ class Settings(BaseSettings):
     @property
     def user_prompts_dir(self) -> Path:
         return self.prompts_dir or self.home / "prompts"
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgresql_only(cls, url: SecretStr | None) -> SecretStr | None:
+        if url is not None and not url.get_secret_value().startswith(
+                ("postgresql://", "postgresql+psycopg://", "postgres://")):
+            raise ValueError("must be a postgresql:// URL (unset it for SQLite files under home)")
+        return url
+
+    @property
+    def database(self) -> str | None:
+        """The shared database's URL (with its password), or None: SQLite files under home."""
+        return self.database_url.get_secret_value() if self.database_url else None
 
     local: LocalSettings = LocalSettings()
     ollama: OllamaSettings = OllamaSettings()

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ragloom import cli_bench, cli_data, cli_eval, cli_prompts, cli_serve
+from ragloom import cli_bench, cli_data, cli_db, cli_eval, cli_prompts, cli_serve
 from ragloom.console import ChatOption, EmbeddingOption, err, out, settings_of
 from ragloom.core import private
 from ragloom.core.errors import RagloomError
@@ -28,6 +28,7 @@ app.add_typer(cli_prompts.prompts_app, name="prompts")
 app.add_typer(cli_eval.eval_app, name="eval")
 app.command()(cli_serve.serve)
 app.add_typer(cli_serve.keys_app, name="keys")
+app.add_typer(cli_db.db_app, name="db")
 app.command("ui")(ui_launch.ui)
 
 

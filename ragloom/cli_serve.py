@@ -42,7 +42,7 @@ def serve(
     """Serve the HTTP API (OpenAPI docs at /docs, OpenAI-compatible chat at /v1)."""
     import uvicorn
 
-    from ragloom.api.keys import KeyStore, keys_path
+    from ragloom.api.keys import key_store
 
     settings = settings_of(ctx)
     if no_auth and not is_loopback(host):
@@ -57,7 +57,7 @@ def serve(
         updates["cors_origins"] = list(cors)
     settings = settings.model_copy(update={"api": settings.api.model_copy(update=updates)})
     if settings.api.auth:
-        store = KeyStore(keys_path(settings.home))
+        store = key_store(settings)
         if store.count_active() == 0:
             err.print("no API keys yet: every request will be refused. Create one with "
                       "`ragloom keys create --admin --name me`", highlight=False)
@@ -105,12 +105,12 @@ def create(
         help="COLLECTION=read|write|admin, or *=LEVEL for all (repeatable).")] = None,
 ) -> None:
     """Create a key and print it ONCE (only its hash is stored)."""
-    from ragloom.api.keys import KeyStore, describe_grants, keys_path, parse_grants
+    from ragloom.api.keys import describe_grants, key_store, parse_grants
 
     if not admin and not grant:
         raise ConfigError("a user key needs at least one --grant",
                           fix="e.g. --grant docs=read, or --admin for an admin key")
-    store = KeyStore(keys_path(settings_of(ctx).home))
+    store = key_store(settings_of(ctx))
     plain, info = store.create(name, "admin" if admin else "user", parse_grants(grant or []))
     store.close()
     out.print(plain, highlight=False, markup=False)
@@ -121,9 +121,9 @@ def create(
 @keys_app.command("list")
 def list_keys(ctx: typer.Context) -> None:
     """Keys by id, name, role and permissions (never the key itself)."""
-    from ragloom.api.keys import KeyStore, describe_grants, keys_path
+    from ragloom.api.keys import describe_grants, key_store
 
-    store = KeyStore(keys_path(settings_of(ctx).home))
+    store = key_store(settings_of(ctx))
     for k in store.list():
         when = datetime.datetime.fromtimestamp(k.created).strftime("%Y-%m-%d %H:%M")
         state = "revoked" if k.revoked else "active"
@@ -137,9 +137,9 @@ def list_keys(ctx: typer.Context) -> None:
 def revoke(ctx: typer.Context, key_id: Annotated[str, typer.Argument(help="Key id (see list).")]
            ) -> None:
     """Revoke a key: it is refused from the next request on."""
-    from ragloom.api.keys import KeyStore, keys_path
+    from ragloom.api.keys import key_store
 
-    store = KeyStore(keys_path(settings_of(ctx).home))
+    store = key_store(settings_of(ctx))
     done = store.revoke(key_id)
     store.close()
     if not done:

@@ -13,7 +13,7 @@ from langchain_core.messages import AIMessage
 
 from ragloom.agents.state import RagContext
 from ragloom.api import create_app
-from ragloom.api.keys import KeyStore, keys_path
+from ragloom.api.keys import key_store
 from ragloom.core.settings import Settings
 from ragloom.retrieval.collections import Collection
 from ragloom.retrieval.ingest import ingest
@@ -52,7 +52,7 @@ def client(settings: Settings, *, auth: bool = True, reply: str = REPLY) -> Test
 
 def key(settings: Settings, role: str = "user", **grants: str) -> dict[str, str]:
     """Headers carrying a fresh key with ``grants`` (use star='read' for '*')."""
-    store = KeyStore(keys_path(settings.home))
+    store = key_store(settings)  # the shared database when database_url is set
     grants = {("*" if k == "star" else k): v for k, v in grants.items()}
     plain, _ = store.create(f"test-{role}", role, grants)
     store.close()

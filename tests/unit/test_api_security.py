@@ -21,7 +21,9 @@ def api(settings):
 def test_keys_are_hashed_verified_and_revocable(tmp_path) -> None:
     store = KeyStore(tmp_path / "keys.sqlite")
     plain, info = store.create("ci", "user", {"docs": "write"})
-    raw = (tmp_path / "keys.sqlite").read_bytes()
+    # Every byte SQLite wrote: the database file and its write-ahead log (WAL mode).
+    raw = b"".join(p.read_bytes() for p in tmp_path.glob("keys.sqlite*"))
+    assert info.id.encode() in raw  # the check below reads the place the key's row is in
     # The secret is URL-safe base64 and may itself contain "_": cut at the id, not at every "_".
     secret = plain.split("_", 2)[2]
     assert plain.encode() not in raw and secret.encode() not in raw

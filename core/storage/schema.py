@@ -1,0 +1,72 @@
+"""The shared state's tables, one SQLAlchemy ``MetaData`` for both backends.
+
+Times are seconds since the epoch (float); bodies are JSON text, read whole. On SQLite each
+store keeps its own file (``HOME/api/keys.sqlite``, ``HOME/traces.sqlite`` …, the layout earlier
+versions wrote, with the same columns); on PostgreSQL all tables live in one database, created
+and upgraded by the Alembic migrations in ``migrations/``.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+keys = Table(
+    "keys", metadata,
+    Column("id", String(12), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("role", Text, nullable=False),
+    Column("grants", Text, nullable=False),  # JSON: collection -> level
+    Column("sha256", String(64), nullable=False),  # of the whole key; the key itself is never kept
+    Column("created", Float, nullable=False),
+    Column("revoked", Float),
+)
+
+audit = Table(
+    "audit", metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("ts", Float, nullable=False),
+    Column("key_id", Text, nullable=False),
+    Column("key_name", Text, nullable=False),
+    Column("action", Text, nullable=False),
+    Column("collection", Text),
+    Column("target", Text),
+    Column("outcome", Text, nullable=False),
+    Column("detail", Text, nullable=False),  # JSON
+    Index("audit_ts", "ts"),
+    sqlite_autoincrement=True,
+)
+
+traces = Table(
+    "traces", metadata,
+    Column("id", String(12), primary_key=True),
+    Column("created", Float, nullable=False),
+    Column("thread", Text),
+    Column("collection", Text, nullable=False),
+    Column("graph", Text, nullable=False),
+    Column("question", Text, nullable=False),
+    Column("answer", Text, nullable=False),
+    Column("body", Text, nullable=False),  # JSON: the whole trace
+    Index("traces_created", "created"),
+)
+
+feedback = Table(
+    "feedback", metadata,
+    Column("trace_id", String(12), ForeignKey("traces.id"), primary_key=True),
+    Column("rating", Text, CheckConstraint("rating IN ('up', 'down')", name="feedback_rating"),
+           nullable=False),
+    Column("comment", Text, nullable=False, server_default=""),
+    Column("created", Float, nullable=False),
+)

@@ -1,0 +1,128 @@
+"""The PostgreSQL backend, on a real server: the storage conformance suite, the schema check and
+`ragloom db`, and two API replicas with different homes sharing keys, traces, feedback and audit."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from ragloom.core.errors import ConfigError
+from ragloom.core.settings import load_settings
+from ragloom.core.storage.engines import connect, shared_engine
+from ragloom.core.storage.migrations import current, head, upgrade
+from tests.integration.postgres import postgres
+from tests.storage_conformance import Opener, StorageConformance
+from tests.unit.api_helpers import client, fill, key
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    # Not under pytest's tmp_path: the postgres user cannot enter root's 0700 pytest folders.
+    with postgres(Path(tempfile.mkdtemp(prefix="ragloom-pg-"))) as url:
+        yield url
+
+
+@pytest.fixture
+def empty_db(server: str) -> str:
+    """The server's database with every table dropped (no schema version at all)."""
+    engine = connect(server)
+    with engine.begin() as db:
+        db.execute(text("DROP SCHEMA public CASCADE"))
+        db.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    shared_engine.cache_clear()
+    return server
+
+
+@pytest.fixture
+def db(empty_db: str) -> str:
+    engine = connect(empty_db)
+    upgrade(engine)
+    engine.dispose()
+    return empty_db
+
+
+class TestPostgresStorage(StorageConformance):
+    @pytest.fixture
+    def target(self, db: str) -> Iterator[Opener]:
+        engines: list[Any] = []
+
+        def open_store(store: type) -> Any:
+            engines.append(connect(db))  # one engine per store: two stores are two replicas
+            return store(engines[-1])
+
+        yield open_store
+        for engine in engines:
+            engine.dispose()
+
+
+def test_a_database_behind_the_code_is_refused_with_the_command_to_run(empty_db: str) -> None:
+    with pytest.raises(ConfigError, match="schema version none") as caught:
+        shared_engine(empty_db)
+    assert "ragloom db upgrade" in str(caught.value) and "@" in str(caught.value)
+    engine = connect(empty_db)
+    assert upgrade(engine) == (None, head()) and upgrade(engine) == (head(), head())
+    assert current(engine) == head()
+    engine.dispose()
+    shared_engine.cache_clear()
+    assert shared_engine(empty_db) is shared_engine(empty_db)  # one pool per URL and process
+
+
+def _ragloom(home: Path, url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "RAGLOOM_DATABASE_URL": url}
+    return subprocess.run([sys.executable, "-m", "ragloom", "--home", str(home), *args],
+                          capture_output=True, text=True, env=env, timeout=120)
+
+
+def test_ragloom_db_status_and_upgrade(empty_db: str, tmp_path: Path) -> None:
+    before = _ragloom(tmp_path, empty_db, "db", "status")
+    assert before.returncode == 1 and "schema none" in before.stdout
+    assert "ragloom db upgrade" in before.stdout
+    done = _ragloom(tmp_path, empty_db, "db", "upgrade")
+    assert done.returncode == 0 and f"none -> {head()}" in done.stderr, done.stderr
+    again = _ragloom(tmp_path, empty_db, "db", "upgrade")
+    assert again.returncode == 0 and "already at" in again.stderr
+    after = _ragloom(tmp_path, empty_db, "db", "status")
+    assert after.returncode == 0 and f"schema {head()}, this ragloom needs {head()}" in after.stdout
+    # A key made by the CLI on one machine is in the shared database, not in that home.
+    made = _ragloom(tmp_path, empty_db, "keys", "create", "--name", "ci", "--admin")
+    assert made.returncode == 0 and made.stdout.startswith("rl_"), made.stderr
+    assert not (tmp_path / "api" / "keys.sqlite").exists()
+
+
+def test_two_api_replicas_with_different_homes_share_keys_traces_and_feedback(
+        db: str, tmp_path: Path) -> None:
+    a = load_settings(home=tmp_path / "a", embedding="local/fake-bow", database_url=db)
+    b = load_settings(home=tmp_path / "b", embedding="local/fake-bow", database_url=db)
+    for s in (a, b):
+        fill(s)  # the documents are per home here (a Chroma server shares them)
+    admin = key(a, "admin")  # created through replica A's settings
+    with client(a) as api_a, client(b) as api_b:
+        asked = api_b.post("/ask", json={"question": "At what temperature do I brew the Oolong?",
+                                         "collection": "sample"}, headers=admin)
+        assert asked.status_code == 200, asked.text
+        trace_id = asked.json()["trace_id"]
+        assert api_a.get(f"/traces/{trace_id}", headers=admin).json()["question"].startswith("At")
+        rated = api_a.post(f"/traces/{trace_id}/feedback", json={"rating": "down"},
+                           headers=admin)
+        assert rated.status_code == 200, rated.text
+    from ragloom.agents.service import rated_answers
+    from ragloom.api.audit import audit_log
+
+    assert [r["trace_id"] for r in rated_answers(b)] == [trace_id]
+    log = audit_log(a)
+    assert "ask" in [e["action"] for e in log.entries()]  # B's request, in A's view of the log
+    log.close()
+    for s in (a, b):
+        assert not (s.home / "traces.sqlite").exists() and not (s.home / "api" / "keys.sqlite"
+                                                                 ).exists()

@@ -1,0 +1,100 @@
+"""One conformance suite for every storage backend (Haystack's ``DocumentStoreBaseTests`` idea).
+
+A backend's test class subclasses ``StorageConformance`` and provides ``target``: a callable
+that opens a store class on that backend. Opening it twice gives two replicas (two engines,
+as two API processes would have) over the same state.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from ragloom.agents.traces import TraceStore
+from ragloom.api.audit import AuditLog
+from ragloom.api.keys import LOCAL_ADMIN, KeyStore
+
+Opener = Callable[[type], Any]
+
+
+def _trace(question: str = "What is Oolong?", **extra: Any) -> dict[str, Any]:
+    return {"collection": "docs", "graph": "simple", "question": question,
+            "answer": "A tea [1].", "thread": None, "steps": [{"node": "x"}], **extra}
+
+
+class StorageConformance:
+    @pytest.fixture
+    def target(self) -> Opener:
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ keys
+
+    def test_a_key_made_on_one_replica_works_on_another(self, target: Opener) -> None:
+        a, b = target(KeyStore), target(KeyStore)
+        plain, info = a.create("ci", "user", {"docs": "write"})
+        who = b.verify(plain)
+        assert who is not None and who.id == info.id and who.can("docs", "write")
+        assert not who.can("other", "read") and b.verify(plain[:-1] + "x") is None
+        assert [k.id for k in b.list()] == [info.id] and b.count_active() == 1
+        assert b.revoke(info.id) and a.verify(plain) is None and not a.revoke(info.id)
+        assert a.count_active() == 0 and a.list()[0].revoked is not None
+
+    def test_keys_made_concurrently_are_all_kept(self, target: Opener) -> None:
+        store = target(KeyStore)
+        made: list[str] = []
+
+        def make(n: int) -> None:
+            made.append(store.create(f"k{n}", "admin")[0])
+
+        threads = [threading.Thread(target=make, args=(n,)) for n in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert store.count_active() == 8 and all(store.verify(p) for p in made)
+
+    # ------------------------------------------------------------------ audit
+
+    def test_the_audit_log_is_shared_newest_first_and_filterable(self, target: Opener) -> None:
+        a, b = target(AuditLog), target(AuditLog)
+        a.record(LOCAL_ADMIN, "ask", collection="docs", question="q" * 5000)
+        a.record(LOCAL_ADMIN, "ingest", collection="docs", target="job1", outcome="error",
+                 files=["a.pdf"])
+        a.record(LOCAL_ADMIN, "ask", collection="other", question="second")
+        entries = b.entries()
+        assert [e["action"] for e in entries] == ["ask", "ingest", "ask"]
+        assert entries[0]["detail"] == {"question": "second"}
+        assert len(entries[2]["detail"]["question"]) == 2000  # cut, not archived
+        assert [e["target"] for e in b.entries(action="ingest")] == ["job1"]
+        assert b.entries(action="ingest")[0]["detail"] == {"files": ["a.pdf"]}
+        assert [e["collection"] for e in b.entries(collection="docs", limit=1)] == ["docs"]
+        assert b.entries(key_id="nobody") == []
+
+    # ------------------------------------------------------------------ traces and feedback
+
+    def test_traces_are_shared_and_listed_newest_first(self, target: Opener) -> None:
+        a, b = target(TraceStore), target(TraceStore)
+        first = a.save(_trace("first?"))
+        second = a.save(_trace("second?", thread="t1"))
+        got = b.get(first)
+        assert got is not None and got["question"] == "first?" and got["steps"] == [{"node": "x"}]
+        assert [r[0] for r in b.recent(10)] == [second, first] and b.get("nope") is None
+
+    def test_a_rating_replaces_the_last_one_and_needs_the_trace(self, target: Opener) -> None:
+        a, b = target(TraceStore), target(TraceStore)
+        tid = a.save(_trace())
+        a.rate(tid, "up")
+        b.rate(tid, "down", "wrong tea")
+        rated = a.feedback()
+        assert [(r["trace_id"], r["rating"], r["comment"]) for r in rated] == [
+            (tid, "down", "wrong tea")]
+        assert rated[0]["trace"]["question"] == "What is Oolong?"
+        assert a.feedback("up") == [] and len(a.feedback("down")) == 1
+        with pytest.raises(KeyError):
+            a.rate("0" * 12, "up")
+        with pytest.raises(ValueError, match="rating"):
+            a.rate(tid, "meh")
+        assert len(b.feedback()) == 1  # the failed calls changed nothing
