@@ -22,9 +22,9 @@ from ragloom.core.errors import ConfigError, RagloomError
 from ragloom.core.models import get_chat_model, get_embeddings
 from ragloom.core.models.reachability import model_call
 from ragloom.core.models.spec import ModelSpec
-from ragloom.core.private import private_file
 from ragloom.core.settings import Settings
 from ragloom.core.storage.engines import store_target
+from ragloom.core.storage.threads import checkpointer
 from ragloom.prompts import PromptStore
 from ragloom.retrieval.rerank import LLMReranker
 from ragloom.retrieval.service import open_retriever
@@ -111,10 +111,7 @@ def _graph(settings: Settings, build: GraphBuilder, thread: str | None) -> Itera
         compiled.step_timeout = settings.agent.step_timeout_s
         yield compiled
         return
-    from langgraph.checkpoint.sqlite import SqliteSaver
-
-    path = private_file(settings.home / "conversations.sqlite")  # questions and answers: 0600
-    with SqliteSaver.from_conn_string(str(path)) as saver:
+    with checkpointer(settings.home, settings.database) as saver:
         compiled = build(checkpointer=saver)
         compiled.step_timeout = settings.agent.step_timeout_s
         yield compiled

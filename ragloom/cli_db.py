@@ -44,12 +44,15 @@ def upgrade(ctx: typer.Context) -> None:
     """Create or upgrade the shared database's tables (safe to re-run; one transaction)."""
     from ragloom.core.storage.engines import connect
     from ragloom.core.storage.migrations import upgrade as apply
+    from ragloom.core.storage.threads import setup_threads
 
-    engine = connect(_url(ctx))
+    url = _url(ctx)
+    engine = connect(url)
     try:
         before, after = apply(engine)
     finally:
         engine.dispose()
+    setup_threads(url)  # LangGraph's checkpoint tables, by its own migrations
     where = engine.url.render_as_string(hide_password=True)
     if before == after:
         err.print(f"{where}: schema already at {after}", highlight=False)

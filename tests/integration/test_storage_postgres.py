@@ -18,6 +18,7 @@ from ragloom.core.errors import ConfigError
 from ragloom.core.settings import load_settings
 from ragloom.core.storage.engines import connect, shared_engine
 from ragloom.core.storage.migrations import current, head, upgrade
+from ragloom.core.storage.threads import setup_threads
 from tests.integration.postgres import postgres
 from tests.storage_conformance import Opener, StorageConformance
 from tests.unit.api_helpers import client, fill, key
@@ -49,6 +50,7 @@ def db(empty_db: str) -> str:
     engine = connect(empty_db)
     upgrade(engine)
     engine.dispose()
+    setup_threads(empty_db)
     return empty_db
 
 
@@ -116,6 +118,20 @@ def test_two_api_replicas_with_different_homes_share_keys_traces_and_feedback(
         rated = api_a.post(f"/traces/{trace_id}/feedback", json={"rating": "down"},
                            headers=admin)
         assert rated.status_code == 200, rated.text
+        # A conversation started on A continues on B: one thread in the shared checkpointer.
+        for api, question in ((api_a, "How hot should the Oolong water be?"),
+                              (api_b, "How long does Canada shipping take?")):
+            r = api.post("/ask", json={"question": question, "collection": "sample",
+                                       "thread": "chat1"}, headers=admin)
+            assert r.status_code == 200, r.text
+    from ragloom.core.storage.threads import checkpointer
+
+    with checkpointer(b.home, b.database) as saver:
+        threads = {c.config["configurable"]["thread_id"] for c in saver.list(None)}
+        (thread,) = [t for t in threads if t.endswith(".chat1")]
+        state = saver.get_tuple({"configurable": {"thread_id": thread}}).checkpoint
+    assert [t["question"] for t in state["channel_values"]["history"]] == [
+        "How hot should the Oolong water be?", "How long does Canada shipping take?"]
     from ragloom.agents.service import rated_answers
     from ragloom.api.audit import audit_log
 
@@ -124,5 +140,5 @@ def test_two_api_replicas_with_different_homes_share_keys_traces_and_feedback(
     assert "ask" in [e["action"] for e in log.entries()]  # B's request, in A's view of the log
     log.close()
     for s in (a, b):
-        assert not (s.home / "traces.sqlite").exists() and not (s.home / "api" / "keys.sqlite"
-                                                                 ).exists()
+        assert not any((s.home / name).exists() for name in (
+            "traces.sqlite", "conversations.sqlite", "api/keys.sqlite", "api/audit.sqlite"))
