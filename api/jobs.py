@@ -1,17 +1,16 @@
 """Ingest jobs: uploads are ingested in a background thread, one job at a time per process.
 
 Each job's state (status, progress, per-file errors, the ``host:pid`` running it) is written to
-SQLite under ``HOME/api`` at every progress event, so any process sharing the data folder can
-report it, and a job whose process died (on the same host) is shown as ``interrupted`` (re-running
-the upload resumes cleanly: ingestion is incremental and crash-safe).
+the job store (``HOME/api/jobs.sqlite``, or the shared PostgreSQL) at every progress event, so
+any process sharing it can report it, and a job whose process died (on the same host) is shown
+as ``interrupted`` (re-running the upload resumes cleanly: ingestion is incremental and
+crash-safe).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import sqlite3
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -19,48 +18,61 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from ragloom.core.private import private_file
+from sqlalchemy import insert, select, update
+
 from ragloom.core.processes import as_polled, process_tag
 from ragloom.core.settings import Settings
+from ragloom.core.storage.engines import SqlStore, store_target
+from ragloom.core.storage.schema import jobs as _jobs
 
 log = logging.getLogger(__name__)
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS jobs (id TEXT PRIMARY KEY, collection TEXT NOT NULL, owner TEXT NOT NULL,
-  created REAL NOT NULL, state TEXT NOT NULL);
-"""
+
+class JobStore(SqlStore):
+    """Ingest jobs' rows: (id, collection, owner, created, state as JSON)."""
+
+    tables = [_jobs]
+
+    def add(self, job_id: str, collection: str, owner: str, state: dict[str, Any]) -> None:
+        with self.engine.begin() as db:
+            db.execute(insert(_jobs).values(id=job_id, collection=collection, owner=owner,
+                                            created=time.time(), state=json.dumps(state)))
+
+    def save(self, job_id: str, state: dict[str, Any]) -> None:
+        with self.engine.begin() as db:
+            db.execute(update(_jobs).where(_jobs.c.id == job_id).values(state=json.dumps(state)))
+
+    def get(self, job_id: str) -> tuple[str, str, float, dict[str, Any]] | None:
+        with self.engine.connect() as db:
+            row = db.execute(select(_jobs.c.collection, _jobs.c.owner, _jobs.c.created,
+                                    _jobs.c.state).where(_jobs.c.id == job_id)).first()
+        return None if row is None else (row[0], row[1], row[2], json.loads(row[3]))
 
 
 class IngestJobs:
     def __init__(self, settings: Settings, embeddings_of: Callable[[Settings], Any]):
         self.settings, self._embeddings_of = settings, embeddings_of
-        path = settings.home / "api" / "jobs.sqlite"
-        private_file(path)  # 0600 in a 0700 folder before SQLite opens it
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(_SCHEMA)
+        self.store = JobStore(store_target(settings.database,
+                                           settings.home / "api" / "jobs.sqlite"))
         # One writer per process: ingestion of a collection must not run twice at once.
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest")
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
-        self._db.close()
+        self.store.close()
 
     def _save(self, job_id: str, state: dict[str, Any]) -> None:
-        with self._lock, self._db:
-            self._db.execute("UPDATE jobs SET state = ? WHERE id = ?", (json.dumps(state), job_id))
+        self.store.save(job_id, state)
 
     def get(self, job_id: str) -> dict[str, Any] | None:
-        with self._lock:
-            row = self._db.execute("SELECT collection, owner, created, state FROM jobs WHERE id = ?",
-                                   (job_id,)).fetchone()
-        if row is None:
+        found = self.store.get(job_id)
+        if found is None:
             return None
-        state = json.loads(row[3])
+        collection, owner, created, state = found
         tag = state.pop("process", None)  # not shown: clients need not know host names
         state = as_polled(state, tag, "upload the files again: ingestion skips what was stored")
-        return {"id": job_id, "collection": row[0], "owner": row[1], "created": row[2], **state}
+        return {"id": job_id, "collection": collection, "owner": owner, "created": created,
+                **state}
 
     def submit(self, collection: str, paths: list[Path], owner: str, *, sync: bool = False,
                uploaded: list[Path] | None = None, refused: list[tuple[str, str]] | None = None
@@ -73,9 +85,7 @@ class IngestJobs:
                  "failed": [{"file": n, "reason": r} for n, r in refused or []], "skipped": [],
                  "error": None, "fix": None, "finished": None, "redacted": {},
                  "process": process_tag()}
-        with self._lock, self._db:
-            self._db.execute("INSERT INTO jobs VALUES (?, ?, ?, ?, ?)",
-                             (job_id, collection, owner, time.time(), json.dumps(state)))
+        self.store.add(job_id, collection, owner, state)
         self._pool.submit(self._run, job_id, collection, paths, sync, state, uploaded or [])
         return job_id
 

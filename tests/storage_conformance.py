@@ -15,6 +15,7 @@ import pytest
 
 from ragloom.agents.traces import TraceStore
 from ragloom.api.audit import AuditLog
+from ragloom.api.jobs import JobStore
 from ragloom.api.keys import LOCAL_ADMIN, KeyStore
 
 Opener = Callable[[type], Any]
@@ -98,3 +99,14 @@ class StorageConformance:
         with pytest.raises(ValueError, match="rating"):
             a.rate(tid, "meh")
         assert len(b.feedback()) == 1  # the failed calls changed nothing
+
+    # ------------------------------------------------------------------ ingest jobs
+
+    def test_an_ingest_job_is_readable_on_every_replica(self, target: Opener) -> None:
+        a, b = target(JobStore), target(JobStore)
+        a.add("j" * 16, "docs", "key1", {"status": "queued", "failed": []})
+        a.save("j" * 16, {"status": "done", "failed": [{"file": "x.pdf", "reason": "empty"}]})
+        collection, owner, created, state = b.get("j" * 16)  # type: ignore[misc]
+        assert (collection, owner, state["status"]) == ("docs", "key1", "done")
+        assert state["failed"] == [{"file": "x.pdf", "reason": "empty"}] and created > 0
+        assert b.get("nope") is None

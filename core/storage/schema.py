@@ -70,3 +70,12 @@ feedback = Table(
     Column("comment", Text, nullable=False, server_default=""),
     Column("created", Float, nullable=False),
 )
+
+jobs = Table(
+    "jobs", metadata,
+    Column("id", String(16), primary_key=True),
+    Column("collection", Text, nullable=False),
+    Column("owner", Text, nullable=False),
+    Column("created", Float, nullable=False),
+    Column("state", Text, nullable=False),  # JSON: status, progress, per-file results
+)

@@ -73,7 +73,12 @@ def test_a_database_behind_the_code_is_refused_with_the_command_to_run(empty_db:
         shared_engine(empty_db)
     assert "ragloom db upgrade" in str(caught.value) and "@" in str(caught.value)
     engine = connect(empty_db)
-    assert upgrade(engine) == (None, head()) and upgrade(engine) == (head(), head())
+    assert upgrade(engine, "0001") == (None, "0001")  # a database an older ragloom made
+    shared_engine.cache_clear()
+    with pytest.raises(ConfigError, match=f"schema version 0001, this ragloom needs {head()}"):
+        shared_engine(empty_db)
+    assert head() != "0001" and upgrade(engine) == ("0001", head())
+    assert upgrade(engine) == (head(), head())
     assert current(engine) == head()
     engine.dispose()
     shared_engine.cache_clear()
