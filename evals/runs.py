@@ -131,7 +131,7 @@ def run_suite(suite: Suite, settings: Settings, variants: list[Variant] | None =
     runtime = runtime or Runtime()
     judge = judge or JudgeOptions()
     check_prompt_pins(suite, settings, variants)
-    store = RunStore.for_home(settings.home)
+    store = RunStore.for_settings(settings)
     rows = suite.rows(limit)
     ids = []
     with contextlib.ExitStack() as resources:
@@ -283,13 +283,13 @@ async def _score(a: Answered, metrics: list[str], lazy: LazyJudge, store: RunSto
 def list_runs(settings: Settings, suite: str | None = None, limit: int = 50
               ) -> list[dict[str, Any]]:
     """Newest first: id, suite, variant, created, finished, status, row_count, config."""
-    return RunStore.for_home(settings.home).list_runs(suite, limit)
+    return RunStore.for_settings(settings).list_runs(suite, limit)
 
 
 def get_run(settings: Settings, run_id: str) -> dict[str, Any]:
     """A run's info, its rows (answers, contexts, scores, N/A reasons, timings, tokens) and a
     per-metric summary (mean, 95% bootstrap interval, scored and N/A counts)."""
-    store = RunStore.for_home(settings.home)
+    store = RunStore.for_settings(settings)
     info = store.run_info(run_id)
     rows = store.rows(info["id"])
     return {**info, "rows": rows, "summary": summarize(rows, info["config"]["metrics"])}

@@ -17,6 +17,8 @@ from ragloom.agents.traces import TraceStore
 from ragloom.api.audit import AuditLog
 from ragloom.api.jobs import JobStore
 from ragloom.api.keys import LOCAL_ADMIN, KeyStore
+from ragloom.core.errors import RagloomError
+from ragloom.evals.store import RunStore
 
 Opener = Callable[[type], Any]
 
@@ -110,3 +112,38 @@ class StorageConformance:
         assert (collection, owner, state["status"]) == ("docs", "key1", "done")
         assert state["failed"] == [{"file": "x.pdf", "reason": "empty"}] and created > 0
         assert b.get("nope") is None
+
+    # ------------------------------------------------------------------ evaluation runs
+
+    def test_an_evaluation_run_written_on_one_replica_reads_on_another(self, target: Opener
+                                                                         ) -> None:
+        a, b = target(RunStore), target(RunStore)
+        run = a.create_run("sample", "base", {"prompts": {"answer": "answer@3"}})
+        a.save_row(run, "q2", 1, {"answer": "second"})
+        a.save_row(run, "q1", 0, {"answer": "first, wrong"})
+        b.save_row(run, "q1", 0, {"answer": "first"})  # a retried row replaces, never doubles
+        a.update_config(run, {"judge_calls": 4})
+        a.set_status(run, "done")
+        info = b.run_info(run[-6:])  # by the end of its id, as the CLI takes it
+        assert (info["id"], info["status"], info["row_count"]) == (run, "done", 2)
+        assert info["config"] == {"prompts": {"answer": "answer@3"}, "judge_calls": 4}
+        assert info["finished"] is not None
+        assert [r["answer"] for r in b.rows(run)] == ["first", "second"]
+        assert b.done_row_ids(run) == {"q1", "q2"}
+        other = b.create_run("other", "base", {})
+        assert [r["id"] for r in a.list_runs()] == [other, run]
+        assert [r["id"] for r in a.list_runs("sample")] == [run]
+        with pytest.raises(RagloomError, match="no eval run matches"):
+            a.run_info("%")  # a LIKE wildcard is a character here, not "any run"
+
+    def test_launches_and_the_judge_cache_are_shared(self, target: Opener) -> None:
+        a, b = target(RunStore), target(RunStore)
+        a.save_launch("l1", "host:1", {"status": "running"})
+        b.save_launch("l1", "host:1", {"status": "done", "run_ids": ["r"]})
+        assert a.launch("l1") == ("host:1", {"status": "done", "run_ids": ["r"]})
+        assert a.launch("l2") is None
+        assert a.cached("k") == (False, None)
+        a.cache("k", "judge", "faithfulness", 0.5)
+        b.cache("k", "judge", "faithfulness", 0.75)
+        a.cache("nan", "judge", "faithfulness", None)
+        assert b.cached("k") == (True, 0.75) and b.cached("nan") == (True, None)

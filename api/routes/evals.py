@@ -99,7 +99,7 @@ def start_run(body: StartRun, svc: Service, who: Caller) -> dict[str, Any]:
     require_admin(who, "start evaluation runs")
     suite = load_suite(body.suite)  # a bad suite fails now, not in the background
     check_prompt_pins(suite, svc.settings, variants_from(prompts=body.prompts))  # and a bad pin
-    launch = Launch(RunStore.for_home(svc.settings.home), uuid.uuid4().hex[:16], body.suite)
+    launch = Launch(RunStore.for_settings(svc.settings), uuid.uuid4().hex[:16], body.suite)
     _POOL.submit(_run, launch, body, svc)
     svc.audit.record(who, "eval.start", target=launch.id, **body.model_dump())
     return {"launch": launch.id, "status_url": f"/evals/launches/{launch.id}"}
@@ -108,7 +108,7 @@ def start_run(body: StartRun, svc: Service, who: Caller) -> dict[str, Any]:
 @router.get("/launches/{launch}", summary="Status, progress and run ids of a started run")
 def launch_status(launch: str, svc: Service, who: Caller) -> dict[str, Any]:
     require_admin(who, "use evaluations")
-    store = RunStore.for_home(svc.settings.home)
+    store = RunStore.for_settings(svc.settings)
     try:
         found = store.launch(launch)
     finally:

@@ -13,7 +13,7 @@ import functools
 from pathlib import Path
 from typing import ClassVar
 
-from sqlalchemy import Engine, Table, create_engine, event
+from sqlalchemy import Connection, Engine, Table, create_engine, event
 
 from ragloom.core.errors import ConfigError
 from ragloom.core.private import private_file
@@ -58,6 +58,18 @@ def sqlite_engine(path: Path, tables: list[Table]) -> Engine:
 
     metadata.create_all(engine, tables=tables)
     return engine
+
+
+def upsert(db: Connection, table: Table, values: dict[str, object]) -> None:
+    """Insert a row, or replace the one with the same primary key (both dialects)."""
+    if db.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    keys = [c.name for c in table.primary_key.columns]
+    statement = insert(table).values(**values)
+    db.execute(statement.on_conflict_do_update(
+        index_elements=keys, set_={k: v for k, v in values.items() if k not in keys}))
 
 
 def store_target(database_url: str | None, sqlite_file: Path) -> Path | Engine:

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -78,4 +79,43 @@ jobs = Table(
     Column("owner", Text, nullable=False),
     Column("created", Float, nullable=False),
     Column("state", Text, nullable=False),  # JSON: status, progress, per-file results
+)
+
+# Evaluation runs (a row per run, one per answered question), the API's background launches and
+# the judge cache: written as they finish, so a crash keeps what was done.
+runs = Table(
+    "runs", metadata,
+    Column("id", Text, primary_key=True),
+    Column("suite", Text, nullable=False),
+    Column("variant", Text, nullable=False),
+    Column("created", Float, nullable=False),
+    Column("finished", Float),
+    Column("status", Text, nullable=False),  # running, done, interrupted, failed
+    Column("config", Text, nullable=False),  # JSON: commit, prompts, graph, models, metrics, …
+)
+
+run_rows = Table(
+    "rows", metadata,
+    Column("run_id", Text, ForeignKey("runs.id"), nullable=False),
+    Column("row_id", Text, nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("body", Text, nullable=False),  # JSON: question, answer, contexts, scores, timings
+    PrimaryKeyConstraint("run_id", "row_id"),
+)
+
+launches = Table(
+    "launches", metadata,
+    Column("id", Text, primary_key=True),
+    Column("owner", Text, nullable=False),  # host:pid of the process running it
+    Column("updated", Float, nullable=False),
+    Column("body", Text, nullable=False),  # JSON: status, suite, run_ids, progress, error, fix
+)
+
+judge_cache = Table(
+    "judge_cache", metadata,
+    Column("key", Text, primary_key=True),
+    Column("judge", Text, nullable=False),
+    Column("metric", Text, nullable=False),
+    Column("value", Float),
+    Column("created", Float, nullable=False),
 )

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.integration
 
 
 def _run(settings, variant: str, values: list[float]) -> str:  # type: ignore[no-untyped-def]
-    store = RunStore.for_home(settings.home)
+    store = RunStore.for_settings(settings)
     run_id = store.create_run("sample", variant, {"metrics": ["faithfulness", "token_f1"]})
     for i, v in enumerate(values):
         store.save_row(run_id, f"r{i}", i, {"question": f"q{i}?", "scores": {

@@ -286,7 +286,7 @@ def test_eval_launch_is_read_from_the_run_store_by_any_process(api, settings, de
     from ragloom.evals.store import RunStore
 
     here = socket.gethostname()
-    store = RunStore.for_home(settings.home)
+    store = RunStore.for_settings(settings)
     running = {"id": "l1", "status": "running", "suite": "sample-ci", "run_ids": ["r1"],
                "progress": {"done": 1, "total": 2}, "error": None, "fix": None}
     store.save_launch("l1", f"{here}:{os.getpid()}", running)  # a live worker's launch

@@ -20,7 +20,7 @@ METRICS = ["faithfulness", "token_f1", "latency_s"]
 
 
 def _run(settings, variant: str, faith: list[float | None], latency: float) -> str:  # type: ignore[no-untyped-def]
-    store = RunStore.for_home(settings.home)
+    store = RunStore.for_settings(settings)
     run_id = store.create_run("sample", variant, {"metrics": METRICS, "prompts": {
         "answer": variant}, "models": {"judge": "fake/judge"}})
     for i, f in enumerate(faith):
