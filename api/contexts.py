@@ -2,8 +2,9 @@
 
 Building them costs ~200 ms per question (each HTTP model or Chroma client makes its own TLS
 context), ten times the rest of a fast answer. The cache holds one base context per collection,
-keyed on the BM25 index's generation so that an ingest (here or in another process sharing the
-data folder) is seen by the next question; per-request fields (pinned prompts, filter) are set on
+keyed on the collection's generation (the BM25 index's, or the shared database's when
+``database_url`` is set) so that an ingest here or on another replica is seen by the next
+question; per-request fields (pinned prompts, filter) are set on
 a copy. Every part kept is thread-safe: LangChain's HTTP chat/embedding clients, Chroma's
 HttpClient, the read-only BM25 index. The embedded llama.cpp model is not, and the app answers one
 question at a time when it is configured (see ``ragloom.api.app``).
@@ -17,6 +18,7 @@ from typing import Any
 
 from ragloom.agents.state import RagContext
 from ragloom.core.settings import Settings
+from ragloom.retrieval.generations import shared_generations
 from ragloom.retrieval.lexical import LexicalIndex, index_dir
 
 
@@ -31,7 +33,9 @@ class ContextCache:
                  where: dict[str, Any] | None = None) -> RagContext:
         from ragloom.agents.service import build_context
 
-        generation = LexicalIndex.state(index_dir(settings.home, collection))
+        shared = shared_generations(settings)  # another replica's ingest moves it
+        generation = (shared.get(collection) if shared
+                      else LexicalIndex.state(index_dir(settings.home, collection)))
         with self._lock:
             cached = self._bases.get(collection)
         if cached is None or cached[0] != generation:

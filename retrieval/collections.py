@@ -17,8 +17,8 @@ from langchain_core.embeddings import Embeddings
 from ragloom.core.errors import StoreError
 from ragloom.core.settings import Settings
 from ragloom.retrieval.chunking import ChunkingConfig
-from ragloom.retrieval.lexical import FORMAT as LEXICAL_FORMAT
-from ragloom.retrieval.lexical import BM25Params, LexicalIndex, index_dir
+from ragloom.retrieval.generations import shared_generations
+from ragloom.retrieval.lexical import BM25Params, ensure_built, index_dir
 from ragloom.retrieval.manifest import Manifest
 from ragloom.retrieval.store import ChunkStore, collection_exists, open_client, validate_collection_name
 
@@ -32,6 +32,10 @@ class CollectionInfo:
     dimension: int | None
     chunker: str
     size_bytes: int | None  # on disk, embedded mode only
+
+
+def bm25_params(settings: Settings) -> BM25Params:
+    return BM25Params(settings.retrieval.bm25_k1, settings.retrieval.bm25_b)
 
 
 def manifest_path(settings: Settings, name: str) -> Path:
@@ -62,15 +66,19 @@ class Collection:
     def lexical_dir(self) -> Path:
         return index_dir(self.settings.home, self.name)
 
-    def refresh_lexical_index(self) -> bool:
-        """Rebuild the BM25 index if the manifest moved since it was built; True if rebuilt."""
-        generation = self.manifest.generation()
-        if LexicalIndex.state(self.lexical_dir) == (generation, LEXICAL_FORMAT):
-            return False
-        r = self.settings.retrieval
-        LexicalIndex.build(self.store.records(), self.lexical_dir, generation,
-                           BM25Params(r.bm25_k1, r.bm25_b))
-        return True
+    def refresh_lexical_index(self, changed: bool = True) -> bool:
+        """Rebuild the BM25 index if the collection moved since it was built; True if rebuilt.
+
+        One machine: the manifest's generation says so. With a shared database, ``changed``
+        (this write added or removed chunks) moves the shared generation, which tells every
+        other replica to rebuild its own index from Chroma (``open_retriever``)."""
+        shared = shared_generations(self.settings)
+        if shared is None:
+            generation = self.manifest.generation()
+        else:
+            generation = shared.bump(self.name) if changed else shared.get(self.name)
+        return ensure_built(self.store.records, self.lexical_dir, generation,
+                            bm25_params(self.settings))
 
     def info(self) -> CollectionInfo:
         files, chunks = self.manifest.counts()
@@ -110,3 +118,5 @@ def delete_collection(settings: Settings, name: str) -> None:
     for path in manifest_path(settings, name).parent.glob(f"{name}.sqlite*"):
         path.unlink()
     shutil.rmtree(index_dir(settings.home, name), ignore_errors=True)
+    if shared := shared_generations(settings):
+        shared.forget(name)  # replicas see the collection gone at their next question

@@ -61,6 +61,11 @@ class IngestReport:
     def ok(self) -> bool:
         return not self.failed
 
+    @property
+    def changed(self) -> bool:
+        """Whether the collection's chunks differ from before this ingest."""
+        return bool(self.ingested or self.removed or self.recovered)
+
 
 @dataclass(frozen=True)
 class Progress:
@@ -280,7 +285,7 @@ def _ingest_files(roots: list[Path], collection: Collection, sync: bool,
     writer.flush()
     if sync:
         _remove_missing(collection, roots, seen, report)
-    collection.refresh_lexical_index()
+    collection.refresh_lexical_index(changed=report.changed)
     return report
 
 
@@ -327,7 +332,7 @@ def _ingest_records(records: Iterable[Record], collection: Collection, namespace
                                           "ingested_at": now()})
         writer.add(Prepared(source, digest, len(data), 0, "record", chunks))
     writer.flush()
-    collection.refresh_lexical_index()
+    collection.refresh_lexical_index(changed=report.changed)
     return report
 
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import os
 import shutil
-from collections.abc import Iterable
+import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -80,8 +82,8 @@ class LexicalIndex:
         retriever = bm25s.BM25(k1=params.k1, b=params.b)
         if texts:
             retriever.index(tokenize(texts), show_progress=False)
-        tmp = directory.with_name(directory.name + ".tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
+        # Each builder its own folder: replicas' threads or processes may rebuild at once.
+        tmp = directory.with_name(f"{directory.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
         tmp.mkdir(parents=True)
         if texts:
             retriever.save(str(tmp))
@@ -90,7 +92,14 @@ class LexicalIndex:
         (tmp / _STATE).write_text(json.dumps({"generation": generation, "count": len(ids),
                                               "format": FORMAT}))
         shutil.rmtree(directory, ignore_errors=True)
-        tmp.rename(directory)  # readers see the old index or the new one, never half of one
+        try:
+            tmp.rename(directory)  # readers see the old index or the new one, never half of one
+        except OSError:  # another builder renamed first: keep the newer of the two
+            if (LexicalIndex.state(directory) or (-1, 0))[0] >= generation:
+                shutil.rmtree(tmp, ignore_errors=True)
+            else:
+                shutil.rmtree(directory, ignore_errors=True)
+                tmp.rename(directory)
         log.info("built BM25 index of %d chunks in %s", len(ids), directory)
         return cls(retriever if texts else None, ids, metas, generation)
 
@@ -136,6 +145,16 @@ class LexicalIndex:
                                                 weight_mask=mask, n_threads=1)
         return [(self.ids[int(d)], float(s)) for d, s in zip(docs[0], scores[0], strict=True)
                 if s > 0]
+
+
+def ensure_built(records: Callable[[], Iterable[tuple[str, str, dict[str, Any]]]],
+                 directory: Path, generation: int, params: BM25Params) -> bool:
+    """Rebuild the index in ``directory`` from ``records()`` unless it is at ``generation``
+    already (in the current format); True when it was rebuilt."""
+    if LexicalIndex.state(directory) == (generation, FORMAT):
+        return False
+    LexicalIndex.build(records(), directory, generation, params)
+    return True
 
 
 def index_dir(home: Path, collection: str) -> Path:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from langchain_core.embeddings import Embeddings
 
 from ragloom.core.settings import Settings
-from ragloom.retrieval.lexical import LexicalIndex, index_dir
+from ragloom.retrieval.collections import bm25_params
+from ragloom.retrieval.generations import shared_generations
+from ragloom.retrieval.lexical import LexicalIndex, ensure_built, index_dir
 from ragloom.retrieval.retriever import FusionConfig, HybridRetriever, Reranker
 from ragloom.retrieval.store import open_store
 
@@ -19,5 +21,8 @@ def fusion_config(settings: Settings) -> FusionConfig:
 def open_retriever(settings: Settings, collection: str, embeddings: Embeddings,
                    reranker: Reranker | None = None) -> HybridRetriever:
     store = open_store(settings, collection, embeddings, create=False)
-    lexical = LexicalIndex.load(index_dir(settings.home, collection))
+    directory = index_dir(settings.home, collection)
+    if shared := shared_generations(settings):  # another replica may have changed it
+        ensure_built(store.records, directory, shared.get(collection), bm25_params(settings))
+    lexical = LexicalIndex.load(directory)
     return HybridRetriever(store, embeddings, lexical, fusion_config(settings), reranker)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from sqlalchemy import Connection, Engine, Table, create_engine, event
 
@@ -60,16 +60,28 @@ def sqlite_engine(path: Path, tables: list[Table]) -> Engine:
     return engine
 
 
-def upsert(db: Connection, table: Table, values: dict[str, object]) -> None:
-    """Insert a row, or replace the one with the same primary key (both dialects)."""
+def _insert(db: Connection, table: Table, values: dict[str, object]) -> Any:
     if db.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
+    return insert(table).values(**values)
+
+
+def upsert(db: Connection, table: Table, values: dict[str, object]) -> None:
+    """Insert a row, or replace the one with the same primary key (both dialects)."""
     keys = [c.name for c in table.primary_key.columns]
-    statement = insert(table).values(**values)
-    db.execute(statement.on_conflict_do_update(
+    db.execute(_insert(db, table, values).on_conflict_do_update(
         index_elements=keys, set_={k: v for k, v in values.items() if k not in keys}))
+
+
+def upsert_returning(db: Connection, table: Table, values: dict[str, object],
+                     on_conflict: dict[str, object], column: Any) -> Any:
+    """Insert ``values``, or apply ``on_conflict`` to the existing row; return ``column``."""
+    keys = [c.name for c in table.primary_key.columns]
+    statement = _insert(db, table, values).on_conflict_do_update(index_elements=keys,
+                                                                 set_=on_conflict)
+    return db.execute(statement.returning(column)).scalar_one()
 
 
 def store_target(database_url: str | None, sqlite_file: Path) -> Path | Engine:

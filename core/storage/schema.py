@@ -119,3 +119,12 @@ judge_cache = Table(
     Column("value", Float),
     Column("created", Float, nullable=False),
 )
+
+# A collection's content generation, bumped by every ingest that changed it: each replica keeps
+# its own BM25 index and rebuilds it from Chroma when this moves (no shared filesystem).
+collection_generations = Table(
+    "collection_generations", metadata,
+    Column("name", Text, primary_key=True),
+    Column("generation", Integer, nullable=False),
+    Column("updated", Float, nullable=False),
+)

@@ -232,3 +232,29 @@ def fake_ollama(fake: FakeOllama | None = None) -> Iterator[tuple[str, FakeOllam
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+# --------------------------------------------------------------------------- chroma run
+
+
+@contextlib.contextmanager
+def chroma_run(path: Path, startup_s: float = 60.0) -> Iterator[int]:
+    """A real ``chroma run`` server over ``path`` on a free loopback port; yield the port."""
+    import shutil
+
+    exe = shutil.which("chroma") or str(Path(sys.executable).parent / "chroma")
+    port = free_port()
+    proc = subprocess.Popen([exe, "run", "--path", str(path), "--host", HOST, "--port",
+                             str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + startup_s
+        while time.monotonic() < deadline:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"http://{HOST}:{port}/api/v2/heartbeat", timeout=1).is_success:
+                    break
+            time.sleep(0.2)
+        else:
+            raise RuntimeError(f"chroma run did not start within {startup_s:.0f} s")
+        yield port
+    finally:
+        stop(proc)

@@ -15,11 +15,14 @@ import pytest
 from sqlalchemy import text
 
 from ragloom.core.errors import ConfigError
+from ragloom.core.models import get_embeddings
 from ragloom.core.settings import load_settings
 from ragloom.core.storage.engines import connect, shared_engine
 from ragloom.core.storage.migrations import current, head, upgrade
 from ragloom.core.storage.threads import setup_threads
+from tests.conftest import SAMPLE_CORPUS
 from tests.integration.postgres import postgres
+from tests.integration.servers import chroma_run
 from tests.storage_conformance import Opener, StorageConformance
 from tests.unit.api_helpers import client, fill, key
 
@@ -147,3 +150,48 @@ def test_two_api_replicas_with_different_homes_share_keys_traces_and_feedback(
     for s in (a, b):
         assert not any((s.home / name).exists() for name in (
             "traces.sqlite", "conversations.sqlite", "api/keys.sqlite", "api/audit.sqlite"))
+
+
+@pytest.fixture(scope="module")
+def chroma_port() -> Iterator[int]:
+    with chroma_run(Path(tempfile.mkdtemp(prefix="ragloom-chroma-"))) as port:
+        yield port
+
+
+def test_an_ingest_on_one_replica_is_searchable_by_bm25_and_dense_on_another(
+        db: str, chroma_port: int, tmp_path: Path) -> None:
+    from ragloom.api.contexts import ContextCache
+    from ragloom.retrieval.collections import Collection
+    from ragloom.retrieval.ingest import ingest
+    from ragloom.retrieval.lexical import LexicalIndex, index_dir
+    from ragloom.retrieval.service import open_retriever
+
+    shared = {"embedding": "local/minilm-l6-v2", "database_url": db, "chat": "openai/unused",
+              "openai": {"base_url": "http://127.0.0.1:9/v1"},  # built, never called here
+              "chroma": {"mode": "server", "host": "127.0.0.1", "port": chroma_port}}
+    a = load_settings(home=tmp_path / "a", **shared)
+    b = load_settings(home=tmp_path / "b", **shared)
+    embeddings = get_embeddings(a.embedding, a)  # the real one: replicas build contexts with it
+    ingest([SAMPLE_CORPUS], Collection(a, "replicated", embeddings), workers=1)
+    assert not index_dir(b.home, "replicated").exists()  # nothing shared on disk
+    for mode in ("bm25", "dense"):
+        only = b.model_copy(update={"retrieval": b.retrieval.model_copy(update={"mode": mode})})
+        hits = open_retriever(only, "replicated", embeddings).retrieve(
+            "What temperature should I brew the Oolong at?", 3)
+        assert hits and "85" in " ".join(h.text for h in hits), (mode, hits)
+    cache = ContextCache()
+    before = cache(b, "replicated")
+    first = LexicalIndex.state(index_dir(b.home, "replicated"))
+    # A second upload through A: B's next question sees it, by BM25 too, with no restart.
+    note = tmp_path / "kites.md"
+    note.write_text("# Kites\n\nThe Zephyr Kite Club flies a teal kite every Sunday.\n")
+    ingest([note], Collection(a, "replicated", embeddings), workers=1)
+    after = cache(b, "replicated")
+    assert after.retriever is not before.retriever
+    assert LexicalIndex.state(index_dir(b.home, "replicated"))[0] == first[0] + 1
+    index = after.retriever.lexical  # type: ignore[attr-defined]
+    (top, _), *_ = index.search("Zephyr kite", 2)
+    assert index.metadatas[index.ids.index(top)]["source"].endswith("kites.md")
+    # An unchanged re-ingest does not make every replica rebuild.
+    ingest([note], Collection(a, "replicated", embeddings), workers=1)
+    assert cache(b, "replicated").retriever is after.retriever
