@@ -29,6 +29,7 @@ app.add_typer(cli_eval.eval_app, name="eval")
 app.command()(cli_serve.serve)
 app.add_typer(cli_serve.keys_app, name="keys")
 app.add_typer(cli_db.db_app, name="db")
+app.command()(cli_db.worker)
 app.command("ui")(ui_launch.ui)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from ragloom.console import err, out, settings_of
@@ -53,8 +55,33 @@ def upgrade(ctx: typer.Context) -> None:
     finally:
         engine.dispose()
     setup_threads(url)  # LangGraph's checkpoint tables, by its own migrations
+    from ragloom.queue import setup_queue
+
+    if setup_queue(url):  # procrastinate's tables, for `ragloom worker`
+        err.print("created the task queue's tables (procrastinate)", highlight=False)
     where = engine.url.render_as_string(hide_password=True)
     if before == after:
         err.print(f"{where}: schema already at {after}", highlight=False)
     else:
         err.print(f"{where}: schema {before or 'none'} -> {after}", highlight=False)
+
+
+def worker(
+    ctx: typer.Context,
+    name: Annotated[str | None, typer.Option(help="This worker's name in logs.")] = None,
+    stalled_after: Annotated[float, typer.Option(
+        help="Seconds without a heartbeat after which another worker's task is retried.")
+                             ] = 30.0,
+    once: Annotated[bool, typer.Option(help="Stop when the queue is empty.")] = False,
+) -> None:
+    """Run queued background work (evaluation rows) from the shared database, until stopped."""
+    from ragloom.queue import run_worker
+
+    settings = settings_of(ctx)
+    if not settings.database:
+        raise ConfigError("a worker takes its tasks from the shared database, and no "
+                          "database_url is set",
+                          fix="set RAGLOOM_DATABASE_URL=postgresql://… (the same as the API's) "
+                          "and run `ragloom db upgrade` once")
+    err.print(f"ragloom worker {name or ''} waiting for tasks (Ctrl-C stops)", highlight=False)
+    run_worker(settings, name=name, stalled_after_s=stalled_after, once=once)

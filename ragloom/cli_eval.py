@@ -67,6 +67,9 @@ def run(
     fail_under: Annotated[str | None, typer.Option(
         help="Gate, e.g. faithfulness=0.7,context_recall=0.8; exit 1 when missed.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the run ids as JSON.")] = False,
+    queue: Annotated[bool, typer.Option(
+        help="Fan the rows out to `ragloom worker` processes (the shared database's task "
+        "queue) and wait for them.")] = False,
 ) -> None:
     """Run a suite over each variant; store every row; print the summary; apply the gate."""
     from ragloom.evals.runs import JudgeOptions, get_run, run_suite, variants_from
@@ -95,10 +98,14 @@ def run(
             bar.update(tasks[p.run_id], completed=p.done,
                        description=f"{p.variant}: {p.message or p.phase}")
 
-        ids = run_suite(spec, settings, variants_from(prompt, graph) or None, limit=limit,
-                        concurrency=concurrency, repeats=repeats, resume=resume,
-                        progress=on_progress,
-                        judge=JudgeOptions(spec=judge, timeout_s=judge_timeout))
+        if queue:
+            ids = _queued(suite, settings, variants_from(prompt, graph) or None, limit,
+                          [m.strip() for m in metrics.split(",")] if metrics else None, bar)
+        else:
+            ids = run_suite(spec, settings, variants_from(prompt, graph) or None, limit=limit,
+                            concurrency=concurrency, repeats=repeats, resume=resume,
+                            progress=on_progress,
+                            judge=JudgeOptions(spec=judge, timeout_s=judge_timeout))
     thresholds = {**spec.thresholds, **gate}
     missed_any = False
     for run_id in ids:
@@ -113,6 +120,30 @@ def run(
         out.print_json(json.dumps({"runs": ids}))
     if missed_any:
         raise typer.Exit(1)
+
+
+def _queued(suite: str, settings: Any, variants: Any, limit: int | None,
+            metrics: list[str] | None, bar: Progress) -> list[str]:
+    """Queue one task per row, then follow the runs until every row is stored."""
+    import time
+
+    from ragloom.evals.store import RunStore
+    from ragloom.queue import enqueue_suite
+
+    ids = enqueue_suite(suite, settings, variants, limit, metrics)
+    store = RunStore.for_settings(settings)
+    progress = {run_id: bar.add_task(run_id, total=store.run_info(run_id)["config"]["rows"])
+                for run_id in ids}
+    pending = set(ids)
+    while pending:
+        for run_id in sorted(pending):
+            info = store.run_info(run_id)
+            bar.update(progress[run_id], completed=info["row_count"],
+                       description=f"{info['variant']}: {info['status']} (on the workers)")
+            if info["status"] in ("done", "failed"):
+                pending.discard(run_id)
+        time.sleep(0.5)
+    return ids
 
 
 @eval_app.command("list")

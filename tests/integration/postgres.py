@@ -13,6 +13,7 @@ import glob
 import os
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,8 +32,10 @@ def _as_owner(cmd: list[str]) -> list[str]:
 
 
 @contextlib.contextmanager
-def postgres(root: Path) -> Iterator[str]:
-    """Run a fresh cluster under ``root``; yield a ``postgresql://`` URL of an empty database."""
+def postgres() -> Iterator[str]:
+    """Run a fresh cluster in a new temporary folder; yield a ``postgresql://`` URL of an empty
+    database. (Not under pytest's tmp_path: ``postgres`` cannot enter root's 0700 folders.)"""
+    root = Path(tempfile.mkdtemp(prefix="ragloom-pg-"))
     bin_dir = postgres_bin()
     if bin_dir is None:
         raise RuntimeError("PostgreSQL is not installed: apt-get install postgresql "
@@ -58,3 +61,4 @@ def postgres(root: Path) -> Iterator[str]:
     finally:
         subprocess.run(_as_owner([str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast",
                                   "-w", "stop"]), check=False, capture_output=True, timeout=60)
+        shutil.rmtree(root, ignore_errors=True)

@@ -31,8 +31,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
-    # Not under pytest's tmp_path: the postgres user cannot enter root's 0700 pytest folders.
-    with postgres(Path(tempfile.mkdtemp(prefix="ragloom-pg-"))) as url:
+    with postgres() as url:
         yield url
 
 

@@ -1,0 +1,130 @@
+"""Background work on a real task queue: procrastinate, on the shared PostgreSQL.
+
+Why procrastinate (docs/scaling.md): the shared state already needs PostgreSQL, and
+procrastinate keeps its jobs there (``FOR UPDATE SKIP LOCKED``, LISTEN/NOTIFY), so a queue adds
+no broker to run, back up or secure; workers send heartbeats, and a job whose worker stopped
+sending them (SIGKILL, lost machine) is put back for another worker. Celery would add Redis
+and its visibility-timeout redelivery.
+
+``ragloom worker`` runs a worker; ``enqueue_suite`` fans an evaluation out, one task per row.
+Without ``--queue`` (or with no database) everything runs in-process as before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+from typing import Any
+
+import procrastinate
+
+from ragloom.core.errors import ConfigError
+from ragloom.core.settings import Settings
+from ragloom.evals.runs import Variant
+
+log = logging.getLogger(__name__)
+EVALS = "evals"
+tasks = procrastinate.Blueprint()
+
+
+def _plain(url: str) -> str:
+    return url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+def _database(settings: Settings) -> str:
+    if not settings.database:
+        raise ConfigError("the task queue needs the shared database",
+                          fix="set RAGLOOM_DATABASE_URL=postgresql://…, run `ragloom db upgrade`, "
+                          "or run without --queue (in-process)")
+    return settings.database
+
+
+@functools.lru_cache(maxsize=4)
+def queue_app(url: str) -> procrastinate.App:
+    app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=_plain(url)))
+    app.add_tasks_from(tasks, namespace="ragloom")
+    return app
+
+
+def setup_queue(url: str) -> bool:
+    """Create procrastinate's tables if missing (``ragloom db upgrade``); True if created."""
+    import psycopg
+
+    with psycopg.connect(_plain(url)) as conn:
+        present = conn.execute("SELECT to_regclass('procrastinate_jobs')").fetchone()
+    if present and present[0]:
+        return False
+    app = queue_app(url)
+    with app.open():
+        app.schema_manager.apply_schema()
+    return True
+
+
+@tasks.task(name="eval_row", queue=EVALS, pass_context=True,
+            retry=procrastinate.RetryStrategy(max_attempts=3, wait=2))
+def eval_row(context: Any, suite: str, variant: dict[str, Any], run_id: str, row_id: str,
+             limit: int | None, metrics: list[str] | None = None) -> None:
+    """One evaluation row, on whichever worker took it."""
+    from ragloom.evals.fanout import run_row
+
+    settings: Settings = context.additional_context["settings"]
+    run_row(_suite(suite, metrics), settings, Variant(**variant), run_id, row_id, limit,
+            worker=context.worker_name)
+
+
+def _suite(source: str, metrics: list[str] | None) -> Any:
+    from ragloom.evals.suites import load_suite
+
+    suite = load_suite(source)
+    return suite.with_metrics(metrics) if metrics else suite
+
+
+def enqueue_suite(source: str, settings: Settings, variants: list[Variant] | None = None,
+                  limit: int | None = None, metrics: list[str] | None = None) -> list[str]:
+    """Create the runs and queue their rows; returns the run ids (the workers fill them).
+
+    ``source`` is the suite's name or the path of its YAML file, readable by every worker."""
+    from dataclasses import asdict
+
+    from ragloom.evals.fanout import start_runs
+
+    app = queue_app(_database(settings))
+    started = start_runs(_suite(source, metrics), settings, variants, limit)
+    with app.open():
+        for run_id, variant, row_ids in started:
+            for row_id in row_ids:
+                eval_row.defer(suite=source, variant=asdict(variant), run_id=run_id,
+                               row_id=row_id, limit=limit, metrics=metrics)
+    return [run_id for run_id, _, _ in started]
+
+
+async def _retry_stalled(app: procrastinate.App, after_s: float) -> None:
+    """Put back the jobs of workers that stopped sending heartbeats (killed, machine lost)."""
+    while True:
+        await asyncio.sleep(after_s / 2)
+        with contextlib.suppress(Exception):  # the database may blink; the next round retries
+            for job in await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=after_s):
+                log.warning("job %s (%s) lost its worker: retrying it", job.id, job.task_name)
+                await app.job_manager.retry_job(job)
+
+
+def run_worker(settings: Settings, *, name: str | None = None, stalled_after_s: float = 30.0,
+               once: bool = False) -> None:
+    """Work on queued tasks until stopped (``once``: until the queue is empty)."""
+    app = queue_app(_database(settings))
+
+    async def work() -> None:
+        async with app.open_async():
+            reaper = asyncio.create_task(_retry_stalled(app, stalled_after_s))
+            try:
+                await app.run_worker_async(
+                    queues=[EVALS], name=name, wait=not once, concurrency=1,
+                    additional_context={"settings": settings},
+                    update_heartbeat_interval=max(0.5, stalled_after_s / 4),
+                    stalled_worker_timeout=stalled_after_s, install_signal_handlers=True)
+            finally:
+                reaper.cancel()
+
+    asyncio.run(work())
