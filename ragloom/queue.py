@@ -21,6 +21,7 @@ from typing import Any
 import procrastinate
 
 from ragloom.core.errors import ConfigError
+from ragloom.core.processes import process_tag
 from ragloom.core.settings import Settings
 from ragloom.evals.runs import Variant
 
@@ -114,6 +115,7 @@ def run_worker(settings: Settings, *, name: str | None = None, stalled_after_s: 
                once: bool = False) -> None:
     """Work on queued tasks until stopped (``once``: until the queue is empty)."""
     app = queue_app(_database(settings))
+    name = name or process_tag()  # host:pid: rows say which machine answered them
 
     async def work() -> None:
         async with app.open_async():

@@ -39,6 +39,8 @@ class StartRun(BaseModel):
     graphs: list[GraphName] = Field(default_factory=list, max_length=8)
     limit: int | None = Field(None, ge=1, le=10000)
     concurrency: int = Field(1, ge=1, le=8)
+    queue: bool = Field(False, description="One task per row for `ragloom worker` processes "
+                        "(needs database_url); the runs fill as the workers answer.")
 
 
 class Launch:
@@ -72,6 +74,12 @@ def _run(launch: Launch, body: StartRun, svc: ServiceState) -> None:
     try:
         variants = variants_from(prompts=body.prompts, graphs=body.graphs) \
             if body.prompts or body.graphs else None
+        if body.queue:  # the workers answer; this launch is done once every row is queued
+            from ragloom.queue import enqueue_suite
+
+            ids = enqueue_suite(body.suite, svc.settings, variants, body.limit)
+            launch.update(status="queued", run_ids=ids)
+            return
         ids = run_suite(load_suite(body.suite), svc.settings, variants, limit=body.limit,
                         concurrency=body.concurrency, progress=launch.progress)
         launch.update(status="done", run_ids=ids)
@@ -99,6 +107,9 @@ def start_run(body: StartRun, svc: Service, who: Caller) -> dict[str, Any]:
     require_admin(who, "start evaluation runs")
     suite = load_suite(body.suite)  # a bad suite fails now, not in the background
     check_prompt_pins(suite, svc.settings, variants_from(prompts=body.prompts))  # and a bad pin
+    if body.queue and not svc.settings.database:
+        raise ApiError(422, "queued evaluations need the shared database (database_url)",
+                       "set RAGLOOM_DATABASE_URL on the API and the workers, or send queue: false")
     launch = Launch(RunStore.for_settings(svc.settings), uuid.uuid4().hex[:16], body.suite)
     _POOL.submit(_run, launch, body, svc)
     svc.audit.record(who, "eval.start", target=launch.id, **body.model_dump())

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -117,3 +118,33 @@ def test_rows_fan_out_over_two_workers_and_survive_a_killed_one(stack, tmp_path)
 
 def _logs(root: Path) -> str:
     return "\n".join(f"--- {p.name}\n{p.read_text()[-3000:]}" for p in root.glob("*.log"))
+
+
+def test_the_api_queues_an_evaluation_and_a_worker_fills_it(stack, tmp_path) -> None:
+    from fastapi.testclient import TestClient
+
+    from ragloom.api.app import create_app
+
+    httpx.post(f"{stack['FAKE_MODEL']}/control", json={"mode": "ok", "delay_s": 0.0})
+    settings = load_settings(
+        home=tmp_path / "api", database_url=stack["RAGLOOM_DATABASE_URL"], chat="openai/fake",
+        embedding="openai/fake-embed", judge="openai/fake",
+        openai={"base_url": stack["RAGLOOM_OPENAI__BASE_URL"]},
+        chroma={"mode": "server", "host": HOST, "port": int(stack["RAGLOOM_CHROMA__PORT"])})
+    with TestClient(create_app(settings, auth=False)) as api:
+        r = api.post("/evals/runs", json={"suite": "sample", "queue": True, "limit": 2})
+        assert r.status_code == 202, r.text
+        deadline = time.monotonic() + 120
+        while (state := api.get(r.json()["status_url"]).json())["status"] not in (
+                "queued", "failed"):
+            assert time.monotonic() < deadline, state
+            time.sleep(0.2)
+        assert state["status"] == "queued", state
+        (run_id,) = state["run_ids"]
+        assert api.get(f"/evals/runs/{run_id}").json()["status"] == "queued"
+        done = _ragloom(tmp_path / "w", stack, "worker", "--once")  # until the queue is empty
+        assert done.returncode == 0, done.stderr
+        run = api.get(f"/evals/runs/{run_id}").json()
+    assert run["status"] == "done" and len(run["rows"]) == 2
+    (worker,) = {r["worker"] for r in run["rows"]}  # unnamed: host:pid
+    assert worker.startswith(f"{socket.gethostname()}:")

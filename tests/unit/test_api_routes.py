@@ -299,3 +299,8 @@ def test_eval_launch_is_read_from_the_run_store_by_any_process(api, settings, de
     assert api.get("/evals/launches/l3").json()["status"] == "running"  # cannot tell: as saved
     missing = api.get("/evals/launches/nope")
     assert missing.status_code == 404 and "POST /evals/runs" in missing.json()["fix"]
+
+
+def test_a_queued_eval_launch_needs_the_shared_database(api) -> None:
+    r = api.post("/evals/runs", json={"suite": "sample", "queue": True, "limit": 1})
+    assert r.status_code == 422 and "database_url" in r.json()["error"]
