@@ -11,10 +11,10 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from ragloom.agents.contexts import ContextCache
 from ragloom.agents.state import ContextFactory
 from ragloom.api import errors, limits
 from ragloom.api.audit import audit_log
-from ragloom.api.contexts import ContextCache
 from ragloom.api.deps import ServiceState, default_embeddings
 from ragloom.api.jobs import IngestJobs
 from ragloom.api.keys import key_store

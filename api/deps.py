@@ -11,9 +11,9 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
+from ragloom.agents.contexts import ContextCache
 from ragloom.agents.state import ContextFactory
 from ragloom.api.audit import AuditLog
-from ragloom.api.contexts import ContextCache
 from ragloom.api.errors import ApiError
 from ragloom.api.keys import LOCAL_ADMIN, KeyStore, Level, Principal
 from ragloom.core.settings import Settings

@@ -15,6 +15,7 @@ import logging
 from dataclasses import asdict
 
 from ragloom.agents.service import build_context
+from ragloom.agents.state import ContextFactory
 from ragloom.core.settings import Settings
 from ragloom.evals.answering import answer_row, apply_overrides, build_suite_collection
 from ragloom.evals.runs import (
@@ -59,8 +60,10 @@ def start_runs(suite: Suite, settings: Settings, variants: list[Variant] | None,
 
 
 def run_row(suite: Suite, settings: Settings, variant: Variant, run_id: str, row_id: str,
-            limit: int | None = None, worker: str | None = None) -> bool:
-    """Answer, judge and store one row of ``run_id``; True when it was stored by this call."""
+            limit: int | None = None, worker: str | None = None,
+            context: ContextFactory = build_context) -> bool:
+    """Answer, judge and store one row of ``run_id``; True when it was stored by this call.
+    ``context``: a worker passes a cache, so that its rows share models and clients."""
     store = RunStore.for_settings(settings)
     if row_id in store.done_row_ids(run_id):  # a retry of a task that had finished its work
         return False
@@ -68,8 +71,8 @@ def run_row(suite: Suite, settings: Settings, variant: Variant, run_id: str, row
     position, row = next((i, r) for i, r in enumerate(rows) if r.id == row_id)
     vsettings = variant_settings(suite, settings, variant)
     store.set_status(run_id, "running")
-    ctx = build_context(vsettings, suite.collection.name, {**suite.prompts, **variant.prompts},
-                        suite.where)
+    ctx = context(vsettings, suite.collection.name, {**suite.prompts, **variant.prompts},
+                  suite.where)
     with contextlib.ExitStack() as resources, asyncio.Runner() as loop:
         lazy = _lazy_judge(suite, settings, JudgeOptions(), 1, 1, Runtime(), resources)
         answered = answer_row(row, vsettings, ctx, variant.graph or suite.graph)

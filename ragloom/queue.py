@@ -70,9 +70,9 @@ def eval_row(context: Any, suite: str, variant: dict[str, Any], run_id: str, row
     """One evaluation row, on whichever worker took it."""
     from ragloom.evals.fanout import run_row
 
-    settings: Settings = context.additional_context["settings"]
-    run_row(_suite(suite, metrics), settings, Variant(**variant), run_id, row_id, limit,
-            worker=context.worker_name)
+    extra = context.additional_context
+    run_row(_suite(suite, metrics), extra["settings"], Variant(**variant), run_id, row_id, limit,
+            worker=context.worker_name, context=extra["contexts"])
 
 
 def _suite(source: str, metrics: list[str] | None) -> Any:
@@ -114,6 +114,8 @@ async def _retry_stalled(app: procrastinate.App, after_s: float) -> None:
 def run_worker(settings: Settings, *, name: str | None = None, stalled_after_s: float = 30.0,
                once: bool = False) -> None:
     """Work on queued tasks until stopped (``once``: until the queue is empty)."""
+    from ragloom.agents.contexts import ContextCache
+
     app = queue_app(_database(settings))
     name = name or process_tag()  # host:pid: rows say which machine answered them
 
@@ -123,7 +125,8 @@ def run_worker(settings: Settings, *, name: str | None = None, stalled_after_s: 
             try:
                 await app.run_worker_async(
                     queues=[EVALS], name=name, wait=not once, concurrency=1,
-                    additional_context={"settings": settings},
+                    # One context cache per worker: its rows share model clients and stores.
+                    additional_context={"settings": settings, "contexts": ContextCache()},
                     update_heartbeat_interval=max(0.5, stalled_after_s / 4),
                     stalled_worker_timeout=stalled_after_s, install_signal_handlers=True)
             finally:

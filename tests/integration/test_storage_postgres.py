@@ -159,7 +159,7 @@ def chroma_port() -> Iterator[int]:
 
 def test_an_ingest_on_one_replica_is_searchable_by_bm25_and_dense_on_another(
         db: str, chroma_port: int, tmp_path: Path) -> None:
-    from ragloom.api.contexts import ContextCache
+    from ragloom.agents.contexts import ContextCache
     from ragloom.retrieval.collections import Collection
     from ragloom.retrieval.ingest import ingest
     from ragloom.retrieval.lexical import LexicalIndex, index_dir

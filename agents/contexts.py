@@ -23,11 +23,12 @@ from ragloom.retrieval.lexical import LexicalIndex, index_dir
 
 
 class ContextCache:
-    """An ``agents.state.ContextFactory`` that reuses one base context per collection."""
+    """An ``agents.state.ContextFactory`` that reuses one base context per collection and
+    settings (the API's settings are fixed; a worker's vary with each suite's variant)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._bases: dict[str, tuple[Any, RagContext]] = {}
+        self._bases: dict[tuple[str, str], tuple[Any, RagContext]] = {}
 
     def __call__(self, settings: Settings, collection: str, prompts: dict[str, str] | None = None,
                  where: dict[str, Any] | None = None) -> RagContext:
@@ -36,16 +37,18 @@ class ContextCache:
         shared = shared_generations(settings)  # another replica's ingest moves it
         generation = (shared.get(collection) if shared
                       else LexicalIndex.state(index_dir(settings.home, collection)))
+        key = (collection, settings.model_dump_json())
         with self._lock:
-            cached = self._bases.get(collection)
+            cached = self._bases.get(key)
         if cached is None or cached[0] != generation:
             base = build_context(settings, collection=collection)  # 404 / 503 surface here
             with self._lock:
-                self._bases[collection] = (generation, base)
+                self._bases[key] = (generation, base)
         else:
             base = cached[1]
         return dataclasses.replace(base, prompt_refs=dict(prompts or {}), where=where)
 
     def forget(self, collection: str) -> None:
         with self._lock:
-            self._bases.pop(collection, None)
+            for key in [k for k in self._bases if k[0] == collection]:
+                del self._bases[key]
