@@ -71,11 +71,19 @@ def _run_tab(s: Settings) -> None:
     concurrency = c2.number_input("Concurrency", 1, 16, 1, key="ev-conc")
     repeats = c3.number_input("Judge repeats", 1, 10, 1, key="ev-rep")
     resume = c4.checkbox("Resume unfinished", key="ev-resume")
+    on_workers = bool(s.database) and st.checkbox(
+        "On the workers (one task per row for `ragloom worker`)", key="ev-queue",
+        help="The runs fill as the workers answer; concurrency, repeats, resume and the judge "
+        "field do not apply (workers use their own settings).")
     busy = eval_jobs.running_local()
     if st.button("Run evaluation", type="primary", key="ev-run", disabled=busy is not None,
                  help="Runs in the background: you can switch pages meanwhile"):
         if not metrics:
             st.warning("Pick at least one metric.")
+            return
+        if on_workers:
+            _enqueue(name, s, variants_from(prompts, graphs) if (prompts or graphs) else None,
+                     int(limit), metrics)
             return
         chosen = suite.with_metrics(metrics) if metrics != suite.metrics else suite
         job = eval_jobs.start(
@@ -85,6 +93,16 @@ def _run_tab(s: Settings) -> None:
             runtime=services().extra.get("eval_runtime"))
         st.session_state[JOB_KEY] = job.id
     _progress()
+
+
+def _enqueue(suite: str, s: Settings, variants: Any, limit: int, metrics: list[str]) -> None:
+    from ragloom.queue import enqueue_suite
+
+    with shown_errors("queueing the evaluation"):
+        ids = enqueue_suite(suite, s, variants, limit, metrics)
+        st.session_state["ev-pick"] = ids
+        st.success(f"Queued up to {limit} row(s) per run for the workers: {', '.join(ids)}. "
+                   "They appear under Results as the workers answer.")
 
 
 def _progress() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
+from pydantic import SecretStr
 
 from ragloom.agents.state import RagContext
 from ragloom.evals.runs import Runtime, list_runs
@@ -114,3 +115,29 @@ def test_a_bad_judge_spec_is_a_readable_error(settings) -> None:
     assert not at.exception
     assert job.error and "nonsense" in job.error
     assert any("evaluation failed" in e.value and "nonsense" in e.value for e in at.error)
+
+
+def test_with_a_database_the_page_can_queue_the_rows_for_workers(settings, monkeypatch) -> None:
+    import ragloom.queue
+
+    alone = app_test(settings, fake_services(), page="evals")
+    assert not [c for c in alone.checkbox if c.key == "ev-queue"]  # no database: no workers
+    queued: list[tuple[object, ...]] = []
+
+    def enqueue(suite, s, variants, limit, metrics):  # type: ignore[no-untyped-def]
+        queued.append((suite, s.database, variants, limit, metrics))
+        return ["20261202-000000-abc123"]
+
+    monkeypatch.setattr(ragloom.queue, "enqueue_suite", enqueue)
+    shared = settings.model_copy(update={"database_url": SecretStr("postgresql://u@h/db")})
+    at = app_test(shared, fake_services(), page="evals")
+    at.selectbox(key="ev-suite").set_value("sample-ci").run()
+    at.toggle(key="ev-use-judge").set_value(False).run()
+    at.multiselect(key="ev-m-sample-ci-False").set_value(CHEAP)
+    at.number_input(key="ev-limit").set_value(2)
+    at.checkbox(key="ev-queue").check()
+    at.button(key="ev-run").click().run()
+    assert not at.exception, at.exception
+    assert queued == [("sample-ci", "postgresql://u@h/db", None, 2, CHEAP)]
+    assert "20261202-000000-abc123" in at.success[0].value
+    assert JOB_KEY not in at.session_state  # nothing runs in this process
