@@ -25,7 +25,7 @@ from ragloom.core.models.spec import ModelSpec
 from ragloom.core.settings import Settings
 from ragloom.core.storage.engines import store_target
 from ragloom.core.storage.threads import checkpointer
-from ragloom.prompts import PromptStore
+from ragloom.prompts import prompt_store
 from ragloom.retrieval.rerank import LLMReranker
 from ragloom.retrieval.service import open_retriever
 
@@ -69,7 +69,7 @@ def build_context(settings: Settings, collection: str | None = None,
     return RagContext(
         chat_model=chat_model,
         retriever=open_retriever(settings, collection, embeddings, reranker),
-        prompts=PromptStore(settings.user_prompts_dir), prompt_refs=dict(prompts or {}),
+        prompts=prompt_store(settings), prompt_refs=dict(prompts or {}),
         prompt_label=settings.prompt_label,
         chat_provider=specs["chat"].provider, top_k=settings.retrieval.top_k,
         min_relevance=settings.retrieval.min_relevance, max_rewrites=a.max_rewrites,

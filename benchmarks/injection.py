@@ -45,7 +45,7 @@ from ragloom.evals.injection import (  # noqa: E402
     poisons_seen,
     wilson_interval,
 )
-from ragloom.prompts import PromptStore  # noqa: E402
+from ragloom.prompts import prompt_store  # noqa: E402
 from ragloom.retrieval.collections import Collection  # noqa: E402
 from ragloom.retrieval.ingest import ingest  # noqa: E402
 
@@ -57,7 +57,7 @@ NAIVE = [{"role": "user", "content": "Use these documents to answer the question
 
 def _pins(settings: Settings, variant: str) -> tuple[str, dict[str, str]]:
     """A variant's name and its prompt pins; ``naive`` is saved as a user version first."""
-    store = PromptStore(settings.user_prompts_dir)
+    store = prompt_store(settings)
     if variant == "naive":
         from ragloom.prompts.authoring import create_version
 

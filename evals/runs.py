@@ -146,9 +146,9 @@ def run_suite(suite: Suite, settings: Settings, variants: list[Variant] | None =
 
 def check_prompt_pins(suite: Suite, settings: Settings, variants: list[Variant] | None) -> None:
     """Refuse, before any work, a pinned prompt that is missing, tampered or could never render."""
-    from ragloom.prompts import PromptStore
+    from ragloom.prompts import prompt_store
 
-    store = PromptStore(settings.user_prompts_dir)
+    store = prompt_store(settings)
     for variant in variants or [Variant()]:
         for ref in {**suite.prompts, **variant.prompts}.values():
             store.checked(ref)

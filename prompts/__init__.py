@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,11 +21,12 @@ import yaml
 from jinja2.sandbox import SecurityError
 
 from ragloom.core.errors import PromptError
+from ragloom.core.settings import Settings
+from ragloom.prompts.layers import DatabaseLayer, FileLayer, Layer
 from ragloom.prompts.sandbox import ENV
 from ragloom.prompts.validation import find_problems
 
 SHIPPED_DIR = Path(__file__).parent
-_VERSION_FILE = re.compile(r"^v(\d+)\.yaml$")
 
 
 @dataclass(frozen=True)
@@ -96,40 +95,34 @@ def parse_ref(ref: str, default_label: str = "production") -> tuple[str, int | N
 
 def read_meta(folder: Path) -> dict[str, Any]:
     """A prompt folder's prompt.json: {"labels": {label: {"version", "previous"}}, "sha256": {}}."""
-    path = folder / "prompt.json"
-    if not path.exists():
-        return {"labels": {}, "sha256": {}}
-    try:
-        return json.loads(path.read_text())  # type: ignore[no-any-return]
-    except json.JSONDecodeError as exc:
-        raise PromptError(f"prompt metadata is not valid JSON: {exc.msg}", subject=str(path)) from exc
+    return FileLayer(folder.parent).meta(folder.name)
 
 
 class PromptStore:
-    """Reads prompts from a user directory (optional, first) layered over the shipped one."""
+    """Reads prompts from a user layer (optional, first: a folder or the shared database)
+    layered over the shipped folder."""
 
-    def __init__(self, user_dir: Path | None = None):
-        self.user_dir = user_dir
-        self.dirs = [d for d in (user_dir, SHIPPED_DIR) if d is not None]
+    def __init__(self, user: Path | Layer | None = None):
+        self.user: Layer | None = FileLayer(user) if isinstance(user, Path) else user
+        self.user_dir = user if isinstance(user, Path) else None
+        self.layers: list[Layer] = [*([self.user] if self.user else []), FileLayer(SHIPPED_DIR)]
 
     def names(self) -> list[str]:
-        return sorted({p.parent.name for d in self.dirs if d.is_dir() for p in d.glob("*/v*.yaml")})
+        return sorted(set().union(*(layer.names() for layer in self.layers)))
 
-    def _folders(self, name: str) -> list[Path]:
-        folders = [d / name for d in self.dirs if (d / name).is_dir()
-                   and any((d / name).glob("v*.yaml"))]
-        if not folders:
+    def _layers(self, name: str) -> list[Layer]:
+        found = [layer for layer in self.layers if layer.versions(name)]
+        if not found:
             raise PromptError(f"no prompt named '{name}'", fix="see `ragloom prompts list`")
-        return folders
+        return found
 
     def versions(self, name: str) -> list[int]:
-        return sorted({int(m.group(1)) for f in self._folders(name) for p in f.iterdir()
-                       if (m := _VERSION_FILE.match(p.name))})
+        return sorted(set().union(*(layer.versions(name) for layer in self._layers(name))))
 
     def label_state(self, name: str) -> dict[str, dict[str, Any]]:
         """Labels with their history, from the first layer that has any."""
-        for folder in self._folders(name):
-            labels = read_meta(folder).get("labels") or {}
+        for layer in self._layers(name):
+            labels = layer.meta(name).get("labels") or {}
             if labels:
                 return {k: v if isinstance(v, dict) else {"version": v, "previous": []}
                         for k, v in labels.items()}
@@ -150,10 +143,11 @@ class PromptStore:
 
     def get(self, ref: str, default_label: str = "production") -> PromptVersion:
         name, version = self.resolve(ref, default_label)
-        for folder in self._folders(name):
-            path = folder / f"v{version}.yaml"
-            if path.is_file():
-                return _load_version(name, version, path, read_meta(folder).get("sha256", {}))
+        for layer in self._layers(name):
+            data = layer.body(name, version)
+            if data is not None:
+                return _load_version(name, version, data, layer.describe(name, version),
+                                     layer.meta(name).get("sha256", {}))
         raise PromptError(f"prompt '{name}' has no version {version}",
                           fix=f"versions: {', '.join(map(str, self.versions(name)))}")
 
@@ -162,22 +156,32 @@ class PromptStore:
         return self.get(ref, default_label).check()
 
 
-def _load_version(name: str, version: int, path: Path, hashes: dict[str, str]) -> PromptVersion:
-    data = path.read_bytes()
+def prompt_store(settings: Settings) -> PromptStore:
+    """The prompts every interface reads: the shared database's user layer when
+    ``database_url`` is set, else ``prompts_dir`` (default HOME/prompts)."""
+    if settings.database:
+        from ragloom.core.storage.engines import shared_engine
+
+        return PromptStore(DatabaseLayer(shared_engine(settings.database)))
+    return PromptStore(settings.user_prompts_dir)
+
+
+def _load_version(name: str, version: int, data: bytes, where: str,
+                  hashes: dict[str, str]) -> PromptVersion:
     digest = hashlib.sha256(data).hexdigest()
     expected = hashes.get(str(version))
     if expected is None or expected != digest:
         raise PromptError(
             "prompt version file was changed after it was saved" if expected else
             "prompt version has no recorded checksum",
-            subject=str(path),
+            subject=where,
             fix="versions are immutable: restore the file, or save your change as a new version "
             "with `ragloom prompts new`")
     try:
         spec = yaml.safe_load(data.decode("utf-8"))
         messages = tuple((m["role"], m["content"]) for m in spec["messages"])
     except (yaml.YAMLError, KeyError, TypeError, UnicodeDecodeError) as exc:
-        raise PromptError(f"prompt file is malformed: {exc}", subject=str(path)) from exc
+        raise PromptError(f"prompt file is malformed: {exc}", subject=where) from exc
     return PromptVersion(name=name, version=version, messages=messages,
                          variables=tuple(spec.get("variables", [])),
                          params=dict(spec.get("params") or {}), message=spec.get("message", ""),

@@ -16,9 +16,9 @@ prompts_app = typer.Typer(help="Versioned prompt templates: author, diff, label,
 
 
 def _store(ctx: typer.Context):  # type: ignore[no-untyped-def]
-    from ragloom.prompts import PromptStore
+    from ragloom.prompts import prompt_store
 
-    return PromptStore(settings_of(ctx).user_prompts_dir)
+    return prompt_store(settings_of(ctx))
 
 
 @prompts_app.command("list")

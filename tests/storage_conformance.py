@@ -19,6 +19,8 @@ from ragloom.api.jobs import JobStore
 from ragloom.api.keys import LOCAL_ADMIN, KeyStore
 from ragloom.core.errors import RagloomError
 from ragloom.evals.store import RunStore
+from ragloom.prompts import PromptStore
+from ragloom.prompts.authoring import create_version, rollback, set_label
 
 Opener = Callable[[type], Any]
 
@@ -31,6 +33,11 @@ def _trace(question: str = "What is Oolong?", **extra: Any) -> dict[str, Any]:
 class StorageConformance:
     @pytest.fixture
     def target(self) -> Opener:
+        raise NotImplementedError
+
+    @pytest.fixture
+    def prompt_layer(self) -> Callable[[], Any]:
+        """Opens the prompt user layer of this backend (each call: another replica's view)."""
         raise NotImplementedError
 
     # ------------------------------------------------------------------ keys
@@ -147,3 +154,40 @@ class StorageConformance:
         b.cache("k", "judge", "faithfulness", 0.75)
         a.cache("nan", "judge", "faithfulness", None)
         assert b.cached("k") == (True, 0.75) and b.cached("nan") == (True, None)
+
+    # ------------------------------------------------------------------ prompts
+
+    def test_a_prompt_version_and_label_saved_on_one_replica_serve_on_another(
+            self, prompt_layer: Callable[[], Any]) -> None:
+        a, b = PromptStore(prompt_layer()), PromptStore(prompt_layer())
+        shipped = b.labels("answer")["production"]
+        base = a.get("answer:production")
+        new = create_version(a, "answer", [{"role": r, "content": c} for r, c in base.messages],
+                             message="same words", author="ci")
+        assert new.version == max(PromptStore().versions("answer")) + 1
+        assert b.get(f"answer@{new.version}").sha256 == new.sha256
+        assert set_label(b, "answer", "production", new.version) == shipped
+        assert a.get("answer").version == new.version  # A serves what B promoted
+        assert rollback(a, "answer", "production") == (new.version, shipped)
+        assert b.labels("answer")["production"] == shipped
+        assert PromptStore().labels("answer")["production"] == shipped  # shipped files untouched
+
+    def test_concurrent_authors_never_lose_or_share_a_version_number(
+            self, prompt_layer: Callable[[], Any]) -> None:
+        base = PromptStore().get("answer:production")
+        messages = [{"role": r, "content": c} for r, c in base.messages]
+        made: list[int] = []
+
+        def author(n: int) -> None:
+            store = PromptStore(prompt_layer())  # each author its own replica
+            for i in range(3):
+                made.append(create_version(store, "answer", messages, message=f"{n}.{i}").version)
+
+        threads = [threading.Thread(target=author, args=(n,)) for n in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(made) == len(set(made)) == 9
+        store = PromptStore(prompt_layer())
+        assert all(store.get(f"answer@{v}").message for v in made)  # each checksum recorded

@@ -19,9 +19,9 @@ THREAD_KEY = "ragloom_thread"
 
 
 def _answer_versions(s: Settings) -> tuple[list[str], dict[int, list[str]]]:
-    from ragloom.prompts import PromptStore
+    from ragloom.prompts import prompt_store
 
-    store = PromptStore(s.user_prompts_dir)
+    store = prompt_store(s)
     labels: dict[int, list[str]] = {}
     for label, version in store.labels("answer").items():
         labels.setdefault(version, []).append(label)

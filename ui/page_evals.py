@@ -28,9 +28,9 @@ JOB_KEY = "ragloom_eval_job"
 
 
 def _answer_refs(s: Settings) -> list[str]:
-    from ragloom.prompts import PromptStore
+    from ragloom.prompts import prompt_store
 
-    store = PromptStore(s.user_prompts_dir)
+    store = prompt_store(s)
     return [f"answer@{v}" for v in store.versions("answer") if _usable(store, f"answer@{v}")]
 
 

@@ -10,7 +10,7 @@ import yaml
 from ragloom.agents.graphs import graph_names
 from ragloom.core.errors import PromptError
 from ragloom.core.settings import Settings
-from ragloom.prompts import PromptStore, PromptVersion
+from ragloom.prompts import PromptStore, PromptVersion, prompt_store
 from ragloom.prompts.authoring import as_text, create_version, diff, rollback, set_label
 from ragloom.prompts.validation import ALLOWED_VARIABLES
 from ragloom.ui.answer_view import CSS, render_answer
@@ -21,7 +21,7 @@ PENDING_DIFF_KEY = "ragloom_prompt_pending_diff"
 
 
 def _store(s: Settings) -> PromptStore:
-    return PromptStore(s.user_prompts_dir)
+    return prompt_store(s)
 
 
 def _versions_table(store: PromptStore, name: str) -> None:
@@ -214,7 +214,8 @@ def render() -> None:
         return
     name = st.sidebar.selectbox("Prompt", names, key="pr-name",
                                 index=names.index("answer") if "answer" in names else 0)
-    st.caption(f"Your versions are saved in {store.user_dir}; shipped versions are read-only.")
+    where = store.user.where if store.user else "nowhere (no prompts_dir)"
+    st.caption(f"Your versions are saved in {where}; shipped versions are read-only.")
     with shown_errors(f"reading prompt '{name}'"):
         _versions_table(store, name)
     if st.session_state.get(SAVED_KEY, "").startswith(f"{name}@"):

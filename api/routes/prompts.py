@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from ragloom.api.deps import Caller, Service, require_admin
-from ragloom.prompts import PromptStore, PromptVersion
+from ragloom.prompts import PromptStore, PromptVersion, prompt_store
 
 router = APIRouter(prefix="/prompts", tags=["prompts"])
 NamePath = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_-]{0,40}$")]
@@ -37,7 +37,7 @@ class LabelMove(BaseModel):
 
 
 def _store(svc: Service) -> PromptStore:
-    return PromptStore(svc.settings.user_prompts_dir)
+    return prompt_store(svc.settings)
 
 
 def _version(v: PromptVersion) -> dict[str, Any]:

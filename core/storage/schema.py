@@ -128,3 +128,19 @@ collection_generations = Table(
     Column("generation", Integer, nullable=False),
     Column("updated", Float, nullable=False),
 )
+
+# Prompt versions saved by users (the shipped ones stay package files) and each prompt's labels,
+# label history and version checksums, as ``prompt.json`` holds them in a folder layer.
+prompt_versions = Table(
+    "prompt_versions", metadata,
+    Column("name", Text, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("body", Text, nullable=False),  # the version's YAML, byte for byte (UTF-8)
+    PrimaryKeyConstraint("name", "version"),
+)
+
+prompt_meta = Table(
+    "prompt_meta", metadata,
+    Column("name", Text, primary_key=True),
+    Column("meta", Text, nullable=False),  # JSON: {"labels": {...}, "sha256": {...}}
+)

@@ -69,6 +69,20 @@ class TestPostgresStorage(StorageConformance):
         for engine in engines:
             engine.dispose()
 
+    @pytest.fixture
+    def prompt_layer(self, db: str) -> Iterator[Any]:
+        from ragloom.prompts.layers import DatabaseLayer
+
+        engines: list[Any] = []
+
+        def open_layer() -> DatabaseLayer:
+            engines.append(connect(db))
+            return DatabaseLayer(engines[-1])
+
+        yield open_layer
+        for engine in engines:
+            engine.dispose()
+
 
 def test_a_database_behind_the_code_is_refused_with_the_command_to_run(empty_db: str) -> None:
     with pytest.raises(ConfigError, match="schema version none") as caught:

@@ -24,6 +24,12 @@ class TestSqliteStorage(StorageConformance):
         for store in opened:
             store.close()
 
+    @pytest.fixture
+    def prompt_layer(self, tmp_path: Path) -> Any:
+        from ragloom.prompts.layers import FileLayer
+
+        return lambda: FileLayer(tmp_path / "prompts")  # HOME/prompts, shared by its processes
+
 
 def test_a_sqlite_store_file_is_private(tmp_path: Path) -> None:
     from ragloom.api.keys import KeyStore

@@ -118,6 +118,7 @@ def test_a_bad_judge_spec_is_a_readable_error(settings) -> None:
 
 
 def test_with_a_database_the_page_can_queue_the_rows_for_workers(settings, monkeypatch) -> None:
+    import ragloom.prompts
     import ragloom.queue
 
     alone = app_test(settings, fake_services(), page="evals")
@@ -129,6 +130,9 @@ def test_with_a_database_the_page_can_queue_the_rows_for_workers(settings, monke
         return ["20261202-000000-abc123"]
 
     monkeypatch.setattr(ragloom.queue, "enqueue_suite", enqueue)
+    # No database here: the page's prompt pickers read the folder layer instead.
+    monkeypatch.setattr(ragloom.prompts, "prompt_store",
+                        lambda s: PromptStore(settings.user_prompts_dir))
     shared = settings.model_copy(update={"database_url": SecretStr("postgresql://u@h/db")})
     at = app_test(shared, fake_services(), page="evals")
     at.selectbox(key="ev-suite").set_value("sample-ci").run()
