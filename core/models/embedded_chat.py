@@ -17,7 +17,8 @@ from pydantic import PrivateAttr
 
 
 class EmbeddedChat(ChatLlamaCpp):
-    _decoding: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+    # Re-entrant: with streaming on, ChatLlamaCpp._generate decodes through self._stream.
+    _decoding: threading.RLock = PrivateAttr(default_factory=threading.RLock)
 
     def _generate(self, *args: Any, **kwargs: Any) -> ChatResult:
         with self._decoding:

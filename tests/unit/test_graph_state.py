@@ -129,3 +129,26 @@ def test_answers_at_once_and_the_embedded_turn() -> None:
     assert waited  # this caller waited for the other one's answer, and was told so
     with answer_turn("openai/gpt-4o-mini"), answer_turn("openai/gpt-4o-mini"):
         pass  # servers take no turn: nested or concurrent answers never wait
+
+
+def test_a_streaming_generate_takes_the_decoding_lock_once_not_twice(monkeypatch) -> None:
+    """ChatLlamaCpp._generate calls self._stream when streaming: the lock must be re-entrant."""
+    from langchain_core.messages import AIMessageChunk
+    from langchain_core.outputs import ChatGenerationChunk
+
+    def stream(self, messages, stop=None, run_manager=None, **kw):  # type: ignore[no-untyped-def]
+        yield ChatGenerationChunk(message=AIMessageChunk(content="ok"))
+
+    def generate(self, messages, stop=None, run_manager=None, **kw):  # type: ignore[no-untyped-def]
+        text = "".join(c.message.content for c in self._stream(messages))
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
+
+    monkeypatch.setattr(ChatLlamaCpp, "_stream", stream)
+    monkeypatch.setattr(ChatLlamaCpp, "_generate", generate)
+    model = EmbeddedChat.model_construct()
+    done: list[str] = []
+    worker = threading.Thread(target=lambda: done.append(
+        model._generate([HumanMessage("hi")]).generations[0].message.content))
+    worker.start()
+    worker.join(5)
+    assert done == ["ok"]  # not deadlocked on its own lock
