@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from dataclasses import asdict
 
 from ragloom.agents.service import build_context
 from ragloom.agents.state import ContextFactory
@@ -46,11 +45,11 @@ def start_runs(suite: Suite, settings: Settings, variants: list[Variant] | None,
     store = RunStore.for_settings(settings)
     row_ids = [r.id for r in suite.rows(limit)]
     started = []
+    with contextlib.ExitStack() as resources:  # the judge is only named here, never started
+        lazy = _lazy_judge(suite, settings, JudgeOptions(), 1, 1, Runtime(), resources)
     for variant in variants or [Variant()]:
         vsettings = variant_settings(suite, settings, variant)
         build_suite_collection(suite, vsettings)  # once, here: workers only read it
-        lazy = _lazy_judge(suite, settings, JudgeOptions(), 1, 1, Runtime(),
-                           contextlib.ExitStack())  # only its id is read: nothing starts
         config = {**_config(suite, vsettings, variant, lazy, _Opts(limit, 1, 1, False)),
                   "queued": True, "rows": len(row_ids)}
         run_id = store.create_run(suite.name, variant.name, config)
@@ -83,8 +82,3 @@ def run_row(suite: Suite, settings: Settings, variant: Variant, run_id: str, row
     if len(store.done_row_ids(run_id)) == len(rows):
         store.set_status(run_id, "done")
     return True
-
-
-def variant_payload(variant: Variant) -> dict[str, object]:
-    """A variant as task arguments (JSON)."""
-    return asdict(variant)

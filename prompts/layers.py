@@ -21,7 +21,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
+from sqlalchemy import insert, select, text
+
 from ragloom.core.errors import PromptError
+from ragloom.core.storage.engines import upsert
+from ragloom.core.storage.schema import prompt_meta
+from ragloom.core.storage.schema import prompt_versions as _versions
 
 _VERSION_FILE = re.compile(r"^v(\d+)\.yaml$")
 
@@ -33,6 +38,7 @@ class Layer(Protocol):
     def versions(self, name: str) -> set[int]: ...
     def meta(self, name: str) -> dict[str, Any]: ...
     def body(self, name: str, version: int) -> bytes | None: ...
+    def describe(self, name: str, version: int) -> str: ...
     def locked(self, name: str) -> contextlib.AbstractContextManager[None]: ...
     def add_version(self, name: str, version: int, body: bytes) -> None: ...
     def save_meta(self, name: str, meta: dict[str, Any]) -> None: ...
@@ -125,38 +131,22 @@ class DatabaseLayer:
             yield conn
 
     def names(self) -> set[str]:
-        from sqlalchemy import select
-
-        from ragloom.core.storage.schema import prompt_versions as v
-
         with self._db() as db:
-            return set(db.execute(select(v.c.name).distinct()).scalars())
+            return set(db.execute(select(_versions.c.name).distinct()).scalars())
 
     def versions(self, name: str) -> set[int]:
-        from sqlalchemy import select
-
-        from ragloom.core.storage.schema import prompt_versions as v
-
         with self._db() as db:
-            return set(db.execute(select(v.c.version).where(v.c.name == name)).scalars())
+            return set(db.execute(select(_versions.c.version).where(_versions.c.name == name)).scalars())
 
     def meta(self, name: str) -> dict[str, Any]:
-        from sqlalchemy import select
-
-        from ragloom.core.storage.schema import prompt_meta as m
-
         with self._db() as db:
-            found = db.execute(select(m.c.meta).where(m.c.name == name)).scalar()
+            found = db.execute(select(prompt_meta.c.meta).where(prompt_meta.c.name == name)).scalar()
         return json.loads(found) if found else empty_meta()
 
     def body(self, name: str, version: int) -> bytes | None:
-        from sqlalchemy import select
-
-        from ragloom.core.storage.schema import prompt_versions as v
-
         with self._db() as db:
-            found = db.execute(select(v.c.body).where(v.c.name == name,
-                                                      v.c.version == version)).scalar()
+            found = db.execute(select(_versions.c.body).where(_versions.c.name == name,
+                                                             _versions.c.version == version)).scalar()
         return None if found is None else found.encode("utf-8")
 
     def describe(self, name: str, version: int) -> str:
@@ -164,8 +154,6 @@ class DatabaseLayer:
 
     @contextlib.contextmanager
     def locked(self, name: str) -> Iterator[None]:
-        from sqlalchemy import text
-
         with self.engine.begin() as conn:
             if conn.dialect.name == "postgresql":  # released when the transaction ends
                 conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:n))"),
@@ -177,16 +165,9 @@ class DatabaseLayer:
                 self._held.conn = None
 
     def add_version(self, name: str, version: int, body: bytes) -> None:
-        from sqlalchemy import insert
-
-        from ragloom.core.storage.schema import prompt_versions as v
-
         with self._db() as db:  # the primary key refuses a second version N
-            db.execute(insert(v).values(name=name, version=version, body=body.decode("utf-8")))
+            db.execute(insert(_versions).values(name=name, version=version, body=body.decode("utf-8")))
 
     def save_meta(self, name: str, meta: dict[str, Any]) -> None:
-        from ragloom.core.storage.engines import upsert
-        from ragloom.core.storage.schema import prompt_meta
-
         with self._db() as db:
             upsert(db, prompt_meta, {"name": name, "meta": json.dumps(meta, sort_keys=True)})

@@ -23,15 +23,12 @@ import procrastinate
 from ragloom.core.errors import ConfigError
 from ragloom.core.processes import process_tag
 from ragloom.core.settings import Settings
+from ragloom.core.storage.engines import libpq_url
 from ragloom.evals.runs import Variant
 
 log = logging.getLogger(__name__)
 EVALS = "evals"
 tasks = procrastinate.Blueprint()
-
-
-def _plain(url: str) -> str:
-    return url.replace("postgresql+psycopg://", "postgresql://", 1)
 
 
 def _database(settings: Settings) -> str:
@@ -44,7 +41,7 @@ def _database(settings: Settings) -> str:
 
 @functools.lru_cache(maxsize=4)
 def queue_app(url: str) -> procrastinate.App:
-    app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=_plain(url)))
+    app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=libpq_url(url)))
     app.add_tasks_from(tasks, namespace="ragloom")
     return app
 
@@ -53,7 +50,7 @@ def setup_queue(url: str) -> bool:
     """Create procrastinate's tables if missing (``ragloom db upgrade``); True if created."""
     import psycopg
 
-    with psycopg.connect(_plain(url)) as conn:
+    with psycopg.connect(libpq_url(url)) as conn:
         present = conn.execute("SELECT to_regclass('procrastinate_jobs')").fetchone()
     if present and present[0]:
         return False

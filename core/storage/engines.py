@@ -30,6 +30,11 @@ def sqlalchemy_url(url: str) -> str:
                       "or unset it to keep the SQLite files under home")
 
 
+def libpq_url(url: str) -> str:
+    """``postgresql://…`` as psycopg itself takes it (LangGraph's saver, procrastinate)."""
+    return "postgresql://" + sqlalchemy_url(url).removeprefix("postgresql+psycopg://")
+
+
 def connect(url: str) -> Engine:
     """A new pooled engine for a PostgreSQL URL (no schema check: for migrations)."""
     return create_engine(sqlalchemy_url(url), pool_pre_ping=True, pool_size=5, max_overflow=10)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ragloom.core.private import private_file
+from ragloom.core.storage.engines import libpq_url, shared_engine
 
 
 @functools.lru_cache(maxsize=8)
@@ -18,11 +19,9 @@ def _pool(url: str) -> Any:
     from psycopg.rows import dict_row
     from psycopg_pool import ConnectionPool
 
-    from ragloom.core.storage.engines import shared_engine
-
     shared_engine(url)  # refuses a database whose schema is behind, naming `ragloom db upgrade`
     # The connection settings PostgresSaver documents: autocommit, no prepared statements.
-    return ConnectionPool(url, min_size=1, max_size=10, open=True, kwargs={
+    return ConnectionPool(libpq_url(url), min_size=1, max_size=10, open=True, kwargs={
         "autocommit": True, "prepare_threshold": 0, "row_factory": dict_row})
 
 
@@ -32,7 +31,7 @@ def checkpointer(home: Path, database: str | None) -> Iterator[Any]:
     if database:
         from langgraph.checkpoint.postgres import PostgresSaver
 
-        yield PostgresSaver(_pool(_plain(database)))
+        yield PostgresSaver(_pool(database))  # the same URL as the stores: one schema check
         return
     from langgraph.checkpoint.sqlite import SqliteSaver
 
@@ -45,10 +44,5 @@ def setup_threads(database: str) -> None:
     """Create or upgrade LangGraph's checkpoint tables (its own, idempotent migrations)."""
     from langgraph.checkpoint.postgres import PostgresSaver
 
-    with PostgresSaver.from_conn_string(_plain(database)) as saver:
+    with PostgresSaver.from_conn_string(libpq_url(database)) as saver:
         saver.setup()
-
-
-def _plain(url: str) -> str:
-    """psycopg takes ``postgresql://``, not SQLAlchemy's ``postgresql+psycopg://``."""
-    return url.replace("postgresql+psycopg://", "postgresql://", 1)

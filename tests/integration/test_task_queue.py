@@ -5,7 +5,6 @@ over both workers; one worker is SIGKILLed mid-run and the run still completes, 
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import subprocess
@@ -20,8 +19,8 @@ import pytest
 
 from ragloom.core.settings import load_settings
 from ragloom.evals.store import RunStore
-from tests.integration.postgres import postgres
-from tests.integration.servers import HOST, chroma_run, free_port, stop
+from tests.integration.deployment import deployment, process_env
+from tests.integration.servers import HOST
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,51 +31,22 @@ METRICS = "retrieval_recall,answer_contains,refusal,model_calls"
 def stack() -> Iterator[dict[str, str]]:
     """RAGLOOM_* settings every process of the deployment shares (each keeps its own home)."""
     root = Path(tempfile.mkdtemp(prefix="ragloom-queue-"))
-    port = free_port()
-    model = subprocess.Popen([sys.executable, str(ROOT / "benchmarks" / "fake_openai.py"),
-                              "--port", str(port)], stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL)
-    try:
-        with postgres() as url, chroma_run(root / "chroma") as chroma:
-            deadline = time.monotonic() + 60
-            while not _up(f"http://{HOST}:{port}/v1/models"):
-                assert time.monotonic() < deadline, "the fake model host did not start"
-                time.sleep(0.2)
-            env = {"RAGLOOM_DATABASE_URL": url, "RAGLOOM_CHAT": "openai/fake",
-                   "RAGLOOM_EMBEDDING": "openai/fake-embed", "RAGLOOM_JUDGE": "openai/fake",
-                   "RAGLOOM_OPENAI__BASE_URL": f"http://{HOST}:{port}/v1",
-                   "RAGLOOM_CHROMA__MODE": "server", "RAGLOOM_CHROMA__HOST": HOST,
-                   "RAGLOOM_CHROMA__PORT": str(chroma), "PYTHONPATH": str(ROOT),
-                   "FAKE_MODEL": f"http://{HOST}:{port}"}
-            upgraded = _ragloom(root / "admin", env, "db", "upgrade")
-            assert upgraded.returncode == 0, upgraded.stderr
-            assert "task queue" in upgraded.stderr  # procrastinate's tables were created
-            yield env
-    finally:
-        stop(model)
-
-
-def _up(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=1).is_success
-    except httpx.HTTPError:
-        return False
-
-
-def _env(env: dict[str, str], home: Path) -> dict[str, str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith("RAGLOOM_")}
-    return {**base, **env, "RAGLOOM_HOME": str(home)}
+    with deployment(root) as env:
+        upgraded = _ragloom(root / "admin", env, "db", "upgrade")
+        assert upgraded.returncode == 0, upgraded.stderr
+        assert "task queue" in upgraded.stderr  # procrastinate's tables were created
+        yield env
 
 
 def _ragloom(home: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "ragloom", *args], env=_env(env, home),
+    return subprocess.run([sys.executable, "-m", "ragloom", *args], env=process_env(env, home),
                           capture_output=True, text=True, timeout=300, cwd=ROOT)
 
 
 def _worker(root: Path, env: dict[str, str], name: str) -> subprocess.Popen[bytes]:
     log = (root / f"{name}.log").open("wb")
     return subprocess.Popen([sys.executable, "-m", "ragloom", "worker", "--name", name,
-                             "--stalled-after", "3"], env=_env(env, root / name), cwd=ROOT,
+                             "--stalled-after", "3"], env=process_env(env, root / name), cwd=ROOT,
                             stdout=log, stderr=subprocess.STDOUT)
 
 
@@ -86,7 +56,7 @@ def test_rows_fan_out_over_two_workers_and_survive_a_killed_one(stack, tmp_path)
     w1, w2 = _worker(tmp_path, stack, "w1"), _worker(tmp_path, stack, "w2")
     launcher = subprocess.Popen(
         [sys.executable, "-m", "ragloom", "eval", "run", "sample", "--queue", "--metrics",
-         METRICS, "--json"], env=_env(stack, tmp_path / "launcher"), cwd=ROOT,
+         METRICS, "--json"], env=process_env(stack, tmp_path / "launcher"), cwd=ROOT,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     settings = load_settings(home=tmp_path / "reader", database_url=stack["RAGLOOM_DATABASE_URL"])
     store = RunStore.for_settings(settings)
