@@ -1,29 +1,33 @@
-"""Ingest jobs: uploads are ingested in a background thread, one job at a time per process.
+"""Ingest jobs: uploads are ingested in a background thread, one job at a time per process, or
+queued for ``ragloom worker`` processes (``enqueue``: the bytes go to the shared database).
 
 Each job's state (status, progress, per-file errors, the ``host:pid`` running it) is written to
 the job store (``HOME/api/jobs.sqlite``, or the shared PostgreSQL) at every progress event, so
-any process sharing it can report it, and a job whose process died (on the same host) is shown
-as ``interrupted`` (re-running the upload resumes cleanly: ingestion is incremental and
-crash-safe).
+any process sharing it can report it. An in-process job whose process died (on the same host) is
+shown as ``interrupted`` (re-running the upload resumes cleanly: ingestion is incremental and
+crash-safe); a queued one is retried by another worker.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import tempfile
 import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from sqlalchemy import insert, select, update
 
+from ragloom.core.private import private_dir
 from ragloom.core.processes import as_polled, process_tag
 from ragloom.core.settings import Settings
 from ragloom.core.storage.engines import SqlStore, store_target
 from ragloom.core.storage.schema import jobs as _jobs
+from ragloom.retrieval.uploads import UPLOAD_SCHEME
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +74,8 @@ class IngestJobs:
             return None
         collection, owner, created, state = found
         tag = state.pop("process", None)  # not shown: clients need not know host names
-        state = as_polled(state, tag, "upload the files again: ingestion skips what was stored")
+        if not state.pop("queue", False):  # a queued job that loses its worker is retried
+            state = as_polled(state, tag, "upload the files again: ingestion skips what was stored")
         return {"id": job_id, "collection": collection, "owner": owner, "created": created,
                 **state}
 
@@ -80,61 +85,124 @@ class IngestJobs:
         """Queue an ingest of ``paths``. ``uploaded`` files that end up not indexed are deleted
         afterwards; ``refused`` (name, reason) pairs are reported as failed files of the job."""
         job_id = uuid.uuid4().hex[:16]
-        state = {"status": "queued", "files_total": len(paths), "files_done": 0,
-                 "chunks_added": 0, "ingested": [], "unchanged": [], "removed": [],
-                 "failed": [{"file": n, "reason": r} for n, r in refused or []], "skipped": [],
-                 "error": None, "fix": None, "finished": None, "redacted": {},
-                 "process": process_tag()}
+        state = {**_new_state(len(paths), refused), "process": process_tag()}
         self.store.add(job_id, collection, owner, state)
         self._pool.submit(self._run, job_id, collection, paths, sync, state, uploaded or [])
         return job_id
 
+    def enqueue(self, collection: str, files: list[tuple[str, BinaryIO]], owner: str, *,
+                sync: bool = False, refused: list[tuple[str, str]] | None = None) -> str:
+        """Store uploads in the shared database and queue their ingest for ``ragloom worker``."""
+        from ragloom.queue import enqueue_ingest
+        from ragloom.retrieval.uploads import UploadStore
+
+        uploads = UploadStore.shared(self.settings)
+        for name, stream in files:
+            uploads.put(collection, name, stream.read())
+        job_id = uuid.uuid4().hex[:16]
+        # No process tag: the queue, not this process, answers for the job (a worker that dies
+        # has its job put back for another one).
+        self.store.add(job_id, collection, owner, {**_new_state(len(files), refused), "queue": True})
+        enqueue_ingest(self.settings, job_id, collection, [n for n, _ in files], sync)
+        return job_id
+
     def _run(self, job_id: str, collection: str, paths: list[Path], sync: bool,
              state: dict[str, Any], uploaded: list[Path]) -> None:
-        from ragloom.retrieval.collections import manifest_path
         from ragloom.retrieval.uploads import discard_unindexed
 
         try:
-            self._ingest(job_id, collection, paths, sync, state)
+            run_ingest(self.settings, self._embeddings_of, self.store, job_id, collection, paths,
+                       sync, state)
         finally:  # a refused upload leaves nothing behind
-            discard_unindexed(uploaded, manifest_path(self.settings, collection))
+            discard_unindexed(uploaded, self.settings, collection)
         state["finished"] = time.time()
         self._save(job_id, state)
 
-    def _ingest(self, job_id: str, collection: str, paths: list[Path], sync: bool,
-                state: dict[str, Any]) -> None:
-        from ragloom.api.errors import describe
-        from ragloom.retrieval.collections import Collection
-        from ragloom.retrieval.ingest import Progress, ingest
 
-        def progress(p: Progress) -> None:
-            # ingest() holds the collection's write lock by now: until then the job is "queued"
-            # (another worker or replica may be writing the same collection).
-            state.update(status="running", files_done=p.files_done, files_total=p.files_total,
-                         chunks_added=p.chunks_added)
-            self._save(job_id, state)
+def _new_state(files: int, refused: list[tuple[str, str]] | None) -> dict[str, Any]:
+    return {"status": "queued", "files_total": files, "files_done": 0, "chunks_added": 0,
+            "ingested": [], "unchanged": [], "removed": [],
+            "failed": [{"file": n, "reason": r} for n, r in refused or []], "skipped": [],
+            "error": None, "fix": None, "finished": None, "redacted": {}}
 
+
+def run_ingest(settings: Settings, embeddings_of: Callable[[Settings], Any], store: JobStore,
+               job_id: str, collection: str, paths: list[Path], sync: bool,
+               state: dict[str, Any], as_source: Callable[[Path], str] | None = None) -> None:
+    """Ingest ``paths`` into ``collection``, saving the job's progress and outcome in ``state``."""
+    from ragloom.api.errors import describe
+    from ragloom.retrieval.collections import Collection
+    from ragloom.retrieval.ingest import Progress, ingest, local_source
+
+    def progress(p: Progress) -> None:
+        # ingest() holds the collection's write lock by now: until then the job is "queued"
+        # (another worker or replica may be writing the same collection).
+        state.update(status="running", files_done=p.files_done, files_total=p.files_total,
+                     chunks_added=p.chunks_added)
+        store.save(job_id, state)
+
+    try:
+        col = Collection(settings, collection, embeddings_of(settings))
+        report = ingest(paths, col, sync=sync, on_progress=progress,
+                        workers=settings.retrieval.ingest_workers or 1,
+                        as_source=as_source or local_source)
+        names = {str(p.resolve()): p.name for p in paths}
+
+        def shown(source: str) -> str:  # uploads by their name: clients know nothing else
+            return names.get(source, source.removeprefix(UPLOAD_SCHEME))
+
+        failed = state["failed"] + [{"file": Path(p).name, "reason": _without_paths(r, paths)}
+                                    for p, r in report.failed]
+        state.update(
+            status="done" if not failed else "done_with_errors",
+            ingested=[shown(s) for s in report.ingested],
+            unchanged=[shown(s) for s in report.unchanged],
+            removed=[shown(s) for s in report.removed],
+            failed=failed,
+            skipped=[{"file": Path(p).name, "reason": _without_paths(r, paths)}
+                     for p, r in report.skipped],
+            chunks_added=report.chunks_added,
+            redacted=dict(report.redacted))
+    except Exception as exc:  # the job records why; the server carries on
+        _, error, fix = describe(exc)
+        log.warning("ingest job %s failed: %s", job_id, error)
+        state.update(status="failed", error=error, fix=fix)
+
+
+def run_queued_ingest(settings: Settings, job_id: str, collection: str, names: list[str],
+                      sync: bool, worker: str | None = None,
+                      embeddings_of: Callable[[Settings], Any] | None = None) -> None:
+    """A queued upload's ingest, on whichever worker took it: the uploads are written from the
+    shared database into a private temporary folder and ingested as ``upload://NAME``."""
+    from ragloom.api.deps import default_embeddings
+    from ragloom.core.storage.engines import shared_engine
+    from ragloom.retrieval.manifest import open_manifest
+    from ragloom.retrieval.uploads import UploadStore, upload_source
+
+    jobs, uploads = JobStore(shared_engine(settings.database)), UploadStore.shared(settings)
+    found = jobs.get(job_id)
+    if found is None:
+        log.warning("ingest job %s is not in the job store: skipped", job_id)
+        return
+    state = {**found[3], "worker": worker}
+    if sync:  # the request's files are the collection's uploads from now on
+        uploads.discard(collection, [n for n in uploads.names(collection) if n not in names])
+    with tempfile.TemporaryDirectory(dir=private_dir(settings.home / "tmp")) as tmp:
+        root = Path(tmp).resolve()
+
+        def as_source(path: Path) -> str:
+            relative = path.resolve().relative_to(root).as_posix()
+            return UPLOAD_SCHEME if relative == "." else upload_source(relative)
+
+        paths = uploads.write_to(collection, names, root)
         try:
-            col = Collection(self.settings, collection, self._embeddings_of(self.settings))
-            report = ingest(paths, col, sync=sync, on_progress=progress,
-                            workers=self.settings.retrieval.ingest_workers or 1)
-            names = {str(p.resolve()): p.name for p in paths}
-            failed = state["failed"] + [{"file": Path(p).name, "reason": _without_paths(r, paths)}
-                                        for p, r in report.failed]
-            state.update(
-                status="done" if not failed else "done_with_errors",
-                ingested=[names.get(s, s) for s in report.ingested],
-                unchanged=[names.get(s, s) for s in report.unchanged],
-                removed=[names.get(s, s) for s in report.removed],
-                failed=failed,
-                skipped=[{"file": Path(p).name, "reason": _without_paths(r, paths)}
-                         for p, r in report.skipped],
-                chunks_added=report.chunks_added,
-                redacted=dict(report.redacted))
-        except Exception as exc:  # the job records why; the server carries on
-            _, error, fix = describe(exc)
-            log.warning("ingest job %s failed: %s", job_id, error)
-            state.update(status="failed", error=error, fix=fix)
+            run_ingest(settings, embeddings_of or default_embeddings, jobs, job_id, collection,
+                       [root] if sync else paths, sync, state, as_source)
+        finally:  # a refused upload leaves nothing behind in the database either
+            manifest = open_manifest(settings, collection)
+            uploads.discard(collection, [n for n in names if manifest.get(upload_source(n)) is None])
+    state["finished"] = time.time()
+    jobs.save(job_id, state)
 
 
 def _without_paths(reason: str, paths: list[Path]) -> str:

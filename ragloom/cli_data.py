@@ -141,8 +141,8 @@ def collections_create(
 @collections_app.command("show")
 def collections_show(ctx: typer.Context, name: Annotated[str, typer.Argument()]) -> None:
     """Files of a collection with their chunk counts."""
-    from ragloom.retrieval.collections import list_collections, manifest_path
-    from ragloom.retrieval.manifest import Manifest
+    from ragloom.retrieval.collections import list_collections
+    from ragloom.retrieval.manifest import manifest_entries
 
     settings = settings_of(ctx)
     row = next((r for r in list_collections(settings) if r["name"] == name), None)
@@ -151,7 +151,7 @@ def collections_show(ctx: typer.Context, name: Annotated[str, typer.Argument()])
         raise typer.Exit(2)
     out.print(f"{name}: {row['files']} files, {row['chunks']} chunks, {row['embedding_model']}",
               highlight=False)
-    for entry in Manifest(manifest_path(settings, name)).entries():
+    for entry in manifest_entries(settings, name):
         out.print(f"  {len(entry.chunk_ids):5d}  {entry.loader:8}  {entry.source}", highlight=False)
 
 

@@ -6,8 +6,9 @@ no broker to run, back up or secure; workers send heartbeats, and a job whose wo
 sending them (SIGKILL, lost machine) is put back for another worker. Celery would add Redis
 and its visibility-timeout redelivery.
 
-``ragloom worker`` runs a worker; ``enqueue_suite`` fans an evaluation out, one task per row.
-Without ``--queue`` (or with no database) everything runs in-process as before.
+``ragloom worker`` runs a worker; ``enqueue_suite`` fans an evaluation out, one task per row, and
+``enqueue_ingest`` queues an upload's ingest (its bytes wait in the shared database). Without
+``--queue`` (or with no database) everything runs in-process as before.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from ragloom.evals.runs import Variant
 
 log = logging.getLogger(__name__)
 EVALS = "evals"
+INGEST = "ingest"
 tasks = procrastinate.Blueprint()
 
 
@@ -70,6 +72,29 @@ def eval_row(context: Any, suite: str, variant: dict[str, Any], run_id: str, row
     extra = context.additional_context
     run_row(_suite(suite, metrics), extra["settings"], Variant(**variant), run_id, row_id, limit,
             worker=context.worker_name, context=extra["contexts"])
+
+
+@tasks.task(name="ingest_upload", queue=INGEST, pass_context=True,
+            retry=procrastinate.RetryStrategy(max_attempts=3, wait=2))
+def ingest_upload(context: Any, job_id: str, collection: str, names: list[str],
+                  sync: bool = False) -> None:
+    """One upload job's ingest; a retry after a lost worker resumes it (ingestion is
+    incremental and crash-safe)."""
+    from ragloom.api.jobs import run_queued_ingest
+
+    run_queued_ingest(context.additional_context["settings"], job_id, collection, names, sync,
+                      worker=context.worker_name)
+
+
+def enqueue_ingest(settings: Settings, job_id: str, collection: str, names: list[str],
+                   sync: bool = False) -> None:
+    """Queue the ingest of uploads already stored in the shared database. The collection is the
+    job's queue lock: one collection's ingests run one after another, in order, rather than a
+    second worker sitting on the collection's write lock."""
+    app = queue_app(_database(settings))
+    with app.open():
+        ingest_upload.configure(lock=f"ingest:{collection}").defer(
+            job_id=job_id, collection=collection, names=names, sync=sync)
 
 
 def _suite(source: str, metrics: list[str] | None) -> Any:
@@ -121,7 +146,7 @@ def run_worker(settings: Settings, *, name: str | None = None, stalled_after_s: 
             reaper = asyncio.create_task(_retry_stalled(app, stalled_after_s))
             try:
                 await app.run_worker_async(
-                    queues=[EVALS], name=name, wait=not once, concurrency=1,
+                    queues=[EVALS, INGEST], name=name, wait=not once, concurrency=1,
                     # One context cache per worker: its rows share model clients and stores.
                     additional_context={"settings": settings, "contexts": ContextCache()},
                     update_heartbeat_interval=max(0.5, stalled_after_s / 4),

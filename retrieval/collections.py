@@ -19,7 +19,7 @@ from ragloom.core.settings import Settings
 from ragloom.retrieval.chunking import ChunkingConfig
 from ragloom.retrieval.generations import shared_generations
 from ragloom.retrieval.lexical import BM25Params, ensure_built, index_dir
-from ragloom.retrieval.manifest import Manifest
+from ragloom.retrieval.manifest import manifest_path, open_manifest
 from ragloom.retrieval.store import ChunkStore, collection_exists, open_client, validate_collection_name
 
 
@@ -36,10 +36,6 @@ class CollectionInfo:
 
 def bm25_params(settings: Settings) -> BM25Params:
     return BM25Params(settings.retrieval.bm25_k1, settings.retrieval.bm25_b)
-
-
-def manifest_path(settings: Settings, name: str) -> Path:
-    return settings.home / "manifests" / f"{name}.sqlite"
 
 
 class Collection:
@@ -60,24 +56,19 @@ class Collection:
         # The collection's recorded chunking wins over current settings, so all files match.
         self.chunking = ChunkingConfig(**{
             k: meta.get(f"chunking_{k}", v) for k, v in asdict(chunking).items()})
-        self.manifest = Manifest(manifest_path(settings, name))
+        self.manifest = open_manifest(settings, self.name)
 
     @property
     def lexical_dir(self) -> Path:
         return index_dir(self.settings.home, self.name)
 
-    def refresh_lexical_index(self, changed: bool = True) -> bool:
+    def refresh_lexical_index(self) -> bool:
         """Rebuild the BM25 index if the collection moved since it was built; True if rebuilt.
 
-        One machine: the manifest's generation says so. With a shared database, ``changed``
-        (this write added or removed chunks) moves the shared generation, which tells every
-        other replica to rebuild its own index from Chroma (``open_retriever``)."""
-        shared = shared_generations(self.settings)
-        if shared is None:
-            generation = self.manifest.generation()
-        else:
-            generation = shared.bump(self.name) if changed else shared.get(self.name)
-        return ensure_built(self.store.records, self.lexical_dir, generation,
+        Every manifest commit moves the collection's generation; with a shared database that
+        generation is what tells every other replica to rebuild its own index from Chroma
+        (``open_retriever``)."""
+        return ensure_built(self.store.records, self.lexical_dir, self.manifest.generation(),
                             bm25_params(self.settings))
 
     def info(self) -> CollectionInfo:
@@ -99,8 +90,10 @@ def list_collections(settings: Settings) -> list[dict[str, Any]]:
     rows = []
     for col in open_client(settings).list_collections():
         meta = col.metadata or {}
-        path = manifest_path(settings, col.name)
-        files, chunks = Manifest(path).counts() if path.exists() else (0, col.count())
+        manifest = open_manifest(settings, col.name, create=False)
+        files, chunks = (0, col.count()) if manifest is None else manifest.counts()
+        if manifest is not None:
+            manifest.close()
         rows.append({"name": col.name, "files": files, "chunks": chunks,
                      "embedding_model": meta.get("embedding_model", "?"),
                      "dimension": meta.get("embedding_dim"),
@@ -115,8 +108,12 @@ def delete_collection(settings: Settings, name: str) -> None:
     except Exception as exc:
         raise StoreError(f"cannot delete collection '{name}': {exc}",
                          fix="see `ragloom collections list`") from exc
+    if settings.database:  # replicas see the collection gone at their next question
+        open_manifest(settings, name).forget()
+        shared_generations(settings).forget(name)  # type: ignore[union-attr]
+        from ragloom.retrieval.uploads import UploadStore
+
+        UploadStore.shared(settings).forget(name)
     for path in manifest_path(settings, name).parent.glob(f"{name}.sqlite*"):
         path.unlink()
     shutil.rmtree(index_dir(settings.home, name), ignore_errors=True)
-    if shared := shared_generations(settings):
-        shared.forget(name)  # replicas see the collection gone at their next question

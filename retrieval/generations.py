@@ -1,20 +1,20 @@
 """Shared collection generations: how replicas without a shared filesystem keep BM25 in step.
 
-With ``database_url`` set, every ingest that changed a collection bumps its generation in the
-shared database; a replica whose own BM25 index (``HOME/bm25/NAME``) was built at another
-generation rebuilds it from the chunks in Chroma (the server every replica uses) before its next
-search. Without a database the collection's manifest generation plays that part, on one machine.
+With ``database_url`` set, every manifest commit (``ragloom.retrieval.manifest``) moves the
+collection's generation on in the shared database, in the commit's own transaction; a replica
+whose own BM25 index (``HOME/bm25/NAME``) was built at another generation rebuilds it from the
+chunks in Chroma (the server every replica uses) before its next search. Without a database the
+same table in the collection's SQLite manifest plays that part, on one machine.
 """
 
 from __future__ import annotations
 
 import functools
-import time
 
 from sqlalchemy import delete, select
 
 from ragloom.core.settings import Settings
-from ragloom.core.storage.engines import SqlStore, shared_engine, upsert_returning
+from ragloom.core.storage.engines import SqlStore, shared_engine
 from ragloom.core.storage.schema import collection_generations as _generations
 
 
@@ -27,14 +27,6 @@ class Generations(SqlStore):
             found = db.execute(select(_generations.c.generation)
                                .where(_generations.c.name == name)).scalar()
         return int(found or 0)
-
-    def bump(self, name: str) -> int:
-        """Move the generation on (atomically, whichever replica or worker wrote)."""
-        with self.engine.begin() as db:
-            return int(upsert_returning(
-                db, _generations, {"name": name, "generation": 1, "updated": time.time()},
-                {"generation": _generations.c.generation + 1, "updated": time.time()},
-                _generations.c.generation))
 
     def forget(self, name: str) -> None:
         with self.engine.begin() as db:

@@ -97,9 +97,14 @@ class Prepared:
     redacted: dict[str, int] = field(default_factory=dict)
 
 
-def prepare(path: Path, known_hash: str | None, cfg: ChunkingConfig, limits: Limits
-            ) -> Prepared | str | tuple[str, str]:
-    """Parse and chunk one file (runs in a worker process).
+def local_source(path: Path) -> str:
+    """A file's manifest source: its absolute path (files ingested from this machine)."""
+    return str(path.resolve())
+
+
+def prepare(path: Path, known_hash: str | None, cfg: ChunkingConfig, limits: Limits,
+            source: str | None = None) -> Prepared | str | tuple[str, str]:
+    """Parse and chunk one file (runs in a worker process) under ``source`` (default: its path).
 
     Returns the prepared file, its hash alone when the content is unchanged, or (path, reason).
     """
@@ -117,7 +122,7 @@ def prepare(path: Path, known_hash: str | None, cfg: ChunkingConfig, limits: Lim
         if limits.redact_pii:
             sections, found = redact_sections(sections)
             redacted = dict(found)
-        source = str(path.resolve())
+        source = source or local_source(path)
         chunks = chunk_sections(sections, source=source, file_hash=digest, cfg=cfg,
                                 metadata={"loader": loader, "file_name": path.name,
                                           "file_type": loader, "ingested_at": now()})
@@ -208,13 +213,15 @@ class _Writer:
 
 
 def _remove_missing(collection: Collection, roots: list[Path], seen: set[str],
-                    report: IngestReport) -> None:
-    prefixes = [str(r.resolve()) for r in roots]
+                    report: IngestReport, as_source: Callable[[Path], str]) -> None:
+    prefixes = [as_source(r) for r in roots]
     gone = []
     for entry in list(collection.manifest.entries()):
-        under = any(entry.source == p or entry.source.startswith(p.rstrip("/") + "/")
+        under = any(entry.source == p or entry.source.startswith(p if p.endswith("/") else p + "/")
                     for p in prefixes)
-        if under and entry.source not in seen and not Path(entry.source).exists():
+        # A local file that exists but was not seen was skipped (type, loop), not deleted.
+        local = entry.source.startswith("/") and Path(entry.source).exists()
+        if under and entry.source not in seen and not local:
             gone.append(entry)
     if gone:
         collection.manifest.begin([(e.source, [], list(e.chunk_ids)) for e in gone])
@@ -226,17 +233,19 @@ def _remove_missing(collection: Collection, roots: list[Path], seen: set[str],
 
 def ingest(paths: Iterable[Path], collection: Collection, *, sync: bool = False,
            on_progress: Callable[[Progress], None] | None = None, workers: int | None = None,
-           batch_chunks: int = 256, on_wait: Callable[[], None] | None = None) -> IngestReport:
+           batch_chunks: int = 256, on_wait: Callable[[], None] | None = None,
+           as_source: Callable[[Path], str] = local_source) -> IngestReport:
     """Ingest files and folders into ``collection``; ``on_wait`` is called if another process
-    is writing the collection (this call then waits for it)."""
-    with collection_write_lock(collection.settings.home, collection.name, on_wait):
+    is writing the collection (this call then waits for it). ``as_source`` names each file in
+    the manifest (queued uploads: ``upload://NAME`` on every worker, not a temporary path)."""
+    with collection_write_lock(collection.settings, collection.name, on_wait):
         return _ingest_files([Path(p) for p in paths], collection, sync, on_progress, workers,
-                             batch_chunks)
+                             batch_chunks, as_source)
 
 
 def _ingest_files(roots: list[Path], collection: Collection, sync: bool,
                   on_progress: Callable[[Progress], None] | None, workers: int | None,
-                  batch_chunks: int) -> IngestReport:
+                  batch_chunks: int, as_source: Callable[[Path], str]) -> IngestReport:
     report = IngestReport()
     report.recovered = recover(collection.manifest, collection.store)
     r = collection.settings.retrieval
@@ -244,11 +253,11 @@ def _ingest_files(roots: list[Path], collection: Collection, sync: bool,
                     ArchiveLimits.of(r))
     manifest = collection.manifest
 
-    todo: list[tuple[Path, str | None]] = []
+    todo: list[tuple[Path, str, str | None]] = []
     seen: set[str] = set()
     files = list(discover(roots, report.failed, report.skipped))
     for path in files:
-        source = str(path.resolve())
+        source = as_source(path)
         seen.add(source)
         entry = manifest.get(source)
         try:
@@ -259,11 +268,12 @@ def _ingest_files(roots: list[Path], collection: Collection, sync: bool,
         if entry and entry.size == st.st_size and entry.mtime_ns == st.st_mtime_ns:
             report.unchanged.append(source)
         else:
-            todo.append((path, entry.content_hash if entry else None))
+            todo.append((path, source, entry.content_hash if entry else None))
 
     done = len(files) - len(todo)
     writer = _Writer(collection, report, batch_chunks)
-    for (path, _), result in zip(todo, _run(todo, collection.chunking, limits, workers), strict=True):
+    for (path, source, _), result in zip(todo, _run(todo, collection.chunking, limits, workers),
+                                         strict=True):
         done += 1
         if isinstance(result, Prepared):
             writer.add(result)
@@ -272,8 +282,8 @@ def _ingest_files(roots: list[Path], collection: Collection, sync: bool,
             status = "ingested"
         elif isinstance(result, str):  # same content, new timestamps
             st = path.stat()
-            manifest.touch(str(path.resolve()), st.st_size, st.st_mtime_ns)
-            report.unchanged.append(str(path.resolve()))
+            manifest.touch(source, st.st_size, st.st_mtime_ns)
+            report.unchanged.append(source)
             status = "unchanged"
         else:
             log.warning("skipped %s: %s", *result)
@@ -284,8 +294,8 @@ def _ingest_files(roots: list[Path], collection: Collection, sync: bool,
                                  + sum(len(p.chunks) for p in writer.buffer), status))
     writer.flush()
     if sync:
-        _remove_missing(collection, roots, seen, report)
-    collection.refresh_lexical_index(changed=report.changed)
+        _remove_missing(collection, roots, seen, report, as_source)
+    collection.refresh_lexical_index()
     return report
 
 
@@ -302,7 +312,7 @@ class Record:
 def ingest_records(records: Iterable[Record], collection: Collection, *, namespace: str,
                    batch_chunks: int = 256) -> IngestReport:
     """Ingest records under sources ``namespace://ID`` with the same manifest protocol as files."""
-    with collection_write_lock(collection.settings.home, collection.name):
+    with collection_write_lock(collection.settings, collection.name):
         return _ingest_records(records, collection, namespace, batch_chunks)
 
 
@@ -332,17 +342,17 @@ def _ingest_records(records: Iterable[Record], collection: Collection, namespace
                                           "ingested_at": now()})
         writer.add(Prepared(source, digest, len(data), 0, "record", chunks))
     writer.flush()
-    collection.refresh_lexical_index(changed=report.changed)
+    collection.refresh_lexical_index()
     return report
 
 
-def _run(todo: list[tuple[Path, str | None]], cfg: ChunkingConfig, limits: Limits,
+def _run(todo: list[tuple[Path, str, str | None]], cfg: ChunkingConfig, limits: Limits,
          workers: int | None) -> Iterator[Prepared | str | tuple[str, str]]:
     """Prepare files in order, parsing ahead in worker processes when there is more than one."""
     workers = min(workers or os.cpu_count() or 1, len(todo))
     if workers <= 1:
-        for path, known in todo:
-            yield prepare(path, known, cfg, limits)
+        for path, source, known in todo:
+            yield prepare(path, known, cfg, limits, source)
         return
     from ragloom.retrieval.chunking import _splitter
 
@@ -363,13 +373,13 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
 
 
-def _bounded_map(pool: Executor, todo: list[tuple[Path, str | None]], cfg: ChunkingConfig,
+def _bounded_map(pool: Executor, todo: list[tuple[Path, str, str | None]], cfg: ChunkingConfig,
                  limits: Limits, window: int) -> Iterator[Prepared | str | tuple[str, str]]:
     """Like ``pool.map`` but with at most ``window`` files parsed ahead (bounded memory)."""
     pending: deque[Future] = deque()  # type: ignore[type-arg]
     items = iter(todo)
-    for path, known in items:
-        pending.append(pool.submit(prepare, path, known, cfg, limits))
+    for path, source, known in items:
+        pending.append(pool.submit(prepare, path, known, cfg, limits, source))
         if len(pending) >= window:
             yield pending.popleft().result()
     while pending:

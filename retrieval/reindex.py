@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 def reindex(settings: Settings, name: str, embedding_id: str, embeddings: Embeddings, *,
             batch: int = 256, on_progress: Callable[[int, int], None] | None = None) -> int:
     """Re-embed every chunk of ``name`` with ``embeddings``; returns the number of chunks."""
-    with collection_write_lock(settings.home, name):  # no ingest may write it meanwhile
+    with collection_write_lock(settings, name):  # no ingest may write it meanwhile
         return _reembed(settings, name, embedding_id, embeddings, batch, on_progress)
 
 

@@ -21,8 +21,25 @@ from ragloom.core.errors import RagloomError
 from ragloom.evals.store import RunStore
 from ragloom.prompts import PromptStore
 from ragloom.prompts.authoring import create_version, rollback, set_label
+from ragloom.retrieval.manifest import FileEntry, Manifest
 
 Opener = Callable[[type], Any]
+
+
+class DocsManifest(Manifest):
+    """The manifest of collection ``docs`` (the opener passes only the target)."""
+
+    def __init__(self, target: Any):
+        super().__init__(target, "docs")
+
+
+class NotesManifest(Manifest):
+    def __init__(self, target: Any):
+        super().__init__(target, "notes")
+
+
+def _file(source: str, *ids: str) -> FileEntry:
+    return FileEntry(source, "h" * 64, 10, 1, "text", ids, 1.0)
 
 
 def _trace(question: str = "What is Oolong?", **extra: Any) -> dict[str, Any]:
@@ -119,6 +136,39 @@ class StorageConformance:
         assert (collection, owner, state["status"]) == ("docs", "key1", "done")
         assert state["failed"] == [{"file": "x.pdf", "reason": "empty"}] and created > 0
         assert b.get("nope") is None
+
+    # ------------------------------------------------------------------ manifests
+
+    def test_a_manifest_written_by_one_writer_is_what_every_replica_reads(
+            self, target: Opener) -> None:
+        a, b = target(DocsManifest), target(DocsManifest)
+        assert a.generation() == 0 and b.counts() == (0, 0) and b.get("upload://a.txt") is None
+        a.begin([("upload://a.txt", ["c1", "c2"], []), ("upload://b.txt", ["c3"], [])])
+        intents = {i.source: i for i in b.intents()}
+        assert intents["upload://a.txt"].add_ids == ("c1", "c2") and not intents["upload://a.txt"].committed
+        a.commit([("upload://a.txt", _file("upload://a.txt", "c1", "c2")),
+                  ("upload://b.txt", _file("upload://b.txt", "c3"))])
+        assert all(i.committed for i in b.intents()) and b.generation() == 1  # one per commit
+        a.finish(["upload://a.txt", "upload://b.txt"])
+        assert b.intents() == [] and b.counts() == (2, 3)
+        assert [e.source for e in b.entries()] == ["upload://a.txt", "upload://b.txt"]
+        b.touch("upload://a.txt", 11, 2)
+        found = a.get("upload://a.txt")
+        assert found is not None and (found.size, found.mtime_ns, found.chunk_ids) == (11, 2, ("c1", "c2"))
+        b.begin([("upload://b.txt", [], ["c3"])])
+        b.commit([("upload://b.txt", None)])  # a removed file
+        b.finish(["upload://b.txt"])
+        assert a.counts() == (1, 2) and a.generation() == 2
+
+    def test_collections_have_separate_manifests_and_generations(self, target: Opener) -> None:
+        docs, notes = target(DocsManifest), target(NotesManifest)
+        docs.begin([("x", ["c1"], [])])
+        docs.commit([("x", _file("x", "c1"))])
+        notes.begin([("x", ["n1"], [])])
+        assert docs.intents()[0].committed and not notes.intents()[0].committed
+        assert notes.get("x") is None and notes.generation() == 0 and docs.generation() == 1
+        docs.forget()
+        assert docs.counts() == (0, 0) and docs.intents() == [] and len(notes.intents()) == 1
 
     # ------------------------------------------------------------------ evaluation runs
 

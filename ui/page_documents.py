@@ -24,12 +24,10 @@ def _ingest(s: Settings, name: str, paths: list[Path], sync: bool, uploaded: lis
             refused: list[tuple[str, str]]) -> dict[str, Any]:
     """Run ingestion with a live progress bar; returns a summary the page keeps. Uploads that end
     up not indexed (refused, or the run failed) are deleted again."""
-    from ragloom.retrieval.collections import manifest_path
-
     try:
         return _run_ingest(s, name, paths, sync, refused)
     finally:
-        discard_unindexed(uploaded, manifest_path(s, name))
+        discard_unindexed(uploaded, s, name)
 
 
 def _run_ingest(s: Settings, name: str, paths: list[Path], sync: bool,
@@ -117,11 +115,9 @@ def _add_tab(s: Settings) -> None:
 
 
 def _documents_size(s: Settings, name: str) -> int:
-    from ragloom.retrieval.collections import manifest_path
-    from ragloom.retrieval.manifest import Manifest
+    from ragloom.retrieval.manifest import manifest_entries
 
-    path = manifest_path(s, name)
-    return sum(e.size for e in Manifest(path).entries()) if path.exists() else 0
+    return sum(e.size for e in manifest_entries(s, name))
 
 
 def _collections_tab(s: Settings) -> None:
@@ -173,8 +169,8 @@ def _reindex(s: Settings, name: str, model: str) -> None:
 
 
 def _preview_tab(s: Settings) -> None:
-    from ragloom.retrieval.collections import list_collections, manifest_path
-    from ragloom.retrieval.manifest import Manifest
+    from ragloom.retrieval.collections import list_collections
+    from ragloom.retrieval.manifest import manifest_entries
     from ragloom.retrieval.store import ChunkStore, open_client
 
     names = collection_names(s)
@@ -182,8 +178,7 @@ def _preview_tab(s: Settings) -> None:
         st.info("No collections yet.")
         return
     name = st.selectbox("Collection", names, key="docs-preview-collection")
-    path = manifest_path(s, name)
-    entries = list(Manifest(path).entries()) if path.exists() else []
+    entries = manifest_entries(s, name)
     if not entries:
         st.info("This collection has no documents recorded.")
         return

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Query, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 
-from ragloom.api.deps import Caller, Service, require
+from ragloom.api.deps import Caller, Service, ServiceState, require
 from ragloom.api.errors import ApiError
 from ragloom.api.limits import inside, safe_filename
 from ragloom.core.private import private_dir, private_file
@@ -87,16 +87,39 @@ def upload_documents(name: str, svc: Service, who: Caller,
                      files: Annotated[list[UploadFile], File(description="Documents to ingest.")],
                      sync: Annotated[bool, Query(
                          description="Also remove earlier uploads not in this request.")] = False,
+                     queue: Annotated[bool, Query(
+                         description="Ingest on a `ragloom worker` (needs database_url): the "
+                         "files wait in the shared database, so any worker can take the job."
+                         )] = False,
                      ) -> dict[str, Any]:
     require(who, name, "write")
     validate_collection_name(name)
     if len(files) > svc.settings.api.max_upload_files:
         raise ApiError(413, f"{len(files)} files in one upload, over the limit of "
                        f"{svc.settings.api.max_upload_files}", "upload in several requests")
-    folder = svc.uploads_dir / name
-    private_dir(folder)  # uploaded documents: for this user only
+    if queue and not svc.settings.database:
+        raise ApiError(422, "queued ingests need the shared database (database_url)",
+                       "set RAGLOOM_DATABASE_URL on the API and the workers, or upload without "
+                       "queue=true")
     names = [safe_filename(f.filename) for f in files]
     keep, refused = split_duplicates(names)  # each later file of one name is refused on its own
+    if queue:
+        job = svc.jobs.enqueue(name, [(names[i], files[i].file) for i in keep], who.id,
+                               sync=sync, refused=refused)
+    else:
+        job = _ingest_here(svc, name, files, names, keep, refused, who.id, sync)
+    stored = [names[i] for i in keep]
+    svc.audit.record(who, "documents.upload", collection=name, target=job, files=stored,
+                     queued=queue)
+    return {"job": job, "collection": name, "files": stored,
+            "refused": [{"file": n, "reason": r} for n, r in refused], "status_url": f"/jobs/{job}"}
+
+
+def _ingest_here(svc: ServiceState, name: str, files: list[UploadFile], names: list[str],
+                 keep: list[int], refused: list[tuple[str, str]], owner: str, sync: bool) -> str:
+    """Save the uploads under HOME/uploads/NAME and ingest them in a thread of this process."""
+    folder = svc.uploads_dir / name
+    private_dir(folder)  # uploaded documents: for this user only
     saved = []
     for upload, clean in ((files[i], names[i]) for i in keep):
         path = inside(folder, clean)
@@ -105,12 +128,8 @@ def upload_documents(name: str, svc: Service, who: Caller,
             shutil.copyfileobj(upload.file, sink, length=1 << 20)
         tmp.replace(path)  # a half-written upload is never ingested
         saved.append(path)
-    job = svc.jobs.submit(name, [folder] if sync else saved, who.id, sync=sync, uploaded=saved,
-                          refused=refused)
-    stored = [names[i] for i in keep]
-    svc.audit.record(who, "documents.upload", collection=name, target=job, files=stored)
-    return {"job": job, "collection": name, "files": stored,
-            "refused": [{"file": n, "reason": r} for n, r in refused], "status_url": f"/jobs/{job}"}
+    return svc.jobs.submit(name, [folder] if sync else saved, owner, sync=sync, uploaded=saved,
+                           refused=refused)
 
 
 @router.get("/jobs/{job_id}", summary="Progress and per-file errors of an ingest job")

@@ -50,7 +50,9 @@ def shared_engine(url: str) -> Engine:
     return engine
 
 
-def sqlite_engine(path: Path, tables: list[Table]) -> Engine:
+def sqlite_engine(path: Path, tables: list[Table], synchronous: str = "NORMAL") -> Engine:
+    """``synchronous=NORMAL`` may lose the last commits on power loss, never corrupt; FULL for
+    what must agree with another store (the manifest with Chroma)."""
     private_file(path)  # 0600 in a 0700 folder before SQLite creates it
     engine = create_engine(f"sqlite:///{path}",
                            connect_args={"timeout": 30, "check_same_thread": False})
@@ -58,7 +60,7 @@ def sqlite_engine(path: Path, tables: list[Table]) -> Engine:
     @event.listens_for(engine, "connect")
     def _pragmas(conn, _record):  # type: ignore[no-untyped-def]
         conn.execute("PRAGMA journal_mode=WAL")  # readers never wait for the writer
-        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute(f"PRAGMA synchronous={synchronous}")
         conn.execute("PRAGMA foreign_keys=ON")
 
     metadata.create_all(engine, tables=tables)

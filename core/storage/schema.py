@@ -9,12 +9,14 @@ and upgraded by the Alembic migrations in ``migrations/``.
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     CheckConstraint,
     Column,
     Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
     String,
@@ -143,4 +145,43 @@ prompt_meta = Table(
     "prompt_meta", metadata,
     Column("name", Text, primary_key=True),
     Column("meta", Text, nullable=False),  # JSON: {"labels": {...}, "sha256": {...}}
+)
+
+# A collection's manifest: what it holds file by file, and the intent log that makes ingestion
+# crash-safe (``ragloom.retrieval.manifest``). Sources are absolute paths for files ingested
+# from a folder, ``upload://NAME`` for uploads and ``NAMESPACE://ID`` for records.
+manifest_files = Table(
+    "manifest_files", metadata,
+    Column("collection", Text, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("content_hash", Text, nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("mtime_ns", BigInteger, nullable=False),
+    Column("loader", Text, nullable=False),
+    Column("chunk_ids", Text, nullable=False),  # JSON list
+    Column("ingested_at", Float, nullable=False),
+    PrimaryKeyConstraint("collection", "source"),
+)
+
+manifest_intents = Table(
+    "manifest_intents", metadata,
+    Column("collection", Text, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("add_ids", Text, nullable=False),  # JSON list
+    Column("drop_ids", Text, nullable=False),  # JSON list
+    Column("committed", Integer, nullable=False, server_default="0"),
+    PrimaryKeyConstraint("collection", "source"),
+)
+
+# Uploaded documents' bytes, so that any worker can ingest an upload received by any replica
+# (and re-ingest it later) without a shared filesystem. Only queued uploads are kept here.
+uploads = Table(
+    "uploads", metadata,
+    Column("collection", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("content", LargeBinary, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("created", Float, nullable=False),
+    PrimaryKeyConstraint("collection", "name"),
 )

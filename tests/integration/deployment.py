@@ -51,6 +51,17 @@ def process_env(shared: dict[str, str], home: Path) -> dict[str, str]:
     return {**base, **shared, "RAGLOOM_HOME": str(home)}
 
 
+def ragloom_cli(home: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """Run one ``ragloom`` command as a process of the deployment with its own home."""
+    return subprocess.run([sys.executable, "-m", "ragloom", *args], env=process_env(env, home),
+                          capture_output=True, text=True, timeout=300, cwd=ROOT)
+
+
+def logs(root: Path) -> str:
+    """The tail of every ``*.log`` the deployment's processes wrote under ``root``."""
+    return "\n".join(f"--- {p.name}\n{p.read_text()[-3000:]}" for p in root.glob("*.log"))
+
+
 def _answers(url: str) -> bool:
     try:
         return httpx.get(url, timeout=1).is_success

@@ -63,10 +63,12 @@ def test_reingest_skips_unchanged_files(home: Path) -> None:
 
 
 def test_ingest_waits_while_another_process_writes_the_collection(home: Path) -> None:
+    from ragloom.core.settings import Settings
     from ragloom.retrieval.locks import collection_write_lock
 
+    settings = Settings(home=home)
     cmd = [*RAGLOOM, "--home", str(home), "ingest", str(SAMPLE_CORPUS), "--collection", "sample"]
-    with collection_write_lock(home, "sample"):  # as an API job or the web app would hold it
+    with collection_write_lock(settings, "sample"):  # as an API job or the web app would hold it
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                 cwd=Path(__file__).resolve().parents[2])
         with pytest.raises(subprocess.TimeoutExpired):

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from ragloom.core.errors import ConfigError
+from ragloom.core.errors import ConfigError, IngestError
 from ragloom.core.models import get_embeddings
 from ragloom.core.settings import load_settings
 from ragloom.core.storage.engines import connect, shared_engine
@@ -208,3 +208,62 @@ def test_an_ingest_on_one_replica_is_searchable_by_bm25_and_dense_on_another(
     # An unchanged re-ingest does not make every replica rebuild.
     ingest([note], Collection(a, "replicated", embeddings), workers=1)
     assert cache(b, "replicated").retriever is after.retriever
+
+
+def test_the_collection_write_lock_spans_machines_and_frees_itself(db: str, tmp_path: Path) -> None:
+    """Two replicas with different homes: the PostgreSQL advisory lock excludes them (no HOME/locks
+    file could), per collection; a holder whose connection dies releases it."""
+    import threading
+
+    from ragloom.retrieval.locks import collection_write_lock
+
+    a = load_settings(home=tmp_path / "a", database_url=db)
+    b = load_settings(home=tmp_path / "b", database_url=db)
+    waited, got = threading.Event(), threading.Event()
+
+    def writer() -> None:
+        with collection_write_lock(b, "docs", on_wait=waited.set):
+            got.set()
+
+    with collection_write_lock(a, "docs"):
+        thread = threading.Thread(target=writer)
+        thread.start()
+        assert waited.wait(10) and not got.wait(0.5)  # B waits while A writes
+        with collection_write_lock(b, "other", on_wait=lambda: pytest.fail("other collection")):
+            pass
+    assert got.wait(10)
+    thread.join(10)
+    assert not (tmp_path / "a" / "locks").exists()
+    holder = subprocess.Popen(  # a writer killed mid-write: the server drops its lock
+        [sys.executable, "-c", "import time; from ragloom.core.settings import load_settings; "
+         "from ragloom.retrieval.locks import collection_write_lock as lock; "
+         f"s = load_settings(home={str(tmp_path / 'c')!r}, database_url={db!r}); "
+         "cm = lock(s, 'docs'); cm.__enter__(); print('held', flush=True); time.sleep(60)"],
+        stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[2])
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    holder.kill()
+    holder.wait(10)
+    with collection_write_lock(a, "docs"):  # would hang if the lock outlived its session
+        pass
+
+
+def test_queued_uploads_are_shared_and_discarded_by_name(db: str, tmp_path: Path) -> None:
+    from ragloom.retrieval.uploads import UploadStore
+
+    a = UploadStore.shared(load_settings(home=tmp_path / "a", database_url=db))
+    b = UploadStore.shared(load_settings(home=tmp_path / "b", database_url=db))
+    a.put("docs", "a.txt", b"alpha")
+    a.put("docs", "b.txt", b"beta")
+    a.put("docs", "a.txt", b"alpha 2")  # the same name again replaces it
+    a.put("other", "a.txt", b"other")
+    assert b.names("docs") == ["a.txt", "b.txt"]
+    written = b.write_to("docs", ["a.txt", "gone.txt"], tmp_path)
+    assert written == [tmp_path / "a.txt"] and written[0].read_bytes() == b"alpha 2"
+    assert written[0].stat().st_mode & 0o777 == 0o600
+    b.discard("docs", ["b.txt"])
+    assert a.names("docs") == ["a.txt"]
+    a.forget("docs")
+    assert b.names("docs") == [] and b.names("other") == ["a.txt"]
+    a.put("docs", "../x", b"x")  # names are made safe before they get here; still checked
+    with pytest.raises(IngestError, match="leaves the upload folder"):
+        a.write_to("docs", ["../x"], tmp_path / "sub")

@@ -19,7 +19,7 @@ import pytest
 
 from ragloom.core.settings import load_settings
 from ragloom.evals.store import RunStore
-from tests.integration.deployment import deployment, process_env
+from tests.integration.deployment import deployment, logs, process_env, ragloom_cli
 from tests.integration.servers import HOST
 
 pytestmark = pytest.mark.integration
@@ -32,15 +32,10 @@ def stack() -> Iterator[dict[str, str]]:
     """RAGLOOM_* settings every process of the deployment shares (each keeps its own home)."""
     root = Path(tempfile.mkdtemp(prefix="ragloom-queue-"))
     with deployment(root) as env:
-        upgraded = _ragloom(root / "admin", env, "db", "upgrade")
+        upgraded = ragloom_cli(root / "admin", env, "db", "upgrade")
         assert upgraded.returncode == 0, upgraded.stderr
         assert "task queue" in upgraded.stderr  # procrastinate's tables were created
         yield env
-
-
-def _ragloom(home: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "ragloom", *args], env=process_env(env, home),
-                          capture_output=True, text=True, timeout=300, cwd=ROOT)
 
 
 def _worker(root: Path, env: dict[str, str], name: str) -> subprocess.Popen[bytes]:
@@ -64,7 +59,7 @@ def test_rows_fan_out_over_two_workers_and_survive_a_killed_one(stack, tmp_path)
         deadline = time.monotonic() + 180
         while not any(r["worker"] == "w1" for run in store.list_runs("sample", 1)
                       for r in store.rows(run["id"])):
-            assert time.monotonic() < deadline and launcher.poll() is None, _logs(tmp_path)
+            assert time.monotonic() < deadline and launcher.poll() is None, logs(tmp_path)
             time.sleep(0.2)
         w1.send_signal(signal.SIGKILL)  # mid-row: its task must move to w2
         w1.wait(timeout=10)
@@ -83,11 +78,7 @@ def test_rows_fan_out_over_two_workers_and_survive_a_killed_one(stack, tmp_path)
     workers = [r["worker"] for r in rows]
     assert "w1" in workers and "w2" in workers and all(r.get("answer") for r in rows)
     assert all(set(r["scores"]) == set(METRICS.split(",")) for r in rows)
-    assert "lost its worker: retrying it" in (tmp_path / "w2.log").read_text(), _logs(tmp_path)
-
-
-def _logs(root: Path) -> str:
-    return "\n".join(f"--- {p.name}\n{p.read_text()[-3000:]}" for p in root.glob("*.log"))
+    assert "lost its worker: retrying it" in (tmp_path / "w2.log").read_text(), logs(tmp_path)
 
 
 def test_the_api_queues_an_evaluation_and_a_worker_fills_it(stack, tmp_path) -> None:
@@ -112,7 +103,7 @@ def test_the_api_queues_an_evaluation_and_a_worker_fills_it(stack, tmp_path) -> 
         assert state["status"] == "queued", state
         (run_id,) = state["run_ids"]
         assert api.get(f"/evals/runs/{run_id}").json()["status"] == "queued"
-        done = _ragloom(tmp_path / "w", stack, "worker", "--once")  # until the queue is empty
+        done = ragloom_cli(tmp_path / "w", stack, "worker", "--once")  # until the queue is empty
         assert done.returncode == 0, done.stderr
         run = api.get(f"/evals/runs/{run_id}").json()
     assert run["status"] == "done" and len(run["rows"]) == 2

@@ -233,7 +233,7 @@ def test_ingest_of_a_collection_waits_for_another_process_ingesting_it(api, sett
 
     files = [("files", ("kettle.md", b"The kettle takes four minutes to boil water for tea, "
                         b"every single time, in the office kitchen on floor two.\n"))]
-    with collection_write_lock(settings.home, "locked"):  # as another worker would hold it
+    with collection_write_lock(settings, "locked"):  # as another worker would hold it
         job = api.post("/collections/locked/documents", files=files).json()["job"]
         time.sleep(0.5)
         assert api.get(f"/jobs/{job}").json()["status"] == "queued"

@@ -65,3 +65,38 @@ def test_manifest_survives_reopen(settings, fake_embeddings, tmp_path: Path) -> 
     col.manifest.close()
     again = _collection(settings, fake_embeddings)
     assert again.manifest.counts() == (1, 2)
+
+
+def test_a_manifest_file_of_an_earlier_version_is_adopted_once(settings) -> None:
+    """Manifests written before the shared storage layer (tables files/intents/state) keep
+    their files, unfinished intents and generation."""
+    import sqlite3
+
+    from ragloom.retrieval.manifest import manifest_path, open_manifest
+
+    path = manifest_path(settings, "old")
+    path.parent.mkdir(parents=True)
+    db = sqlite3.connect(path)
+    db.executescript("""
+        CREATE TABLE files (source TEXT PRIMARY KEY, content_hash TEXT NOT NULL,
+            size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, loader TEXT NOT NULL,
+            chunk_ids TEXT NOT NULL, ingested_at REAL NOT NULL);
+        CREATE TABLE state (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+        CREATE TABLE intents (source TEXT PRIMARY KEY, add_ids TEXT NOT NULL,
+            drop_ids TEXT NOT NULL, committed INTEGER NOT NULL DEFAULT 0);
+        INSERT INTO files VALUES ('/d/a.md', 'h1', 5, 7, 'markdown', '["a-0", "a-1"]', 1.5);
+        INSERT INTO intents VALUES ('/d/b.md', '["b-0"]', '[]', 0);
+        INSERT INTO state VALUES ('generation', 4);
+    """)
+    db.commit()
+    db.close()
+    manifest = open_manifest(settings, "old")
+    assert manifest is not None
+    assert manifest.get("/d/a.md") == FileEntry("/d/a.md", "h1", 5, 7, "markdown", ("a-0", "a-1"), 1.5)
+    assert [i.source for i in manifest.intents()] == ["/d/b.md"] and manifest.generation() == 4
+    manifest.commit([("/d/b.md", FileEntry("/d/b.md", "h2", 1, 1, "markdown", ("b-0",), 2.0))])
+    manifest.close()
+    again = open_manifest(settings, "old")  # opened again: nothing adopted twice
+    assert again is not None and again.counts() == (2, 3) and again.generation() == 5
+    tables = {r[0] for r in sqlite3.connect(path).execute("SELECT name FROM sqlite_master")}
+    assert not {"files", "intents", "state"} & tables

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from ragloom.core.errors import IngestError
-from ragloom.retrieval.collections import list_collections, manifest_path
-from ragloom.retrieval.manifest import Manifest
+from ragloom.retrieval.collections import list_collections
+from ragloom.retrieval.manifest import manifest_entries
 from ragloom.retrieval.uploads import safe_filename
 from ragloom.ui.page_documents import REPORT_KEY
 from ragloom.ui.state import NEW_COLLECTION
@@ -95,7 +95,7 @@ def test_collections_table_preview_and_delete(settings) -> None:
     docs = at.selectbox(key="docs-preview-doc")
     assert [o.split(" (")[0] for o in docs.options] == ["company-handbook.md", "shipping-faq.txt",
                                                          "tea-guide.pdf"]
-    tea = next(e for e in Manifest(manifest_path(settings, "sample")).entries()
+    tea = next(e for e in manifest_entries(settings, "sample")
                if e.source.endswith("tea-guide.pdf"))
     docs.set_value(tea).run()
     assert any("Oolong" in t.value for t in at.text)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ragloom.retrieval.collections import manifest_path
-from ragloom.retrieval.manifest import Manifest
+from ragloom.core.settings import Settings
+from ragloom.retrieval.manifest import manifest_entries, open_manifest
 from ragloom.retrieval.uploads import discard_unindexed, split_duplicates
 from ragloom.ui.page_documents import REPORT_KEY
 from ragloom.ui.state import NEW_COLLECTION
@@ -40,14 +40,15 @@ def test_only_uploads_the_manifest_records_are_kept(tmp_path: Path) -> None:
     kept, dropped = tmp_path / "kept.txt", tmp_path / "dropped.txt"
     kept.write_bytes(TEA)
     dropped.write_bytes(COFFEE)
-    manifest = Manifest(tmp_path / "m.sqlite")
+    settings = Settings(home=tmp_path / "home")
+    manifest = open_manifest(settings, "docs")
     manifest.begin([(str(kept.resolve()), ["c1"], [])])
     manifest.commit([(str(kept.resolve()), _entry(kept))])
     manifest.finish([str(kept.resolve())])
     manifest.close()
-    assert discard_unindexed([kept, dropped], tmp_path / "m.sqlite") == [dropped]
+    assert discard_unindexed([kept, dropped], settings, "docs") == [dropped]
     assert kept.exists() and not dropped.exists()
-    assert discard_unindexed([kept], tmp_path / "missing.sqlite") == [kept] and not kept.exists()
+    assert discard_unindexed([kept], settings, "missing") == [kept] and not kept.exists()
 
 
 def _entry(path: Path):  # type: ignore[no-untyped-def]
@@ -75,7 +76,7 @@ def test_web_app_batch_with_a_duplicate_name_and_a_broken_file(settings) -> None
     folder = settings.home / "uploads" / "batch"
     assert [p.name for p in folder.iterdir()] == ["notes.txt"]  # the refused PDF is not kept
     assert (folder / "notes.txt").read_bytes() == TEA
-    sources = [e.source for e in Manifest(manifest_path(settings, "batch")).entries()]
+    sources = [e.source for e in manifest_entries(settings, "batch")]
     assert sources == [str((folder / "notes.txt").resolve())]
 
 
