@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from sqlalchemy import insert, select, update
 
@@ -90,15 +90,16 @@ class IngestJobs:
         self._pool.submit(self._run, job_id, collection, paths, sync, state, uploaded or [])
         return job_id
 
-    def enqueue(self, collection: str, files: list[tuple[str, BinaryIO]], owner: str, *,
-                sync: bool = False, refused: list[tuple[str, str]] | None = None) -> str:
-        """Store uploads in the shared database and queue their ingest for ``ragloom worker``."""
+    def enqueue(self, collection: str, files: list[tuple[str, Callable[[], bytes]]], owner: str,
+                *, sync: bool = False, refused: list[tuple[str, str]] | None = None) -> str:
+        """Store uploads (name, reader of its bytes: one file in memory at a time) in the shared
+        database and queue their ingest for ``ragloom worker``."""
         from ragloom.queue import enqueue_ingest
         from ragloom.retrieval.uploads import UploadStore
 
         uploads = UploadStore.shared(self.settings)
-        for name, stream in files:
-            uploads.put(collection, name, stream.read())
+        for name, read in files:
+            uploads.put(collection, name, read())
         job_id = uuid.uuid4().hex[:16]
         # No process tag: the queue, not this process, answers for the job (a worker that dies
         # has its job put back for another one).

@@ -4,8 +4,10 @@ It serves ``/v1/models``, ``/v1/embeddings`` (deterministic bag-of-words vectors
 ``/v1/chat/completions`` (streamed or not), answering ragloom's prompts the way a good model would:
 the JSON verdicts grading and grounding ask for, and otherwise a one-sentence answer citing [1].
 ``POST /control`` switches faults on and off while it runs:
-``{"mode": "ok" | "error" | "hang", "delay_s": 0.0}`` — ``error`` answers 500, ``hang`` never
-answers within any sane timeout. ``GET /control`` returns the mode and request counts.
+``{"mode": "ok" | "error" | "hang", "delay_s": 0.0, "embed_delay_s": 0.0}`` — ``error`` answers
+500, ``hang`` never answers within any sane timeout; ``delay_s`` slows chat calls and
+``embed_delay_s`` embedding calls (a slow ingest, to kill a worker in the middle of one).
+``GET /control`` returns the mode and request counts.
 
     python benchmarks/fake_openai.py --port 9100
 """
@@ -28,7 +30,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 DIM = 64
 ANSWER = "{fact} [1]."  # a cooperative model quotes its first source
-_STATE: dict[str, Any] = {"mode": "ok", "delay_s": 0.0, "counts": Counter()}
+_STATE: dict[str, Any] = {"mode": "ok", "delay_s": 0.0, "embed_delay_s": 0.0, "counts": Counter()}
 app = FastAPI(title="fake OpenAI-compatible host")
 
 
@@ -73,7 +75,8 @@ async def _fault() -> JSONResponse | None:
 
 @app.get("/control")
 def control_state() -> dict[str, Any]:
-    return {"mode": _STATE["mode"], "delay_s": _STATE["delay_s"], "counts": dict(_STATE["counts"])}
+    return {"mode": _STATE["mode"], "delay_s": _STATE["delay_s"],
+            "embed_delay_s": _STATE["embed_delay_s"], "counts": dict(_STATE["counts"])}
 
 
 @app.post("/control")
@@ -81,6 +84,7 @@ async def control(request: Request) -> dict[str, Any]:
     body = await request.json()
     _STATE["mode"] = body.get("mode", "ok")
     _STATE["delay_s"] = float(body.get("delay_s", 0.0))
+    _STATE["embed_delay_s"] = float(body.get("embed_delay_s", 0.0))
     if body.get("reset_counts"):
         _STATE["counts"] = Counter()
     return control_state()
@@ -96,6 +100,8 @@ def models() -> dict[str, Any]:
 async def embeddings(request: Request) -> Any:
     _STATE["counts"]["embeddings"] += 1
     body = await request.json()
+    if _STATE["embed_delay_s"]:
+        await asyncio.sleep(_STATE["embed_delay_s"])
     texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
     data = [{"object": "embedding", "index": i, "embedding": vector(str(t))}
             for i, t in enumerate(texts)]

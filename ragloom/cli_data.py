@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.progress import (
@@ -38,6 +38,9 @@ def ingest(
                     ] = False,
     watch: Annotated[bool, typer.Option(help="Keep following the folders (Ctrl-C stops).")] = False,
     interval: Annotated[float, typer.Option(help="Seconds between checks with --watch.")] = 2.0,
+    queue: Annotated[bool, typer.Option(
+        help="Send the files to the shared database and let a `ragloom worker` ingest them "
+        "(needs database_url); waits for the job.")] = False,
 ) -> None:
     """Load, chunk, embed and store documents. Unchanged files are skipped, changed ones replaced."""
     from ragloom.core.models import get_embeddings
@@ -46,6 +49,12 @@ def ingest(
 
     settings = settings_of(ctx, embedding=embedding)
     name = collection or settings.collection
+    if queue:
+        if watch:
+            err.print("error: --watch follows local folders; it cannot be combined with --queue")
+            raise typer.Exit(2)
+        _queued_ingest(settings, name, paths, sync)
+        return
     col = Collection(settings, name, get_embeddings(settings.embedding, settings))
 
     def wait() -> None:
@@ -83,6 +92,52 @@ def ingest(
         time.sleep(interval)
     if report.failed:
         err.print(f"{len(report.failed)} file(s) failed; every other file was ingested.")
+        raise typer.Exit(1)
+
+
+def _queued_ingest(settings: Any, name: str, paths: list[Path], sync: bool) -> None:
+    """Upload the files as a queued job (names flattened: ``sub/a.md`` is ``sub_a.md``) and
+    follow it until a worker has finished it."""
+    from ragloom.api.jobs import IngestJobs
+    from ragloom.core.errors import IngestError
+    from ragloom.retrieval.discovery import discover
+    from ragloom.retrieval.store import validate_collection_name
+    from ragloom.retrieval.uploads import safe_filename, split_duplicates
+
+    validate_collection_name(name)
+    failed: list[tuple[str, str]] = []
+    files, named = [], []
+    limit = settings.retrieval.max_file_mb * 2**20
+    for path in discover([Path(p) for p in paths], failed, []):
+        root = next((Path(p) for p in paths if Path(p).is_dir() and path.is_relative_to(p)), None)
+        shown = path.relative_to(root).as_posix() if root else path.name
+        try:
+            if path.stat().st_size > limit:
+                raise IngestError("over retrieval.max_file_mb", subject=shown)
+            named.append(safe_filename(shown.replace("/", "_")))
+            files.append(path)
+        except (IngestError, OSError) as exc:
+            failed.append((shown, str(exc)))
+    keep, refused = split_duplicates(named)
+    jobs = IngestJobs(settings, lambda _: None)
+    try:
+        job_id = jobs.enqueue(name, [(named[i], files[i].read_bytes) for i in keep], "cli",
+                              sync=sync, refused=failed + refused)
+        err.print(f"queued ingest job {job_id}: {len(keep)} file(s) for collection '{name}'; "
+                  "waiting for a `ragloom worker`…")
+        while (job := jobs.get(job_id))["status"] in ("queued", "running"):  # type: ignore[index]
+            time.sleep(1)
+    finally:
+        jobs.close()
+    out.print(f"collection '{name}': {len(job['ingested'])} ingested, {len(job['unchanged'])} "
+              f"unchanged, {len(job['removed'])} removed, {len(job['failed'])} failed "
+              f"(job {job_id} on {job.get('worker') or '?'}, +{job['chunks_added']} chunks)",
+              highlight=False)
+    for f in job["failed"]:
+        err.print(f"failed {f['file']}: {f['reason']}", highlight=False, markup=False)
+    if job["status"] == "failed":
+        err.print(f"error: {job['error']}. Fix: {job['fix']}", highlight=False, markup=False)
+    if job["status"] != "done":
         raise typer.Exit(1)
 
 

@@ -74,7 +74,8 @@ def worker(
                              ] = 30.0,
     once: Annotated[bool, typer.Option(help="Stop when the queue is empty.")] = False,
 ) -> None:
-    """Run queued background work (evaluation rows) from the shared database, until stopped."""
+    """Run queued background work (evaluation rows, uploads to ingest) from the shared database,
+    until stopped."""
     from ragloom.queue import run_worker
 
     settings = settings_of(ctx)

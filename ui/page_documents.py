@@ -15,7 +15,7 @@ from ragloom.retrieval.formats import SUPPORTED_SUFFIXES
 from ragloom.retrieval.store import validate_collection_name
 from ragloom.retrieval.uploads import discard_unindexed
 from ragloom.ui.state import collection_names, pick_collection, services, settings, shown_errors
-from ragloom.ui.uploads import save_batch, upload_dir
+from ragloom.ui.uploads import name_batch, save_batch, upload_dir
 
 REPORT_KEY = "ragloom_ingest_report"
 
@@ -60,6 +60,72 @@ def _run_ingest(s: Settings, name: str, paths: list[Path], sync: bool,
             "files": files, "chunks": chunks}
 
 
+def _ingest_here(s: Settings, name: str, files: list[Any] | None, folder: str, sync: bool) -> bool:
+    """Save the uploads (and/or take the server folder) and ingest them in this process."""
+    paths: list[Path] = []
+    uploaded: list[Path] = []
+    refused: list[tuple[str, str]] = []
+    if folder.strip():  # checked first: a refused request saves no upload
+        root = Path(folder.strip()).expanduser()
+        if not root.is_dir():
+            raise IngestError("no such folder on the server", subject=str(root),
+                              fix="enter the full path of a folder this server can read")
+        paths.append(root)
+    if files:
+        uploaded, refused = save_batch(files, upload_dir(s, name))
+        paths = uploaded + paths
+    if not paths:
+        st.warning("; ".join(f"{n}: {r}" for n, r in refused)
+                   or "Choose files to upload or a folder to ingest first.")
+        return False
+    st.session_state[REPORT_KEY] = _ingest(s, name, paths, sync, uploaded, refused)
+    return True
+
+
+def _queue_batch(s: Settings, name: str, files: list[Any] | None, folder: str, sync: bool) -> bool:
+    if folder.strip():
+        raise IngestError("a folder on this server is ingested here, not queued",
+                          fix="untick 'Ingest on a worker', or upload the files")
+    if not files:
+        st.warning("Choose files to upload first.")
+        return False
+    st.session_state[REPORT_KEY] = _queue_uploads(s, name, files, sync)
+    return True
+
+
+def _queue_uploads(s: Settings, name: str, files: list[Any], sync: bool) -> dict[str, Any]:
+    """Queue the uploads for a worker and follow the job with a progress bar."""
+    from ragloom.api.jobs import IngestJobs
+    from ragloom.retrieval.manifest import open_manifest
+
+    named, refused = name_batch(files)
+    jobs = IngestJobs(s, lambda _: None)
+    start = time.perf_counter()
+    bar = st.progress(0.0, text="Queued: waiting for a worker…")
+    try:
+        job_id = jobs.enqueue(name, [(n, f.getvalue) for f, n in named], "web", sync=sync,
+                              refused=refused)
+        while (job := jobs.get(job_id))["status"] in ("queued", "running"):  # type: ignore[index]
+            if job["status"] == "running":
+                bar.progress(job["files_done"] / max(job["files_total"], 1),
+                             text=f"{job['files_done']}/{job['files_total']} files · "
+                             f"{job['chunks_added']} chunks · on {job.get('worker') or '?'}")
+            time.sleep(0.5)
+    finally:
+        jobs.close()
+    bar.progress(1.0, text="Done")
+    if job["status"] == "failed":
+        raise IngestError(job["error"] or "the queued ingest failed", subject=name,
+                          fix=job["fix"] or "see the worker's log")
+    manifest = open_manifest(s, name)
+    files_now, chunks = manifest.counts()
+    return {"collection": name, "ingested": len(job["ingested"]),
+            "unchanged": len(job["unchanged"]), "removed": len(job["removed"]),
+            "failed": job["failed"], "skipped": job["skipped"],
+            "chunks_added": job["chunks_added"], "seconds": time.perf_counter() - start,
+            "files": files_now, "chunks": chunks}
+
+
 def _show_report(r: dict[str, Any]) -> None:
     line = (f"Collection **{r['collection']}**: {r['ingested']} ingested, {r['unchanged']} "
             f"unchanged, {r['removed']} removed, {len(r['failed'])} failed, "
@@ -81,33 +147,23 @@ def _add_tab(s: Settings) -> None:
     folder = st.text_input("…or ingest a folder on the server", key="docs-folder",
                            placeholder="/path/to/documents")
     sync = st.checkbox("Sync the folder (remove files that disappeared from it)", key="docs-sync")
+    queue = s.database is not None and st.checkbox(
+        "Ingest on a worker (task queue)", key="docs-queue",
+        help="The uploads go to the shared database and a `ragloom worker` ingests them; "
+        "this page follows the job.")
     # Never disabled: a click that commits the name field must not be swallowed.
     if st.button("Ingest", type="primary", key="docs-ingest"):
-        paths: list[Path] = []
-        uploaded: list[Path] = []
-        refused: list[tuple[str, str]] = []
+        done = False
         with shown_errors("ingesting") as outcome:
             if not name:
                 raise IngestError("no collection chosen",
                                   fix="pick a collection or type a name for a new one")
             validate_collection_name(name)  # before anything is saved under its name
-            if folder.strip():  # checked first: a refused request saves no upload
-                root = Path(folder.strip()).expanduser()
-                if not root.is_dir():
-                    raise IngestError("no such folder on the server", subject=str(root),
-                                      fix="enter the full path of a folder this server can read")
-                paths.append(root)
-            if files:
-                uploaded, refused = save_batch(files, upload_dir(s, name))
-                paths = uploaded + paths
-            if not paths:
-                st.warning("; ".join(f"{n}: {r}" for n, r in refused)
-                           or "Choose files to upload or a folder to ingest first.")
-            else:
-                st.session_state[REPORT_KEY] = _ingest(s, name, paths, sync, uploaded, refused)
+            done = (_queue_batch(s, name, files, folder, sync) if queue
+                    else _ingest_here(s, name, files, folder, sync))
         if "error" in outcome:
             st.session_state.pop(REPORT_KEY, None)
-        elif paths:
+        elif done:
             st.session_state["docs-collection-select-next"] = True  # show it as chosen
             st.rerun()
     if REPORT_KEY in st.session_state:

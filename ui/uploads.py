@@ -28,6 +28,21 @@ def save_batch(files: list[Upload], dest: Path) -> tuple[list[Path], list[tuple[
     """Write each upload under ``dest`` (an earlier upload of the same name is replaced, so
     re-ingesting updates it); returns the saved paths and ``(name, reason)`` for each upload
     refused: a name with no usable characters, or a second file of one name in this batch."""
+    named, refused = name_batch(files)
+    private_dir(dest)  # uploaded documents: for this user only
+    saved = []
+    for f, name in named:
+        path = path_inside(dest, name)
+        part = path.with_name(f".{name}.part")
+        private_file(part).write_bytes(f.getvalue())  # 0600 before a byte is written
+        part.replace(path)  # a half-written upload is never ingested
+        saved.append(path)
+    return saved, refused
+
+
+def name_batch(files: list[Upload]) -> tuple[list[tuple[Upload, str]], list[tuple[str, str]]]:
+    """Each upload to keep with its safe stored name, and ``(name, reason)`` for each refused:
+    a name with no usable characters, or a second file of one name in this batch."""
     refused: list[tuple[str, str]] = []
     named: list[tuple[Upload, str]] = []
     for f in files:
@@ -36,15 +51,7 @@ def save_batch(files: list[Upload], dest: Path) -> tuple[list[Path], list[tuple[
         except IngestError as exc:
             refused.append((f.name, str(exc)))
     keep, duplicates = split_duplicates([name for _, name in named])
-    private_dir(dest)  # uploaded documents: for this user only
-    saved = []
-    for f, name in (named[i] for i in keep):
-        path = path_inside(dest, name)
-        part = path.with_name(f".{name}.part")
-        private_file(part).write_bytes(f.getvalue())  # 0600 before a byte is written
-        part.replace(path)  # a half-written upload is never ingested
-        saved.append(path)
-    return saved, refused + duplicates
+    return [named[i] for i in keep], refused + duplicates
 
 
 def save_uploads(files: list[Upload], dest: Path) -> list[Path]:

@@ -104,7 +104,7 @@ def upload_documents(name: str, svc: Service, who: Caller,
     names = [safe_filename(f.filename) for f in files]
     keep, refused = split_duplicates(names)  # each later file of one name is refused on its own
     if queue:
-        job = svc.jobs.enqueue(name, [(names[i], files[i].file) for i in keep], who.id,
+        job = svc.jobs.enqueue(name, [(names[i], files[i].file.read) for i in keep], who.id,
                                sync=sync, refused=refused)
     else:
         job = _ingest_here(svc, name, files, names, keep, refused, who.id, sync)

@@ -109,3 +109,47 @@ def test_the_api_queues_an_evaluation_and_a_worker_fills_it(stack, tmp_path) -> 
     assert run["status"] == "done" and len(run["rows"]) == 2
     (worker,) = {r["worker"] for r in run["rows"]}  # unnamed: host:pid
     assert worker.startswith(f"{socket.gethostname()}:")
+
+
+def test_an_upload_whose_worker_is_killed_is_ingested_once_by_another(stack, tmp_path) -> None:
+    from fastapi.testclient import TestClient
+
+    from ragloom.api.app import create_app
+    from ragloom.core.models import get_embeddings
+    from ragloom.retrieval.collections import Collection
+
+    control = f"{stack['FAKE_MODEL']}/control"
+    httpx.post(control, json={"mode": "ok", "embed_delay_s": 3.0})  # the kill lands mid-embed
+    settings = load_settings(
+        home=tmp_path / "api", database_url=stack["RAGLOOM_DATABASE_URL"],
+        embedding="openai/fake-embed", openai={"base_url": stack["RAGLOOM_OPENAI__BASE_URL"]},
+        chroma={"mode": "server", "host": HOST, "port": int(stack["RAGLOOM_CHROMA__PORT"])})
+    names = [f"note{i}.md" for i in range(5)]
+    files = [("files", (n, f"# Note {i}\n\nKite {i} flies on day {i}.\n".encode(), "text/markdown"))
+             for i, n in enumerate(names)]
+    workers = [_worker(tmp_path, stack, "w1")]
+    try:
+        with TestClient(create_app(settings, auth=False)) as api:
+            r = api.post("/collections/killed/documents", params={"queue": "true"}, files=files)
+            assert r.status_code == 202, r.text
+            deadline = time.monotonic() + 120
+            while api.get(r.json()["status_url"]).json()["status"] != "running":
+                assert time.monotonic() < deadline, logs(tmp_path)
+                time.sleep(0.1)
+            workers[0].send_signal(signal.SIGKILL)  # w1 holds the job and the collection's lock
+            workers[0].wait(timeout=10)
+            workers.append(_worker(tmp_path, stack, "w2"))
+            while (job := api.get(r.json()["status_url"]).json())["status"] in ("queued", "running"):
+                assert time.monotonic() < deadline + 60, logs(tmp_path)
+                time.sleep(0.3)
+    finally:
+        httpx.post(control, json={"mode": "ok"})
+        for proc in workers:
+            if proc.poll() is None:
+                proc.kill()
+    assert job["status"] == "done" and job["worker"] == "w2", job
+    assert sorted(job["ingested"]) == names
+    col = Collection(settings, "killed", get_embeddings(settings.embedding, settings), create=False)
+    assert col.manifest.intents() == []  # the retry recovered w1's half-stored batch
+    assert col.manifest.counts() == (5, col.store.count())  # nothing lost, nothing doubled
+    assert "lost its worker: retrying it" in (tmp_path / "w2.log").read_text(), logs(tmp_path)

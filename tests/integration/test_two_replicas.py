@@ -155,3 +155,44 @@ def test_an_evaluation_launched_on_b_fans_out_over_both_workers_and_reads_on_a(c
         httpx.post(f"{cluster['env']['FAKE_MODEL']}/control", json={"mode": "ok", "delay_s": 0.0})
     assert len(run["rows"]) == 10 and len({row["id"] for row in run["rows"]}) == 10
     assert {row["worker"] for row in run["rows"]} == {"w1", "w2"}
+
+
+def test_the_cli_queues_a_folder_and_waits_for_the_worker(cluster, tmp_path) -> None:
+    folder = tmp_path / "notes"
+    (folder / "club").mkdir(parents=True)
+    (folder / "kites.md").write_bytes(KITES)
+    (folder / "club" / "rules.md").write_text("# Rules\n\nMembers bring their own reels.\n")
+    done = ragloom_cli(tmp_path / "cli", cluster["env"], "ingest", str(folder), "--collection",
+                       "notes", "--queue")
+    assert done.returncode == 0, done.stderr + logs(cluster["root"])
+    assert "queued ingest job" in done.stderr and "2 ingested" in done.stdout, done.stdout
+    assert not (tmp_path / "cli" / "manifests").exists()  # the manifest is the shared one
+    listed = cluster["b"].get("/collections/notes").json()
+    assert listed["files"] == 2, listed
+    without = ragloom_cli(tmp_path / "solo", {"PYTHONPATH": cluster["env"]["PYTHONPATH"]},
+                          "ingest", str(folder), "--queue")
+    assert without.returncode != 0 and "shared database" in without.stderr, without.stderr
+
+
+def test_the_web_app_queues_an_upload_and_follows_the_job(cluster, tmp_path) -> None:
+    from ragloom.core.settings import load_settings
+    from ragloom.ui.page_documents import REPORT_KEY
+    from ragloom.ui.state import NEW_COLLECTION
+    from tests.unit.test_ui_support import app_test, fake_services
+
+    env = cluster["env"]
+    settings = load_settings(
+        home=tmp_path / "web", database_url=env["RAGLOOM_DATABASE_URL"], chat="openai/fake",
+        embedding="openai/fake-embed", openai={"base_url": env["RAGLOOM_OPENAI__BASE_URL"]},
+        chroma={"mode": "server", "host": HOST, "port": int(env["RAGLOOM_CHROMA__PORT"])})
+    at = app_test(settings, fake_services(), page="documents")
+    at.selectbox(key="docs-collection").set_value(NEW_COLLECTION).run()
+    at.text_input(key="docs-collection-new").set_value("webq").run()
+    at.file_uploader(key="docs-upload").set_value([("kites.md", KITES, "text/markdown")])
+    at.checkbox(key="docs-queue").check().run()
+    at.button(key="docs-ingest").click()
+    at.run(timeout=120)
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    report = at.session_state[REPORT_KEY]
+    assert report["ingested"] == 1 and report["files"] == 1 and report["chunks"] >= 1, report
+    assert not (tmp_path / "web" / "uploads").exists()  # queued: the bytes went to the database

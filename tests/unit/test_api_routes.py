@@ -304,3 +304,10 @@ def test_eval_launch_is_read_from_the_run_store_by_any_process(api, settings, de
 def test_a_queued_eval_launch_needs_the_shared_database(api) -> None:
     r = api.post("/evals/runs", json={"suite": "sample", "queue": True, "limit": 1})
     assert r.status_code == 422 and "database_url" in r.json()["error"]
+
+
+def test_a_queued_upload_needs_the_shared_database_and_saves_nothing(api, settings) -> None:
+    r = api.post("/collections/q-docs/documents", params={"queue": "true"},
+                 files=[("files", ("a.txt", b"alpha", "text/plain"))])
+    assert r.status_code == 422 and "database_url" in r.json()["error"]
+    assert "queue=true" in r.json()["fix"] and not (settings.home / "uploads").exists()
