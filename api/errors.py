@@ -35,9 +35,11 @@ STORE_DOWN_FIX = ("start the Chroma server (`chroma run --path DIR --port N`) or
 class ApiError(Exception):
     """An error the API raises itself: a status, what went wrong, and what to do."""
 
-    def __init__(self, status: int, error: str, fix: str = "", headers: dict[str, str] | None = None):
+    def __init__(self, status: int, error: str, fix: str = "", headers: dict[str, str] | None = None,
+                 extra: dict[str, Any] | None = None):
         super().__init__(error)
         self.status, self.error, self.fix, self.headers = status, error, fix, headers
+        self.extra = extra or {}  # more fields of the error body (e.g. a refused gate's table)
 
 
 def _status_of(exc: RagloomError) -> int:
@@ -83,9 +85,10 @@ def error_body(request_path: str, status: int, error: str, fix: str) -> dict[str
 
 
 def _json(request: Request, status: int, error: str, fix: str,
-          headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse(error_body(request.url.path, status, error, fix), status_code=status,
-                        headers=headers)
+          headers: dict[str, str] | None = None, extra: dict[str, Any] | None = None
+          ) -> JSONResponse:
+    return JSONResponse({**(extra or {}), **error_body(request.url.path, status, error, fix)},
+                        status_code=status, headers=headers)
 
 
 def describe(exc: BaseException) -> tuple[int, str, str]:
@@ -120,7 +123,7 @@ def _validation_message(exc: RequestValidationError) -> tuple[str, str]:
 def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api(request: Request, exc: ApiError) -> JSONResponse:
-        return _json(request, exc.status, exc.error, exc.fix, exc.headers)
+        return _json(request, exc.status, exc.error, exc.fix, exc.headers, exc.extra)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

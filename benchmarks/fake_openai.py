@@ -2,7 +2,8 @@
 
 It serves ``/v1/models``, ``/v1/embeddings`` (deterministic bag-of-words vectors) and
 ``/v1/chat/completions`` (streamed or not), answering ragloom's prompts the way a good model would:
-the JSON verdicts grading and grounding ask for, and otherwise a one-sentence answer citing [1].
+the JSON verdicts grading and grounding ask for, and otherwise the source sentence closest to
+the question, citing its number.
 ``POST /control`` switches faults on and off while it runs:
 ``{"mode": "ok" | "error" | "hang", "delay_s": 0.0, "embed_delay_s": 0.0}`` — ``error`` answers
 500, ``hang`` never answers within any sane timeout; ``delay_s`` slows chat calls and
@@ -29,7 +30,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
 DIM = 64
-ANSWER = "{fact} [1]."  # a cooperative model quotes its first source
+ANSWER = "{fact} [{n}]."  # a cooperative model quotes the source that answers
+_COMMON = {"the", "and", "for", "what", "which", "who", "how", "does", "did", "are", "was", "with",
+           "that", "this", "from", "long", "many", "much", "when", "where", "there", "can"}
 _STATE: dict[str, Any] = {"mode": "ok", "delay_s": 0.0, "embed_delay_s": 0.0, "counts": Counter()}
 app = FastAPI(title="fake OpenAI-compatible host")
 
@@ -55,11 +58,27 @@ def reply_for(messages: list[dict[str, Any]]) -> str:
             r"User: (.+)", text)):  # condense: the follow-up, made stand-alone
         return json.dumps({"question": f"{latest.group(1).strip()} (following: "
                                        f"{earlier.group(1).strip()})"})
-    # The first source as ragloom numbers it: "[1] (file, page)" then "<<<" ... ">>>".
-    source = re.search(r"\[1\] \([^)\n]*\)\s*\n<<<\n(.*?)\n>>>", text, re.S)
-    lines = [ln.strip().rstrip(".") for ln in (source.group(1) if source else "").splitlines()]
-    fact = max((ln for ln in lines if len(ln) <= 200), key=len, default="")
-    return ANSWER.format(fact=fact or "I don't know")
+    return _answer(text)
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z0-9]+", text.lower()) if len(w) > 2} - _COMMON
+
+
+def _answer(text: str) -> str:
+    """The sentence of the sources (as ragloom numbers them: "[n] (file, page)" then "<<<" ...
+    ">>>") that shares most words with the question, citing its source; a cooperative model
+    reads what it is shown, so a prompt that hides the sources gets "I don't know"."""
+    asked = re.search(r"Question: (.+)", text)
+    question = _words(asked.group(1) if asked else text)
+    best, best_n, best_overlap = "", 1, 0
+    for n, body in re.findall(r"\[(\d+)\] \([^)\n]*\)\s*\n<<<\n(.*?)\n>>>", text, re.S):
+        for sentence in re.split(r"(?<=[.!?])\s+|\n+", body):
+            sentence = sentence.strip().rstrip(".")
+            overlap = len(question & _words(sentence))
+            if 0 < len(sentence) <= 200 and (overlap > best_overlap or not best):
+                best, best_n, best_overlap = sentence, int(n), overlap
+    return ANSWER.format(fact=best, n=best_n) if best else "I don't know."
 
 
 async def _fault() -> JSONResponse | None:

@@ -44,6 +44,7 @@ class Comparison:
     run_b: dict[str, Any]
     metrics: list[MetricDelta]
     rows: list[RowChange] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # e.g. the runs asked different datasets
 
 
 def paired_delta_ci(a: list[float], b: list[float]) -> tuple[float, float] | None:
@@ -93,12 +94,25 @@ def compare_runs(settings: Settings, run_a: str, run_b: str, *, top: int = 5) ->
         deltas.append(MetricDelta(metric, a["summary"][metric]["mean"],
                                   b["summary"][metric]["mean"], len(va), len(vb), len(shared),
                                   delta, ci, _verdict(metric, delta, ci)))
-    return Comparison(_head(a), _head(b), deltas, _row_changes(a, b, metrics, top))
+    return Comparison(_head(a), _head(b), deltas, _row_changes(a, b, metrics, top),
+                      _warnings(a, b))
+
+
+def _warnings(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
+    """What makes the comparison less than like for like."""
+    da, db = a["config"].get("dataset"), b["config"].get("dataset")
+    if da and db and da != db:
+        shared = len({r["id"] for r in a["rows"]} & {r["id"] for r in b["rows"]})
+        return [f"the runs asked different dataset versions ({da} vs {db}): only the {shared} "
+                "rows both have are paired, and a row edited in between is compared as if it "
+                "were the same question"]
+    return []
 
 
 def _head(run: dict[str, Any]) -> dict[str, Any]:
     return {k: run[k] for k in ("id", "suite", "variant", "created", "status", "row_count")} | {
-        "prompts": run["config"].get("prompts"), "commit": run["config"].get("commit")}
+        "prompts": run["config"].get("prompts"), "commit": run["config"].get("commit"),
+        "dataset": run["config"].get("dataset")}
 
 
 def _row_changes(a: dict[str, Any], b: dict[str, Any], metrics: list[str], top: int

@@ -43,14 +43,15 @@ def start_runs(suite: Suite, settings: Settings, variants: list[Variant] | None,
     ids) for the launcher to enqueue, one task per row."""
     check_prompt_pins(suite, settings, variants)
     store = RunStore.for_settings(settings)
-    row_ids = [r.id for r in suite.rows(limit)]
+    rows = suite.rows(limit)
+    row_ids = [r.id for r in rows]
     started = []
     with contextlib.ExitStack() as resources:  # the judge is only named here, never started
         lazy = _lazy_judge(suite, settings, JudgeOptions(), 1, 1, Runtime(), resources)
     for variant in variants or [Variant()]:
         vsettings = variant_settings(suite, settings, variant)
         build_suite_collection(suite, vsettings)  # once, here: workers only read it
-        config = {**_config(suite, vsettings, variant, lazy, _Opts(limit, 1, 1, False)),
+        config = {**_config(suite, vsettings, variant, lazy, _Opts(limit, 1, 1, False), rows),
                   "queued": True, "rows": len(row_ids)}
         run_id = store.create_run(suite.name, variant.name, config)
         store.set_status(run_id, "queued")

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import itertools
+import json
 import logging
 import subprocess
 from collections.abc import Callable
@@ -122,11 +124,14 @@ def git_commit() -> str | None:
 def run_suite(suite: Suite, settings: Settings, variants: list[Variant] | None = None, *,
               limit: int | None = None, concurrency: int = 1, repeats: int = 1,
               resume: bool = False, progress: Callable[[RunProgress], None] | None = None,
-              judge: JudgeOptions | None = None, runtime: Runtime | None = None) -> list[str]:
+              judge: JudgeOptions | None = None, runtime: Runtime | None = None,
+              reuse: bool = False) -> list[str]:
     """Run every variant over the suite's rows; returns one run id per variant.
 
     Rows are stored as they finish. Ctrl-C marks the run ``interrupted`` (finished rows stay);
-    ``resume=True`` continues the newest unfinished run of the same suite, variant and limit.
+    ``resume=True`` continues the newest unfinished run of the same suite, variant and limit;
+    ``reuse=True`` returns a finished run that asked the same rows in the same way instead
+    (``_REUSE_KEYS``: code commit, dataset version, prompts, graph, models, settings, metrics).
     """
     runtime = runtime or Runtime()
     judge = judge or JudgeOptions()
@@ -139,7 +144,7 @@ def run_suite(suite: Suite, settings: Settings, variants: list[Variant] | None =
         with asyncio.Runner() as loop:
             for variant in variants or [Variant()]:
                 ids.append(_run_variant(suite, settings, variant, rows, store, lazy, loop,
-                                        _Opts(limit, max(1, concurrency), repeats, resume),
+                                        _Opts(limit, max(1, concurrency), repeats, resume, reuse),
                                         progress or (lambda p: None), runtime))
     return ids
 
@@ -160,6 +165,7 @@ class _Opts:
     concurrency: int
     repeats: int
     resume: bool
+    reuse: bool = False
 
 
 def _lazy_judge(suite: Suite, settings: Settings, opts: JudgeOptions, repeats: int,
@@ -177,9 +183,17 @@ def _lazy_judge(suite: Suite, settings: Settings, opts: JudgeOptions, repeats: i
         concurrency=concurrency, temperature=temperature))
 
 
+def dataset_version(rows: list[SuiteRow]) -> str:
+    """A content hash of the rows a run asks: two runs compare fairly only on the same one."""
+    text = json.dumps([r.model_dump(mode="json") for r in rows], sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 def _config(suite: Suite, settings: Settings, variant: Variant, lazy: LazyJudge,
-            opts: _Opts) -> dict[str, Any]:
+            opts: _Opts, rows: list[SuiteRow] | None = None) -> dict[str, Any]:
+    rows = suite.rows(opts.limit) if rows is None else rows
     return {"commit": git_commit(), "suite_file": str(suite.base_dir),
+            "dataset": dataset_version(rows),
             "variant": {"name": variant.name, "prompts": variant.prompts, "graph": variant.graph,
                         "settings": variant.settings},
             "graph": variant.graph or suite.graph or settings.agent.graph,
@@ -200,14 +214,38 @@ def _find_resumable(store: RunStore, suite: Suite, variant: Variant, limit: int 
     return None
 
 
+# What must be equal for a finished run to stand in for a new one (``run_suite(reuse=True)``).
+_REUSE_KEYS = ("commit", "dataset", "graph", "prompts", "models", "collection", "where",
+               "metrics", "limit", "repeats", "settings")
+
+
+def _reuse_key(config: dict[str, Any]) -> str:
+    return json.dumps({k: config.get(k) for k in _REUSE_KEYS}, sort_keys=True, default=str)
+
+
+def _find_reusable(store: RunStore, suite: Suite, config: dict[str, Any], rows: int) -> str | None:
+    if not config.get("commit"):  # code of unknown version: nothing to vouch for an old run
+        return None
+    key = _reuse_key(config)
+    for run in store.list_runs(suite.name, limit=200):
+        if run["status"] == "done" and run["row_count"] == rows and \
+                _reuse_key(run["config"]) == key:
+            return str(run["id"])
+    return None
+
+
 def _run_variant(suite: Suite, settings: Settings, variant: Variant, rows: list[SuiteRow],
                  store: RunStore, lazy: LazyJudge, loop: asyncio.Runner, opts: _Opts,
                  progress: Callable[[RunProgress], None], runtime: Runtime) -> str:
     vsettings = apply_overrides(apply_overrides(settings, suite.settings), variant.settings)
+    config = _config(suite, vsettings, variant, lazy, opts, rows)
+    if opts.reuse and (reused := _find_reusable(store, suite, config, len(rows))):
+        progress(RunProgress(reused, variant.name, "done", len(rows), len(rows), None,
+                             f"reused run {reused}: same rows, prompts, models and code"))
+        return reused
     run_id = _find_resumable(store, suite, variant, opts.limit) if opts.resume else None
     if run_id is None:
-        run_id = store.create_run(suite.name, variant.name,
-                                  _config(suite, vsettings, variant, lazy, opts))
+        run_id = store.create_run(suite.name, variant.name, config)
     else:
         store.set_status(run_id, "running")
         log.info("resuming run %s", run_id)

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ragloom.core.errors import ConfigError
 from ragloom.evals.datasets import DATASETS, default_data_dir, is_named, load_dataset
-from ragloom.evals.metrics import ALL_METRICS, DEFAULT_METRICS
+from ragloom.evals.metrics import ALL_METRICS, DEFAULT_METRICS, NEUTRAL
 from ragloom.retrieval.where import WhereFilter
 
 SUITES_DIR = Path(__file__).resolve().parent / "suites"
@@ -64,6 +64,18 @@ class CollectionSpec(BaseModel):
                                        "a name, or a BEIR or records folder (its corpus.jsonl).")
 
 
+class GateRule(BaseModel):
+    """A promotion gate on one metric: the paired 95% interval of (candidate - current) must not
+    lie below ``-margin`` (above ``+margin`` for latency and model calls), over at least
+    ``min_n`` rows scored in both runs (``ragloom.evals.gate``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    metric: str
+    margin: float = Field(0.0, ge=0, description="How much worse the candidate may be.")
+    min_n: int = Field(5, ge=2, description="Rows both runs must have scored.")
+
+
 class Suite(BaseModel):
     """A validated suite. ``base_dir`` is the folder its relative paths start from."""
 
@@ -79,6 +91,8 @@ class Suite(BaseModel):
     settings: dict[str, Any] = Field(default_factory=dict, description="Settings overrides.")
     metrics: list[str] = Field(default_factory=lambda: list(DEFAULT_METRICS))
     thresholds: dict[str, float] = Field(default_factory=dict)
+    gate: list[GateRule] = Field(default_factory=list, description="What a promotion gated on "
+                                 "this suite may not make worse.")
     judge: str | None = Field(None, description="provider/model; None = settings.judge.")
     where: WhereFilter = Field(None, description="Metadata filter for every question.")
     base_dir: Path = Field(default=SUITES_DIR, exclude=True)
@@ -108,12 +122,23 @@ class Suite(BaseModel):
             raise ValueError(f"thresholds for metrics the suite does not compute: {unknown}")
         return self
 
+    @model_validator(mode="after")
+    def _gate_on_computed_metrics(self) -> Suite:
+        for rule in self.gate:
+            if rule.metric not in self.metrics:
+                raise ValueError(f"gate on '{rule.metric}', which the suite does not compute")
+            if rule.metric in NEUTRAL:
+                raise ValueError(f"'{rule.metric}' has no better or worse direction: it cannot "
+                                 "gate a promotion")
+        return self
+
     def with_metrics(self, metrics: list[str]) -> Suite:
         """The same suite computing only ``metrics`` (thresholds of the others are dropped)."""
         try:
             return Suite.model_validate({
                 **self.model_dump(), "base_dir": self.base_dir, "metrics": metrics,
-                "thresholds": {m: v for m, v in self.thresholds.items() if m in metrics}})
+                "thresholds": {m: v for m, v in self.thresholds.items() if m in metrics},
+                "gate": [g.model_dump() for g in self.gate if g.metric in metrics]})
         except ValidationError as exc:
             raise ConfigError(f"invalid metrics: {_first_error(exc)}", subject=self.name,
                               fix=f"use some of {', '.join(ALL_METRICS)}") from None

@@ -221,6 +221,8 @@ def compare(
                       "N/A" if d.delta is None else f"{d.delta:+.3f}", _ci(d.ci95),
                       str(d.paired), verdict)
     out.print(table)
+    for warning in cmp.warnings:
+        err.print(f"warning: {warning}", highlight=False)
     if cmp.rows:
         rows = Table("row", "question", "changes (A → B)", title="Rows that changed most")
         for c in cmp.rows:

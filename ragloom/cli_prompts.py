@@ -1,4 +1,4 @@
-"""`ragloom prompts`: list, show, new, diff, label, rollback, render."""
+"""`ragloom prompts`: list, show, new, diff, label, promote (evaluation-gated), rollback, render."""
 
 from __future__ import annotations
 
@@ -95,6 +95,95 @@ def label(ctx: typer.Context, name: str, version: int,
 
     before = set_label(_store(ctx), name, label_name, version)
     out.print(f"{name}:{label_name} {before if before is not None else '–'} → {version}",
+              highlight=False)
+
+
+@prompts_app.command("promote")
+def promote(
+    ctx: typer.Context, name: str, version: int,
+    label_name: Annotated[str, typer.Option("--label", help="The label to move.")] = "production",
+    gate: Annotated[str | None, typer.Option(
+        help="Suite (name or YAML) whose gate: rules the version must pass against the one the "
+        "label points to now.")] = None,
+    limit: Annotated[int | None, typer.Option(help="Only the first N rows of the suite.")] = None,
+    fresh: Annotated[bool, typer.Option(
+        help="Run both versions again even if finished runs of them can be reused.")] = False,
+    force: Annotated[bool, typer.Option(
+        help="Promote even if the gate refuses (the audit log records it).")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the gate's result as JSON.")
+                       ] = False,
+) -> None:
+    """Move a label to a version, after an evaluation gate (--gate SUITE) says it is no worse."""
+    import getpass
+    import json
+
+    from ragloom.api.audit import audit_log
+    from ragloom.api.keys import Principal
+    from ragloom.console import err
+    from ragloom.evals.gate import gate_promotion
+    from ragloom.evals.suites import load_suite
+    from ragloom.prompts.authoring import set_label
+
+    settings = settings_of(ctx)
+    result = None
+    if gate:
+        result = gate_promotion(settings, load_suite(gate), name, version, label_name,
+                                limit=limit, reuse=not fresh,
+                                progress=lambda p: err.print(p.message, highlight=False)
+                                if p.phase in ("collection", "done") else None)
+        if as_json:
+            out.print_json(json.dumps(result.to_json()))
+        else:
+            _print_gate(result)
+    passed = result is None or result.passed
+    who = Principal(id="cli", name=f"ragloom CLI ({getpass.getuser()})", role="admin")
+    log = audit_log(settings)
+    try:
+        if not passed and not force:
+            log.record(who, "prompt.promote", target=f"{name}@{version}",
+                       outcome="refused", label=label_name, gate=gate)
+            err.print(f"refused: {name}@{version} does not pass the gate of suite '{gate}'; "
+                      f"{name}:{label_name} stays at {result.current}. Fix: improve the version, "
+                      "or --force to promote anyway (recorded in the audit log)", highlight=False)
+            raise typer.Exit(1)
+        before = set_label(_store(ctx), name, label_name, version)
+        log.record(who, "prompt.promote", target=f"{name}@{version}",
+                   outcome="ok" if passed else "forced", label=label_name, gate=gate,
+                   previous=before, runs=result.runs if result else {})
+    finally:
+        log.close()
+    note = "" if passed else " (FORCED past a refusing gate)"
+    out.print(f"{name}:{label_name} {before if before is not None else '–'} → {version}{note}",
+              highlight=False)
+
+
+def _print_gate(result) -> None:  # type: ignore[no-untyped-def]
+    from rich.table import Table
+
+    from ragloom.console import err
+
+    if not result.checks:
+        err.print(f"gate: {result.prompt}:{result.label} points to "
+                  f"{result.current if result.current is not None else 'nothing'}: nothing to "
+                  "compare against", highlight=False)
+        return
+    table = Table(title=f"gate {result.suite}: {result.prompt}@{result.current} (current) → "
+                  f"@{result.candidate} (candidate)")
+    for column in ("metric", "current", "candidate", "Δ", "95% CI", "margin", "n", "verdict"):
+        table.add_column(column)
+    for c in result.checks:
+        d = c.delta
+
+        def num(x: float | None) -> str:
+            return "–" if x is None else f"{x:.3f}"
+
+        table.add_row(c.rule.metric, num(d.mean_a if d else None), num(d.mean_b if d else None),
+                      "–" if not d or d.delta is None else f"{d.delta:+.3f}",
+                      "–" if not d or not d.ci95 else f"[{d.ci95[0]:+.3f}, {d.ci95[1]:+.3f}]",
+                      f"{c.rule.margin:.3f}", str(d.paired if d else 0),
+                      ("pass" if c.passed else "FAIL") + f": {c.reason}")
+    out.print(table)
+    out.print(f"runs: current {result.runs['current']}, candidate {result.runs['candidate']}",
               highlight=False)
 
 

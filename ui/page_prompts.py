@@ -177,7 +177,60 @@ _SAMPLES = {"question": "What temperature should I brew the Oolong at?",
             "answer": "Brew Oolong at 85 degrees Celsius [1].", "history": "user: hi"}
 
 
-def _labels_tab(store: PromptStore, name: str) -> None:
+def _gated_suites() -> list[str]:
+    from ragloom.evals.suites import list_suites, load_suite
+
+    return [n for n in list_suites() if load_suite(n).gate]
+
+
+def _promote(s: Settings, store: PromptStore, name: str, label: str, version: int,
+             gate: str | None, force: bool) -> None:
+    """Move the label, after the gate when one is chosen; the gate's table stays on the page."""
+    import getpass
+
+    from ragloom.api.audit import audit_log
+    from ragloom.api.keys import Principal
+    from ragloom.evals.gate import gate_promotion
+    from ragloom.evals.suites import load_suite
+
+    result = None
+    if gate:
+        with st.spinner(f"Running suite '{gate}' on {name}@{version} and the current version…"):
+            result = gate_promotion(s, load_suite(gate), name, version, label)
+        st.session_state[f"pr-gate-{name}"] = result.to_json()
+    passed = result is None or result.passed
+    who = Principal(id="web", name=f"web app ({getpass.getuser()})", role="admin")
+    log = audit_log(s)
+    try:
+        if not passed and not force:
+            log.record(who, "prompt.promote", target=f"{name}@{version}", outcome="refused",
+                       label=label, gate=gate)
+            st.error(f"Refused: {name}@{version} does not pass the gate of suite '{gate}'; "
+                     f"{name}:{label} stays at {result.current}. Tick 'Force' to promote anyway "
+                     "(recorded in the audit log).")
+            return
+        before = set_label(store, name, label, version)
+        log.record(who, "prompt.promote", target=f"{name}@{version}",
+                   outcome="ok" if passed else "forced", label=label, gate=gate, previous=before)
+    finally:
+        log.close()
+    st.toast(f"{name}:{label} → {version} (was {before})" + ("" if passed else " — FORCED"))
+
+
+def _gate_table(name: str) -> None:
+    result = st.session_state.get(f"pr-gate-{name}")
+    if not result or not result["checks"]:
+        return
+    st.markdown(f"**Last gate** ({result['suite']}: @{result['current']} → @{result['candidate']}"
+                f"): {'passed' if result['passed'] else 'refused'}")
+    st.dataframe([{"metric": c["metric"], "current": c["current"], "candidate": c["candidate"],
+                   "Δ": c["delta"], "margin": c["margin"],
+                   "95% CI": f"[{c['ci95'][0]:+.3f}, {c['ci95'][1]:+.3f}]" if c["ci95"] else "–",
+                   "n": c["paired"], "verdict": ("pass: " if c["passed"] else "FAIL: ")
+                   + c["reason"]} for c in result["checks"]], hide_index=True)
+
+
+def _labels_tab(s: Settings, store: PromptStore, name: str) -> None:
     state = store.label_state(name)
     st.dataframe([{"label": k, "version": v["version"], "history": v.get("previous", [])}
                   for k, v in state.items()], hide_index=True)
@@ -187,12 +240,16 @@ def _labels_tab(store: PromptStore, name: str) -> None:
         label = st.selectbox("Label", sorted({*state, "production", "staging"}),
                              key=f"pr-label-{name}")
         version = _version_picker("to version", store, name, f"pr-label-v-{name}")
+        gate = st.selectbox("Gate on suite", ["(no gate)", *_gated_suites()],
+                            key=f"pr-gate-suite-{name}",
+                            help="Move the label only if this suite finds no regression in its "
+                            "gate: metrics against the version the label points to now.")
+        force = st.checkbox("Force past a refusing gate", key=f"pr-gate-force-{name}")
         if st.button("Move label", key=f"pr-label-set-{name}", type="primary"):
-            with shown_errors("moving the label") as outcome:
-                before = set_label(store, name, label, version)
-            if "error" not in outcome:
-                st.toast(f"{name}:{label} → {version} (was {before})")
-                st.rerun()
+            with shown_errors("moving the label"):
+                _promote(s, store, name, label, version,
+                         None if gate == "(no gate)" else gate, force)
+        _gate_table(name)
     with right, st.container(border=True):
         st.markdown("**Roll back** a label to the version it pointed to before")
         label = st.selectbox("Label ", sorted(state) or ["production"], key=f"pr-rb-{name}")
@@ -223,7 +280,7 @@ def render() -> None:
                    "Preview & try, promote it under Labels.")
     tabs = st.tabs(["Diff", "Edit → new version", "Preview & try", "Labels"], key="pr-tabs")
     for tab, body in zip(tabs, (lambda: _diff_tab(store, name), lambda: _edit_tab(s, store, name),
-                                lambda: _try_tab(s, store, name), lambda: _labels_tab(store, name)),
+                                lambda: _try_tab(s, store, name), lambda: _labels_tab(s, store, name)),
                          strict=True):
         with tab, shown_errors(f"showing prompt '{name}'"):
             body()

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from ragloom.api.deps import Caller, Service, require_admin
+from ragloom.api.errors import ApiError
 from ragloom.prompts import PromptStore, PromptVersion, prompt_store
 
 router = APIRouter(prefix="/prompts", tags=["prompts"])
@@ -34,6 +35,11 @@ class NewVersion(BaseModel):
 class LabelMove(BaseModel):
     model_config = ConfigDict(extra="forbid")
     version: int = Field(ge=1)
+    gate: str | None = Field(None, max_length=200, description="Move only if this suite's gate: "
+                             "rules find no regression against the label's current version (runs "
+                             "the suite, or reuses finished runs: may take minutes).")
+    limit: int | None = Field(None, ge=1, le=10000, description="Gate on the first N rows.")
+    force: bool = Field(False, description="Move even if the gate refuses (audited).")
 
 
 def _store(svc: Service) -> PromptStore:
@@ -93,10 +99,30 @@ def move_label(name: NamePath, label: LabelPath, body: LabelMove, svc: Service,
     from ragloom.prompts.authoring import set_label
 
     require_admin(who, "label prompts")
+    gate = None
+    if body.gate:
+        from ragloom.evals.gate import gate_promotion
+        from ragloom.evals.suites import load_suite
+
+        gate = gate_promotion(svc.settings, load_suite(body.gate), name, body.version, label,
+                              limit=body.limit)
+        if not gate.passed and not body.force:
+            svc.audit.record(who, "prompt.promote", target=f"{name}@{body.version}",
+                             outcome="refused", label=label, gate=body.gate, runs=gate.runs)
+            raise ApiError(409, f"{name}@{body.version} does not pass the gate of suite "
+                           f"'{body.gate}'; {name}:{label} stays at {gate.current}",
+                           "see gate.checks; improve the version, or send force: true",
+                           extra={"gate": gate.to_json()})
     before = set_label(_store(svc), name, label, body.version)
-    svc.audit.record(who, "prompt.label", target=f"{name}:{label}", version=body.version,
-                     previous=before)
-    return {"name": name, "label": label, "version": body.version, "previous": before}
+    if gate is None:
+        svc.audit.record(who, "prompt.label", target=f"{name}:{label}", version=body.version,
+                         previous=before)
+    else:
+        svc.audit.record(who, "prompt.promote", target=f"{name}@{body.version}",
+                         outcome="ok" if gate.passed else "forced", label=label,
+                         gate=body.gate, previous=before, runs=gate.runs)
+    return {"name": name, "label": label, "version": body.version, "previous": before,
+            "gate": gate.to_json() if gate else None}
 
 
 @router.post("/{name}/labels/{label}/rollback", summary="Move a label back to its previous version")

@@ -2,6 +2,7 @@
 
 * ``llama_server``: a real llama-cpp-python OpenAI-compatible server (``python -m llama_cpp.server``)
   run as a subprocess on 127.0.0.1, stopped on exit.
+* ``fake_model_host``: ``benchmarks/fake_openai.py``, the fast scripted OpenAI-compatible host.
 * ``FakeOllama``: a small threaded HTTP server that speaks the documented Ollama HTTP API
   (``/api/tags``, ``/api/chat`` streamed as NDJSON or not, ``/api/embed``, ``/api/show``) and
   records every request body, so tests can check what our factories send.
@@ -57,6 +58,22 @@ def llama_server(model: Path, alias: str, log: Path, *extra: str,
             stop(proc)
 
 
+@contextlib.contextmanager
+def fake_model_host(log: Path, startup_s: float = 60.0) -> Iterator[str]:
+    """Run ``benchmarks/fake_openai.py`` on a free loopback port; yield its base URL (add
+    ``/v1`` for clients; ``/control`` sets delays and faults)."""
+    port = free_port()
+    script = Path(__file__).resolve().parents[2] / "benchmarks" / "fake_openai.py"
+    with log.open("wb") as sink:
+        proc = subprocess.Popen([sys.executable, str(script), "--port", str(port)], stdout=sink,
+                                stderr=subprocess.STDOUT)
+        try:
+            _wait_ready(proc, f"http://{HOST}:{port}/v1/models", log, startup_s)
+            yield f"http://{HOST}:{port}"
+        finally:
+            stop(proc)
+
+
 def stop(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
     """Terminate a server process, killing it if it does not exit within ``timeout``."""
     proc.terminate()
@@ -71,12 +88,12 @@ def _wait_ready(proc: subprocess.Popen[bytes], url: str, log: Path, startup_s: f
     deadline = time.monotonic() + startup_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"llama_cpp.server exited with {proc.returncode}:\n{_tail(log)}")
+            raise RuntimeError(f"the server for {url} exited with {proc.returncode}:\n{_tail(log)}")
         with contextlib.suppress(httpx.HTTPError):
             if httpx.get(url, timeout=2).is_success:
                 return
         time.sleep(0.25)
-    raise RuntimeError(f"llama_cpp.server did not answer {url} within {startup_s:.0f} s:\n"
+    raise RuntimeError(f"the server did not answer {url} within {startup_s:.0f} s:\n"
                        f"{_tail(log)}")
 
 

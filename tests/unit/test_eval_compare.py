@@ -19,10 +19,11 @@ from ragloom.evals.store import RunStore
 METRICS = ["faithfulness", "token_f1", "latency_s"]
 
 
-def _run(settings, variant: str, faith: list[float | None], latency: float) -> str:  # type: ignore[no-untyped-def]
+def _run(settings, variant: str, faith: list[float | None], latency: float,  # type: ignore[no-untyped-def]
+         dataset: str | None = None) -> str:
     store = RunStore.for_settings(settings)
     run_id = store.create_run("sample", variant, {"metrics": METRICS, "prompts": {
-        "answer": variant}, "models": {"judge": "fake/judge"}})
+        "answer": variant}, "models": {"judge": "fake/judge"}, "dataset": dataset})
     for i, f in enumerate(faith):
         score = {"value": f} if f is not None else {"value": None, "na": "the answer is a refusal"}
         store.save_row(run_id, f"r{i}", i, {
@@ -46,6 +47,16 @@ def test_compare_reports_deltas_intervals_and_changed_rows(settings) -> None:
     assert [c.row_id for c in cmp.rows] == ["r2", "r0", "r1"]  # biggest faithfulness changes
     assert cmp.rows[0].changes["faithfulness"] == (0.25, 0.99)
     assert cmp.run_a["variant"] == "answer@1" and cmp.run_b["prompts"] == {"answer": "answer@2"}
+
+
+def test_compare_warns_when_the_runs_asked_different_dataset_versions(settings) -> None:
+    same = compare_runs(settings, _run(settings, "answer@1", [0.2, 0.3], 5.0, "d1"),
+                        _run(settings, "answer@2", [0.4, 0.5], 5.0, "d1"))
+    assert same.warnings == [] and same.run_a["dataset"] == "d1"
+    other = compare_runs(settings, _run(settings, "answer@1", [0.2, 0.3, 0.1], 5.0, "d1"),
+                         _run(settings, "answer@2", [0.4, 0.5], 5.0, "d2"))
+    (warning,) = other.warnings
+    assert "different dataset versions (d1 vs d2)" in warning and "only the 2 rows" in warning
 
 
 def test_html_report_is_self_contained_with_plots(settings, tmp_path) -> None:

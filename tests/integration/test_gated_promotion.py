@@ -1,0 +1,180 @@
+"""Evaluation-gated promotion, end to end through the CLI with the fake OpenAI-compatible host
+(which answers from the first document it is shown, as a cooperative model would): a version that
+hides the documents from the model is refused, the label does not move and the audit log says
+so; a version that keeps them passes; --force promotes past a refusing gate and is recorded; a
+second gate on the same versions reuses the finished runs instead of answering again."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.integration.servers import fake_model_host
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
+SUITES = ROOT / "evals" / "suites"
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    root = tmp_path_factory.mktemp("gate")
+    with fake_model_host(root / "model.log") as host:
+        base = {k: v for k, v in os.environ.items() if not k.startswith("RAGLOOM_")}
+        yield {**base, "RAGLOOM_HOME": str(root / "home"), "RAGLOOM_CHAT": "openai/fake",
+               "RAGLOOM_EMBEDDING": "openai/fake-embed", "RAGLOOM_JUDGE": "openai/fake",
+               "RAGLOOM_OPENAI__BASE_URL": f"{host}/v1", "PYTHONPATH": str(ROOT),
+               "GATE_ROOT": str(root)}
+
+
+def _ragloom(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "ragloom", *args], env=env, cwd=ROOT,
+                          capture_output=True, text=True, timeout=600)
+
+
+def _suite(root: Path) -> Path:
+    path = root / "gated.yaml"
+    path.write_text(yaml.safe_dump({
+        "name": "gated", "dataset": {"path": str(SUITES / "sample.jsonl")},
+        "collection": {"name": "gated-sample", "paths": [str(ROOT / "ragloom" / "sample_corpus")]},
+        "graph": "simple", "metrics": ["answer_contains", "retrieval_recall", "refusal"],
+        "gate": [{"metric": "answer_contains", "margin": 0.1, "min_n": 5},
+                 {"metric": "retrieval_recall", "margin": 0.05, "min_n": 5}]}))
+    return path
+
+
+def _version(env: dict[str, str], root: Path, name: str, context: str, message: str) -> int:
+    spec = root / f"{name}.yaml"
+    spec.write_text(yaml.safe_dump({"variables": ["question", "context"], "messages": [
+        {"role": "system", "content": "Answer from the documents in a few words. If they do "
+         "not contain the answer, reply: I don't know."},
+        {"role": "user", "content": f"<documents>\n{context}\n</documents>\n\n"
+         "Question: {{ question }}\nShort answer:"}]}))
+    made = _ragloom(env, "prompts", "new", "answer", "--from", str(spec), "-m", message)
+    assert made.returncode == 0, made.stderr
+    return int(made.stdout.strip().splitlines()[0].rsplit("@", 1)[-1])
+
+
+def _production(env: dict[str, str]) -> int:
+    shown = _ragloom(env, "prompts", "list")
+    line = next(ln for ln in shown.stdout.splitlines() if ln.split() and ln.split()[0] == "answer")
+    return int(line.split("production→")[1].split(",")[0].split()[0])
+
+
+def test_a_worse_version_is_refused_a_good_one_passes_and_force_is_audited(env) -> None:
+    root = Path(env["GATE_ROOT"])
+    suite = _suite(root)
+    shipped = _production(env)
+    # Hides every document from the model (the fake host then finds no source: "I don't know").
+    worse = _version(env, root, "worse", '{{ context | replace("<<<", "(") }}',
+                     "drops the documents' delimiters")
+    good = _version(env, root, "good", "{{ context }}", "the documents as they are")
+
+    refused = _ragloom(env, "prompts", "promote", "answer", str(worse), "--gate", str(suite),
+                       "--json")
+    assert refused.returncode == 1, refused.stdout
+    result = json.loads(refused.stdout)
+    contains = next(c for c in result["checks"] if c["metric"] == "answer_contains")
+    assert not result["passed"] and not contains["passed"] and contains["paired"] == 10
+    assert contains["delta"] < -0.1 and contains["ci95"][0] < -0.1
+    assert next(c for c in result["checks"] if c["metric"] == "retrieval_recall")["passed"]
+    assert "refused" in refused.stderr and _production(env) == shipped  # nothing moved
+
+    passed = _ragloom(env, "prompts", "promote", "answer", str(good), "--gate", str(suite))
+    assert passed.returncode == 0, passed.stderr + passed.stdout
+    assert "pass" in passed.stdout and f"{shipped} → {good}" in passed.stdout
+    assert "reused run" in passed.stderr  # the current version's run from the refused gate
+    assert _production(env) == good
+
+    forced = _ragloom(env, "prompts", "promote", "answer", str(worse), "--gate", str(suite),
+                      "--force")
+    assert forced.returncode == 0 and "FORCED" in forced.stdout, forced.stderr
+    assert _production(env) == worse
+    from ragloom.api.audit import audit_log
+    from ragloom.core.settings import load_settings
+
+    log = audit_log(load_settings(home=Path(env["RAGLOOM_HOME"])))
+    try:
+        outcomes = [(e["target"], e["outcome"]) for e in log.entries()
+                    if e["action"] == "prompt.promote"]
+    finally:
+        log.close()
+    assert outcomes == [(f"answer@{worse}", "forced"), (f"answer@{good}", "ok"),
+                        (f"answer@{worse}", "refused")]  # newest first
+
+
+def test_a_suite_without_a_gate_is_refused_with_the_fix(env) -> None:
+    done = _ragloom(env, "prompts", "promote", "answer", "1", "--gate", "sample-ci")
+    assert done.returncode != 0 and "no gate: section" in done.stderr, done.stderr
+
+
+def test_the_web_app_promote_button_runs_the_gate_and_shows_its_table(env, monkeypatch) -> None:
+    """After the CLI test: production is the forced worse version; the good one passes the gate
+    from the web app, then the worse one is refused there (both reuse the CLI's runs)."""
+    from ragloom.core.settings import load_settings
+    from ragloom.prompts import prompt_store
+    from ragloom.ui import page_prompts
+    from tests.unit.test_ui_support import app_test, fake_services
+
+    root = Path(env["GATE_ROOT"])
+    settings = load_settings(home=Path(env["RAGLOOM_HOME"]), chat="openai/fake",
+                             embedding="openai/fake-embed", judge="openai/fake",
+                             openai={"base_url": env["RAGLOOM_OPENAI__BASE_URL"]})
+    store = prompt_store(settings)
+    worse, good = store.versions("answer")[-2:]
+    assert store.labels("answer")["production"] == worse
+    monkeypatch.setattr(page_prompts, "_gated_suites", lambda: [str(root / "gated.yaml")])
+    monkeypatch.setattr(page_prompts, "settings", lambda: settings)
+    at = app_test(settings, fake_services(), page="prompts")
+    at.selectbox(key="pr-name").set_value("answer").run()
+    for version, moved in ((good, True), (worse, False)):
+        at.selectbox(key="pr-label-answer").set_value("production")
+        at.selectbox(key="pr-label-v-answer").set_value(version)
+        at.selectbox(key="pr-gate-suite-answer").set_value(str(root / "gated.yaml"))
+        at.button(key="pr-label-set-answer").click()
+        at.run(timeout=300)
+        assert not at.exception, at.exception
+        gate = at.session_state["pr-gate-answer"]
+        assert gate["candidate"] == version and gate["passed"] is moved
+        assert prompt_store(settings).labels("answer")["production"] == good
+        assert (not at.error) is moved, [e.value for e in at.error]
+    assert "does not pass the gate" in at.error[0].value
+    assert any("FAIL" in str(v) for v in at.dataframe[-1].value["verdict"])
+
+
+def test_the_api_moves_a_label_through_the_gate_or_answers_409_with_its_table(env) -> None:
+    from fastapi.testclient import TestClient
+
+    from ragloom.api.app import create_app
+    from ragloom.core.settings import load_settings
+    from ragloom.prompts import prompt_store
+
+    root = Path(env["GATE_ROOT"])
+    settings = load_settings(home=Path(env["RAGLOOM_HOME"]), chat="openai/fake",
+                             embedding="openai/fake-embed", judge="openai/fake",
+                             openai={"base_url": env["RAGLOOM_OPENAI__BASE_URL"]})
+    worse, good = prompt_store(settings).versions("answer")[-2:]
+    gate = str(root / "gated.yaml")
+    with TestClient(create_app(settings, auth=False)) as api:
+        refused = api.put("/prompts/answer/labels/production",
+                          json={"version": worse, "gate": gate})
+        assert refused.status_code == 409, refused.text
+        body = refused.json()
+        assert "does not pass the gate" in body["error"] and body["gate"]["passed"] is False
+        assert prompt_store(settings).labels("answer")["production"] == good
+        forced = api.put("/prompts/answer/labels/production",
+                         json={"version": worse, "gate": gate, "force": True})
+        assert forced.status_code == 200 and forced.json()["gate"]["passed"] is False
+        back = api.put("/prompts/answer/labels/production", json={"version": good, "gate": gate})
+        assert back.status_code == 200 and back.json()["gate"]["passed"] is True, back.text
+        actions = [(e["outcome"], e["target"]) for e in api.get("/audit").json()
+                   if e["action"] == "prompt.promote"][:3]
+    assert actions == [("ok", f"answer@{good}"), ("forced", f"answer@{worse}"),
+                       ("refused", f"answer@{worse}")]
