@@ -18,6 +18,7 @@ from ragloom.api.audit import AuditLog
 from ragloom.api.jobs import JobStore
 from ragloom.api.keys import LOCAL_ADMIN, KeyStore
 from ragloom.core.errors import RagloomError
+from ragloom.evals.review import ReviewQueue
 from ragloom.evals.store import RunStore
 from ragloom.prompts import PromptStore
 from ragloom.prompts.authoring import create_version, rollback, set_label
@@ -169,6 +170,24 @@ class StorageConformance:
         assert notes.get("x") is None and notes.generation() == 0 and docs.generation() == 1
         docs.forget()
         assert docs.counts() == (0, 0) and docs.intents() == [] and len(notes.intents()) == 1
+
+    # ------------------------------------------------------------------ review queue
+
+    def test_a_review_item_is_queued_once_and_decided_once(self, target: Opener) -> None:
+        a, b = target(ReviewQueue), target(ReviewQueue)
+        assert a.add("feedback:t1", "thumbs-down", {"question": "Q?", "answer": "A", "comment": "no"})
+        assert not b.add("feedback:t1", "thumbs-down", {"question": "Q?"})  # collected twice
+        assert a.add("row:r1:x", "low-score", {"question": "R?", "answer": None})
+        (item, older) = b.items()
+        assert (item["source"], item["question"]) == ("row:r1:x", "R?") and older["comment"] == "no"
+        b.decide(older["id"], "accepted", {"reference": "B", "reviewer": "ci"})
+        with pytest.raises(RagloomError, match="already decided"):
+            a.decide(older["id"], "discarded", {})
+        assert [i["id"] for i in a.items()] == [item["id"]]
+        assert a.get(older["id"])["decision"] == {"reference": "B", "reviewer": "ci"}
+        assert len(a.items(None)) == 2
+        with pytest.raises(RagloomError, match="no review item"):
+            a.get("nope")
 
     # ------------------------------------------------------------------ evaluation runs
 

@@ -185,3 +185,17 @@ uploads = Table(
     Column("created", Float, nullable=False),
     PrimaryKeyConstraint("collection", "name"),
 )
+
+# The review queue (``ragloom.evals.review``): answers a person should look at (a thumbs-down,
+# an evaluation row under its suite's threshold), each once, until accepted into a suite's
+# dataset with a corrected reference, or discarded.
+review_items = Table(
+    "review_items", metadata,
+    Column("id", String(16), primary_key=True),
+    Column("source", Text, nullable=False, unique=True),  # feedback:TRACE or row:RUN:ROW
+    Column("kind", Text, nullable=False),
+    Column("created", Float, nullable=False),
+    Column("status", Text, nullable=False),  # open, accepted, discarded
+    Column("item", Text, nullable=False),  # JSON: question, answer, comment, sources, trace...
+    Column("decision", Text),  # JSON: reviewer, reference, gold_sources, suite, dataset version
+)

@@ -1,8 +1,10 @@
-"""Evaluation-gated promotion, end to end through the CLI with the fake OpenAI-compatible host
-(which answers from the first document it is shown, as a cooperative model would): a version that
+"""Evaluation-gated promotion and the review loop, end to end with the fake OpenAI-compatible host
+(which answers from the documents it is shown, as a cooperative model would): a version that
 hides the documents from the model is refused, the label does not move and the audit log says
 so; a version that keeps them passes; --force promotes past a refusing gate and is recorded; a
-second gate on the same versions reuses the finished runs instead of answering again."""
+second gate on the same versions reuses the finished runs instead of answering again; and the
+whole loop: a thumbs-down answer is queued, a reviewer's corrected reference becomes a new
+dataset version, and the gates run again on it."""
 
 from __future__ import annotations
 
@@ -41,8 +43,9 @@ def _ragloom(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str
 
 def _suite(root: Path) -> Path:
     path = root / "gated.yaml"
+    (root / "rows.jsonl").write_text((SUITES / "sample.jsonl").read_text())  # reviews append here
     path.write_text(yaml.safe_dump({
-        "name": "gated", "dataset": {"path": str(SUITES / "sample.jsonl")},
+        "name": "gated", "dataset": {"path": "rows.jsonl"},
         "collection": {"name": "gated-sample", "paths": [str(ROOT / "ragloom" / "sample_corpus")]},
         "graph": "simple", "metrics": ["answer_contains", "retrieval_recall", "refusal"],
         "gate": [{"metric": "answer_contains", "margin": 0.1, "min_n": 5},
@@ -178,3 +181,56 @@ def test_the_api_moves_a_label_through_the_gate_or_answers_409_with_its_table(en
                    if e["action"] == "prompt.promote"][:3]
     assert actions == [("ok", f"answer@{good}"), ("forced", f"answer@{worse}"),
                        ("refused", f"answer@{worse}")]
+
+
+def test_the_loop_thumbs_down_review_new_dataset_version_then_the_gate(env) -> None:
+    from fastapi.testclient import TestClient
+
+    from ragloom.api.app import create_app
+    from ragloom.core.settings import load_settings
+    from ragloom.evals.review import ReviewQueue
+    from ragloom.prompts import prompt_store
+
+    root = Path(env["GATE_ROOT"])
+    settings = load_settings(home=Path(env["RAGLOOM_HOME"]), chat="openai/fake",
+                             embedding="openai/fake-embed", judge="openai/fake",
+                             openai={"base_url": env["RAGLOOM_OPENAI__BASE_URL"]})
+    worse, good = prompt_store(settings).versions("answer")[-2:]
+    question = "How many grams of black tea go into 250 ml?"
+    with TestClient(create_app(settings, auth=False)) as api:
+        asked = api.post("/ask", json={"question": question, "collection": "gated-sample",
+                                       "graph": "simple"})
+        assert asked.status_code == 200, asked.text
+        trace = asked.json()["trace_id"]
+        rated = api.post(f"/traces/{trace}/feedback",
+                         json={"rating": "down", "comment": "should say 3 grams"})
+        assert rated.status_code == 200, rated.text
+    listed = _ragloom(env, "review", "list")
+    assert listed.returncode == 0 and "collected 1 new item" in listed.stderr, listed.stderr
+    (item,) = [i for i in ReviewQueue.for_settings(settings).items()
+               if i["source"] == f"feedback:{trace}"]
+    assert item["question"] == question and item["comment"] == "should say 3 grams"
+    accepted = _ragloom(env, "review", "accept", item["id"], "--suite", str(root / "gated.yaml"),
+                        "--reference", "3 grams per 250 ml", "--gold", "tea-guide.pdf")
+    assert accepted.returncode == 0, accepted.stderr
+    before, after = accepted.stdout.strip().rsplit("dataset ", 1)[1].split(" → ")
+    assert before != after
+    rows = (root / "rows.jsonl").read_text().splitlines()
+    assert len(rows) == 11 and json.loads(rows[-1])["reference"] == "3 grams per 250 ml"
+    assert _ragloom(env, "review", "versions", str(root / "gated.yaml")).stdout.split() == [
+        before, after]
+    again = _ragloom(env, "review", "list")
+    assert item["id"] not in again.stdout and "collected" not in again.stderr  # decided, once
+
+    # The gates now run on the new version of the dataset: nothing of the older runs is reused.
+    refused = _ragloom(env, "prompts", "promote", "answer", str(worse), "--gate",
+                       str(root / "gated.yaml"), "--json")
+    assert refused.returncode == 1 and "reused run" not in refused.stderr, refused.stderr
+    contains = next(c for c in json.loads(refused.stdout)["checks"]
+                    if c["metric"] == "answer_contains")
+    assert contains["paired"] == 11 and not contains["passed"]
+    assert _ragloom(env, "prompts", "label", "answer", str(worse), "production").returncode == 0
+    passed = _ragloom(env, "prompts", "promote", "answer", str(good), "--gate",
+                      str(root / "gated.yaml"))
+    assert passed.returncode == 0 and "reused run" in passed.stderr, passed.stderr
+    assert _production(env) == good
