@@ -9,7 +9,16 @@ from typing import Annotated, Any
 
 import typer
 
-from ragloom import cli_bench, cli_data, cli_db, cli_eval, cli_prompts, cli_review, cli_serve
+from ragloom import (
+    cli_bench,
+    cli_data,
+    cli_db,
+    cli_eval,
+    cli_export,
+    cli_prompts,
+    cli_review,
+    cli_serve,
+)
 from ragloom.console import ChatOption, EmbeddingOption, err, out, settings_of
 from ragloom.core import private
 from ragloom.core.errors import RagloomError
@@ -27,6 +36,7 @@ app.add_typer(cli_bench.bench_app, name="bench")
 app.add_typer(cli_prompts.prompts_app, name="prompts")
 app.add_typer(cli_eval.eval_app, name="eval")
 app.add_typer(cli_review.review_app, name="review")
+app.add_typer(cli_export.export_app, name="export")
 app.command()(cli_serve.serve)
 app.add_typer(cli_serve.keys_app, name="keys")
 app.add_typer(cli_db.db_app, name="db")

@@ -234,3 +234,44 @@ def test_the_loop_thumbs_down_review_new_dataset_version_then_the_gate(env) -> N
                       str(root / "gated.yaml"))
     assert passed.returncode == 0 and "reused run" in passed.stderr, passed.stderr
     assert _production(env) == good
+
+
+def test_rated_and_reviewed_answers_export_as_finetuning_data(env) -> None:
+    """After the loop: the corrected 👎 answer exports with the reviewer's reference; a 👍 and a
+    👎 answer to one question (asked with two prompt versions) make a preference pair."""
+    from fastapi.testclient import TestClient
+
+    from ragloom.api.app import create_app
+    from ragloom.core.settings import load_settings
+    from ragloom.prompts import prompt_store
+
+    root = Path(env["GATE_ROOT"])
+    settings = load_settings(home=Path(env["RAGLOOM_HOME"]), chat="openai/fake",
+                             embedding="openai/fake-embed", judge="openai/fake",
+                             openai={"base_url": env["RAGLOOM_OPENAI__BASE_URL"]})
+    worse, good = prompt_store(settings).versions("answer")[-2:]
+    question = "At what temperature should the Brackenford Oolong be brewed?"
+    with TestClient(create_app(settings, auth=False)) as api:
+        for version, rating in ((good, "up"), (worse, "down")):
+            r = api.post("/ask", json={"question": question, "collection": "gated-sample",
+                                       "graph": "simple", "prompts": [f"answer@{version}"]})
+            assert r.status_code == 200, r.text
+            assert api.post(f"/traces/{r.json()['trace_id']}/feedback",
+                            json={"rating": rating}).status_code == 200
+    corrected = _ragloom(env, "export", "finetune", "--rating", "down", "-o",
+                         str(root / "down.jsonl"))
+    assert corrected.returncode == 0 and "wrote 1 example" in corrected.stdout, corrected.stderr
+    (example,) = [json.loads(line) for line in (root / "down.jsonl").read_text().splitlines()]
+    roles = [m["role"] for m in example["messages"]]
+    assert roles == ["system", "user", "assistant"] and example["metadata"]["corrected"]
+    assert example["messages"][-1]["content"] == "3 grams per 250 ml"  # the reviewer's answer
+    assert "<<<" in example["messages"][1]["content"]  # the sources as the model saw them
+    assert example["metadata"]["model"] == "openai/fake"
+    ups = _ragloom(env, "export", "finetune", "-o", str(root / "up.jsonl"))
+    lines = [json.loads(line) for line in (root / "up.jsonl").read_text().splitlines()]
+    assert ups.returncode == 0 and lines and all(not e["metadata"]["corrected"] for e in lines)
+    assert lines[0]["metadata"]["prompt"] == f"answer@{good}" and "85" in \
+        lines[0]["messages"][-1]["content"]
+    pairs = _ragloom(env, "export", "finetune", "--preference", "-o", str(root / "pairs.jsonl"))
+    (pair,) = [json.loads(line) for line in (root / "pairs.jsonl").read_text().splitlines()]
+    assert pairs.returncode == 0 and "85" in pair["chosen"] and pair["rejected"] == "I don't know."
