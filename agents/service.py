@@ -52,6 +52,8 @@ class Answer(BaseModel):
     timings: dict[str, float] = Field(description="seconds per step, and total")
     trace_id: str | None = None
     thread: str | None = None
+    experiment: dict[str, str] | None = Field(None, description="The live experiment this "
+                                              "answer took part in: {id, variant}")
 
 
 def build_context(settings: Settings, collection: str | None = None,
@@ -125,7 +127,8 @@ def _config(settings: Settings, thread: str | None) -> dict[str, Any]:
 
 
 def _to_answer(question: str, state: dict[str, Any], settings: Settings, ctx: RagContext,
-               graph: str, total: float, thread: str | None) -> Answer:
+               graph: str, total: float, thread: str | None,
+               experiment: dict[str, str] | None = None) -> Answer:
     timings: dict[str, float] = {}
     for s in state.get("steps", []):
         timings[s["node"]] = timings.get(s["node"], 0.0) + s.get("seconds", 0.0)
@@ -138,6 +141,7 @@ def _to_answer(question: str, state: dict[str, Any], settings: Settings, ctx: Ra
         models={"chat": settings.chat, "embedding": settings.embedding},
         model_calls=state.get("model_calls", {}), collection=ctx.collection, graph=graph,
         route=state.get("route"), timings={**timings, "total": total}, thread=thread,
+        experiment=experiment,
     )
     trace = {**answer.model_dump(mode="json"), "steps": state.get("steps", []),
              "retrieved": [{"id": h.id, "source": h.source, "page": h.page, "score": h.score}
@@ -168,8 +172,12 @@ def ask_stream(question: str, settings: Settings, *, collection: str | None = No
                prompts: dict[str, str] | None = None, graph: str | None = None,
                thread: str | None = None, where: dict[str, Any] | None = None,
                context: RagContext | None = None,
-               history: list[Turn] | None = None) -> Iterator[tuple[str, Any]]:
+               history: list[Turn] | None = None,
+               experiment: dict[str, str] | None = None) -> Iterator[tuple[str, Any]]:
     """Yield ("step", text) and ("token", text) while running, then ("answer", Answer).
+
+    ``experiment`` ({id, variant}) is recorded with the answer and its trace, for the
+    experiment's report (``ragloom.evals.experiments``).
 
     ``history`` gives earlier turns the caller kept itself (an OpenAI-style message list);
     ``thread`` lets ragloom keep them. Either way a follow-up is condensed before retrieval.
@@ -211,7 +219,7 @@ def ask_stream(question: str, settings: Settings, *, collection: str | None = No
                            subject=question[:80],
                            fix="raise agent.step_budget, or report the loop") from exc
     yield "answer", _to_answer(question, state, settings, ctx, graph, time.perf_counter() - start,
-                               thread)
+                               thread, experiment)
 
 
 def get_trace(settings: Settings, trace_id: str) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select
 
 from ragloom.core.storage.engines import SqlStore
+from ragloom.core.storage.schema import experiment_answers as _experiment_answers
 from ragloom.core.storage.schema import feedback as _feedback
 from ragloom.core.storage.schema import traces as _traces
 
@@ -18,16 +19,32 @@ RATINGS = ("up", "down")
 
 
 class TraceStore(SqlStore):
-    tables = [_traces, _feedback]
+    tables = [_traces, _feedback, _experiment_answers]
 
     def save(self, body: dict[str, Any]) -> str:
-        trace_id = uuid.uuid4().hex[:12]
+        trace_id, now = uuid.uuid4().hex[:12], time.time()
         with self.engine.begin() as db:
             db.execute(insert(_traces).values(
-                id=trace_id, created=time.time(), thread=body.get("thread"),
+                id=trace_id, created=now, thread=body.get("thread"),
                 collection=body["collection"], graph=body["graph"], question=body["question"],
                 answer=body["answer"], body=json.dumps(body, default=str)))
+            if experiment := body.get("experiment"):  # indexed: reports read a variant's answers
+                db.execute(insert(_experiment_answers).values(
+                    trace_id=trace_id, experiment=experiment["id"],
+                    variant=experiment["variant"], created=now))
         return trace_id
+
+    def experiment_answers(self, experiment: str) -> list[dict[str, Any]]:
+        """The traces of an experiment's answers, oldest first, each with ``variant`` and its
+        rating (None when unrated)."""
+        query = (select(_experiment_answers.c.variant, _traces.c.body, _feedback.c.rating)
+                 .join(_traces, _traces.c.id == _experiment_answers.c.trace_id)
+                 .outerjoin(_feedback, _feedback.c.trace_id == _traces.c.id)
+                 .where(_experiment_answers.c.experiment == experiment)
+                 .order_by(_experiment_answers.c.created))
+        with self.engine.connect() as db:
+            return [{**json.loads(body), "variant": variant, "rating": rating}
+                    for variant, body, rating in db.execute(query)]
 
     def get(self, trace_id: str) -> dict[str, Any] | None:
         with self.engine.connect() as db:

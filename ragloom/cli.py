@@ -14,6 +14,7 @@ from ragloom import (
     cli_data,
     cli_db,
     cli_eval,
+    cli_experiments,
     cli_export,
     cli_prompts,
     cli_review,
@@ -37,6 +38,7 @@ app.add_typer(cli_prompts.prompts_app, name="prompts")
 app.add_typer(cli_eval.eval_app, name="eval")
 app.add_typer(cli_review.review_app, name="review")
 app.add_typer(cli_export.export_app, name="export")
+app.add_typer(cli_experiments.experiments_app, name="experiments")
 app.command()(cli_serve.serve)
 app.add_typer(cli_serve.keys_app, name="keys")
 app.add_typer(cli_db.db_app, name="db")

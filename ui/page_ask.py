@@ -91,11 +91,16 @@ def _run_question(question: str, s: Settings, collection: str, graph: str,
     def waiting() -> None:
         status.update(label="Waiting for the model: another question is being answered…")
 
+    from ragloom.evals.experiments import assignment
+
+    # A live experiment: one variant per web session's conversation (sticky).
+    prompts, experiment = assignment(s, prompts, f"web:{st.session_state[THREAD_KEY]}")
     try:
         with chat_turn(s, waiting):
             ctx = services().context(s, collection, prompts, where)
             events = ask_stream(question, s, collection=collection, graph=graph, prompts=prompts,
-                                thread=st.session_state[THREAD_KEY], where=where, context=ctx)
+                                thread=st.session_state[THREAD_KEY], where=where, context=ctx,
+                                experiment=experiment)
             with placeholder.container():
                 st.write_stream(_tokens(events, status, result))
             while result.pop("regenerating", False):  # the next draft replaces this one

@@ -59,6 +59,13 @@ class Asked:
         self.where = validate_where(body.where)
         # Conversations belong to the key that started them.
         self.thread = f"{who.id}.{body.thread}" if body.thread else None
+        from ragloom.agents.service import prompt_overrides
+        from ragloom.evals.experiments import assignment
+
+        # A live experiment on a prompt the request does not pin: one variant per conversation,
+        # else per API key (sticky: the same key always lands in the same variant).
+        self.prompts, self.experiment = assignment(
+            svc.settings, prompt_overrides(body.prompts), self.thread or f"key:{who.id}")
         self.context: RagContext | None = None
         self._held = False
 
@@ -75,11 +82,8 @@ class Asked:
                            {"Retry-After": "5"})
         self._held = True
         try:
-            from ragloom.agents.service import prompt_overrides
-
-            self.context = self.svc.context_factory(
-                self.svc.settings, self.collection, prompt_overrides(self.body.prompts),
-                self.where)
+            self.context = self.svc.context_factory(self.svc.settings, self.collection,
+                                                    self.prompts, self.where)
         except BaseException:
             self.release()
             raise
@@ -90,7 +94,8 @@ class Asked:
         try:
             for kind, value in ask_stream(self.body.question, self.svc.settings,
                                           graph=self.body.graph, thread=self.thread,
-                                          context=self.context, history=self.history):
+                                          context=self.context, history=self.history,
+                                          experiment=self.experiment):
                 if kind == "answer":
                     outcome, trace = "ok", value.trace_id
                 yield kind, value

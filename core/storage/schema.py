@@ -199,3 +199,24 @@ review_items = Table(
     Column("item", Text, nullable=False),  # JSON: question, answer, comment, sources, trace...
     Column("decision", Text),  # JSON: reviewer, reference, gold_sources, suite, dataset version
 )
+
+# Live experiments (``ragloom.evals.experiments``): a prompt's traffic split between versions,
+# and which answer each variant gave (the traces hold the rest).
+experiments = Table(
+    "experiments", metadata,
+    Column("id", String(16), primary_key=True),
+    Column("prompt", Text, nullable=False),
+    Column("status", Text, nullable=False),  # running, stopped
+    Column("created", Float, nullable=False),
+    Column("stopped", Float),
+    Column("variants", Text, nullable=False),  # JSON: [{name, ref, weight}]
+)
+
+experiment_answers = Table(
+    "experiment_answers", metadata,
+    Column("trace_id", String(12), primary_key=True),
+    Column("experiment", String(16), nullable=False),
+    Column("variant", Text, nullable=False),
+    Column("created", Float, nullable=False),
+    Index("experiment_answers_by_experiment", "experiment"),
+)

@@ -41,6 +41,15 @@ def _ragloom(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str
                           capture_output=True, text=True, timeout=600)
 
 
+def _settings(env: dict[str, str]):  # type: ignore[no-untyped-def]
+    """The settings of the ``env`` processes, for in-process apps and stores."""
+    from ragloom.core.settings import load_settings
+
+    return load_settings(home=Path(env["RAGLOOM_HOME"]), chat="openai/fake",
+                         embedding="openai/fake-embed", judge="openai/fake",
+                         openai={"base_url": env["RAGLOOM_OPENAI__BASE_URL"]})
+
+
 def _suite(root: Path) -> Path:
     path = root / "gated.yaml"
     (root / "rows.jsonl").write_text((SUITES / "sample.jsonl").read_text())  # reviews append here
@@ -101,9 +110,8 @@ def test_a_worse_version_is_refused_a_good_one_passes_and_force_is_audited(env) 
     assert forced.returncode == 0 and "FORCED" in forced.stdout, forced.stderr
     assert _production(env) == worse
     from ragloom.api.audit import audit_log
-    from ragloom.core.settings import load_settings
 
-    log = audit_log(load_settings(home=Path(env["RAGLOOM_HOME"])))
+    log = audit_log(_settings(env))
     try:
         outcomes = [(e["target"], e["outcome"]) for e in log.entries()
                     if e["action"] == "prompt.promote"]
@@ -121,15 +129,12 @@ def test_a_suite_without_a_gate_is_refused_with_the_fix(env) -> None:
 def test_the_web_app_promote_button_runs_the_gate_and_shows_its_table(env, monkeypatch) -> None:
     """After the CLI test: production is the forced worse version; the good one passes the gate
     from the web app, then the worse one is refused there (both reuse the CLI's runs)."""
-    from ragloom.core.settings import load_settings
     from ragloom.prompts import prompt_store
     from ragloom.ui import page_prompts
     from tests.unit.test_ui_support import app_test, fake_services
 
     root = Path(env["GATE_ROOT"])
-    settings = load_settings(home=Path(env["RAGLOOM_HOME"]), chat="openai/fake",
-                             embedding="openai/fake-embed", judge="openai/fake",
-                             openai={"base_url": env["RAGLOOM_OPENAI__BASE_URL"]})
+    settings = _settings(env)
     store = prompt_store(settings)
     worse, good = store.versions("answer")[-2:]
     assert store.labels("answer")["production"] == worse
@@ -156,13 +161,10 @@ def test_the_api_moves_a_label_through_the_gate_or_answers_409_with_its_table(en
     from fastapi.testclient import TestClient
 
     from ragloom.api.app import create_app
-    from ragloom.core.settings import load_settings
     from ragloom.prompts import prompt_store
 
     root = Path(env["GATE_ROOT"])
-    settings = load_settings(home=Path(env["RAGLOOM_HOME"]), chat="openai/fake",
-                             embedding="openai/fake-embed", judge="openai/fake",
-                             openai={"base_url": env["RAGLOOM_OPENAI__BASE_URL"]})
+    settings = _settings(env)
     worse, good = prompt_store(settings).versions("answer")[-2:]
     gate = str(root / "gated.yaml")
     with TestClient(create_app(settings, auth=False)) as api:
@@ -187,14 +189,11 @@ def test_the_loop_thumbs_down_review_new_dataset_version_then_the_gate(env) -> N
     from fastapi.testclient import TestClient
 
     from ragloom.api.app import create_app
-    from ragloom.core.settings import load_settings
     from ragloom.evals.review import ReviewQueue
     from ragloom.prompts import prompt_store
 
     root = Path(env["GATE_ROOT"])
-    settings = load_settings(home=Path(env["RAGLOOM_HOME"]), chat="openai/fake",
-                             embedding="openai/fake-embed", judge="openai/fake",
-                             openai={"base_url": env["RAGLOOM_OPENAI__BASE_URL"]})
+    settings = _settings(env)
     worse, good = prompt_store(settings).versions("answer")[-2:]
     question = "How many grams of black tea go into 250 ml?"
     with TestClient(create_app(settings, auth=False)) as api:
@@ -242,13 +241,10 @@ def test_rated_and_reviewed_answers_export_as_finetuning_data(env) -> None:
     from fastapi.testclient import TestClient
 
     from ragloom.api.app import create_app
-    from ragloom.core.settings import load_settings
     from ragloom.prompts import prompt_store
 
     root = Path(env["GATE_ROOT"])
-    settings = load_settings(home=Path(env["RAGLOOM_HOME"]), chat="openai/fake",
-                             embedding="openai/fake-embed", judge="openai/fake",
-                             openai={"base_url": env["RAGLOOM_OPENAI__BASE_URL"]})
+    settings = _settings(env)
     worse, good = prompt_store(settings).versions("answer")[-2:]
     question = "At what temperature should the Brackenford Oolong be brewed?"
     with TestClient(create_app(settings, auth=False)) as api:
@@ -275,3 +271,61 @@ def test_rated_and_reviewed_answers_export_as_finetuning_data(env) -> None:
     pairs = _ragloom(env, "export", "finetune", "--preference", "-o", str(root / "pairs.jsonl"))
     (pair,) = [json.loads(line) for line in (root / "pairs.jsonl").read_text().splitlines()]
     assert pairs.returncode == 0 and "85" in pair["chosen"] and pair["rejected"] == "I don't know."
+
+
+def test_an_experiment_splits_200_asks_stickily_and_reports_what_the_traces_say(env) -> None:
+    from fastapi.testclient import TestClient
+
+    from ragloom.api.app import create_app
+    from ragloom.prompts import prompt_store
+
+    settings = _settings(env)
+    worse, good = prompt_store(settings).versions("answer")[-2:]
+    questions = [json.loads(line)["question"] for line in
+                 (SUITES / "sample.jsonl").read_text().splitlines() if line.strip()]
+    seen: dict[str, set[str]] = {}
+    by_variant: dict[str, list[dict]] = {}
+    with TestClient(create_app(settings, auth=False)) as api:
+        started = api.post("/experiments", json={"prompt": "answer",
+                                                 "variants": [f"{worse}=50", f"{good}=50"]})
+        assert started.status_code == 201, started.text
+        exp_id = started.json()["id"]
+        again = api.post("/experiments", json={"variants": ["production=1", f"{good}=1"]})
+        assert again.status_code == 422 and "already running" in again.json()["error"]
+        for i in range(200):  # 100 conversations of two questions each
+            r = api.post("/ask", json={"question": questions[i % len(questions)],
+                                       "collection": "gated-sample", "graph": "simple",
+                                       "thread": f"user{i % 100}"})
+            assert r.status_code == 200, r.text
+            answer = r.json()
+            assert answer["experiment"]["id"] == exp_id
+            variant = answer["experiment"]["variant"]
+            seen.setdefault(f"user{i % 100}", set()).add(variant)
+            by_variant.setdefault(variant, []).append(answer)
+            if i < 20:
+                api.post(f"/traces/{answer['trace_id']}/feedback",
+                         json={"rating": "down" if answer["refused"] else "up"})
+        pinned = api.post("/ask", json={"question": questions[0], "collection": "gated-sample",
+                                        "graph": "simple", "prompts": [f"answer@{good}"]})
+        assert pinned.json()["experiment"] is None  # a pinned prompt is not in the experiment
+        report = api.get(f"/experiments/{exp_id}/report").json()
+        assert api.post(f"/experiments/{exp_id}/stop").json()["status"] == "stopped"
+        after = api.post("/ask", json={"question": questions[0], "collection": "gated-sample",
+                                       "graph": "simple", "thread": "user0"})
+        assert after.json()["experiment"] is None
+    assert all(len(v) == 1 for v in seen.values())  # sticky: one variant per conversation
+    counts = {name: len(answers) for name, answers in by_variant.items()}
+    assert set(counts) == {str(worse), str(good)} and 70 <= counts[str(good)] <= 130, counts
+    for v in report["variants"]:
+        mine = by_variant[v["name"]]
+        assert v["answers"] == len(mine) and v["prompts_used"] == [v["ref"]]
+        assert v["refusal_rate"]["value"] == sum(a["refused"] for a in mine) / len(mine)
+        lo, hi = v["refusal_rate"]["ci95"]
+        assert lo <= v["refusal_rate"]["value"] <= hi
+    worse_v = next(v for v in report["variants"] if v["name"] == str(worse))
+    good_v = next(v for v in report["variants"] if v["name"] == str(good))
+    assert worse_v["refusal_rate"]["value"] > 0.9 > good_v["refusal_rate"]["value"]
+    assert sum(v["thumbs_up"]["n"] for v in report["variants"]) == 20
+    assert good_v["thumbs_up"]["value"] == 1.0 and worse_v["thumbs_up"]["value"] == 0.0
+    shown = _ragloom(env, "experiments", "report", exp_id)
+    assert shown.returncode == 0 and "stopped" in shown.stdout, shown.stderr
