@@ -20,7 +20,8 @@ import yaml
 
 from tests.integration.servers import fake_model_host
 
-pytestmark = pytest.mark.integration
+# A hung subprocess or queue call fails its test instead of stalling the suite.
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 ROOT = Path(__file__).resolve().parents[2]
 SUITES = ROOT / "evals" / "suites"
 

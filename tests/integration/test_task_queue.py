@@ -22,7 +22,8 @@ from ragloom.evals.store import RunStore
 from tests.integration.deployment import deployment, logs, process_env, ragloom_cli
 from tests.integration.servers import HOST
 
-pytestmark = pytest.mark.integration
+# A hung subprocess or queue call fails its test instead of stalling the suite.
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 ROOT = Path(__file__).resolve().parents[2]
 METRICS = "retrieval_recall,answer_contains,refusal,model_calls"
 

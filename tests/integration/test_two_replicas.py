@@ -21,7 +21,8 @@ import pytest
 from tests.integration.deployment import deployment, logs, process_env, ragloom_cli
 from tests.integration.servers import HOST, free_port, stop
 
-pytestmark = pytest.mark.integration
+# A hung subprocess or queue call fails its test instead of stalling the suite.
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 ROOT = Path(__file__).resolve().parents[2]
 KITES = b"# Kites\n\nThe Zephyr Kite Club flies a teal kite every Sunday at Pirita beach.\n"
 
