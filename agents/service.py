@@ -22,6 +22,7 @@ from ragloom.core.errors import ConfigError, RagloomError
 from ragloom.core.models import get_chat_model, get_embeddings
 from ragloom.core.models.reachability import model_call
 from ragloom.core.models.spec import ModelSpec
+from ragloom.core.models.usage import Usage, UsageRecorder
 from ragloom.core.settings import Settings
 from ragloom.core.storage.engines import store_target
 from ragloom.core.storage.threads import checkpointer
@@ -54,6 +55,8 @@ class Answer(BaseModel):
     thread: str | None = None
     experiment: dict[str, str] | None = Field(None, description="The live experiment this "
                                               "answer took part in: {id, variant}")
+    usage: Usage = Field(default_factory=Usage, description="tokens and estimated cost of "
+                         "each model call, from the provider's counts")
 
 
 def build_context(settings: Settings, collection: str | None = None,
@@ -119,8 +122,9 @@ def _graph(settings: Settings, build: GraphBuilder, thread: str | None) -> Itera
         yield compiled
 
 
-def _config(settings: Settings, thread: str | None) -> dict[str, Any]:
-    config: dict[str, Any] = {"recursion_limit": settings.agent.step_budget}
+def _config(settings: Settings, thread: str | None, recorder: UsageRecorder) -> dict[str, Any]:
+    config: dict[str, Any] = {"recursion_limit": settings.agent.step_budget,
+                              "callbacks": [recorder]}  # every model call below reports to it
     if thread:
         config["configurable"] = {"thread_id": thread}
     return config
@@ -128,7 +132,7 @@ def _config(settings: Settings, thread: str | None) -> dict[str, Any]:
 
 def _to_answer(question: str, state: dict[str, Any], settings: Settings, ctx: RagContext,
                graph: str, total: float, thread: str | None,
-               experiment: dict[str, str] | None = None) -> Answer:
+               experiment: dict[str, str] | None = None, usage: Usage | None = None) -> Answer:
     timings: dict[str, float] = {}
     for s in state.get("steps", []):
         timings[s["node"]] = timings.get(s["node"], 0.0) + s.get("seconds", 0.0)
@@ -141,7 +145,7 @@ def _to_answer(question: str, state: dict[str, Any], settings: Settings, ctx: Ra
         models={"chat": settings.chat, "embedding": settings.embedding},
         model_calls=state.get("model_calls", {}), collection=ctx.collection, graph=graph,
         route=state.get("route"), timings={**timings, "total": total}, thread=thread,
-        experiment=experiment,
+        experiment=experiment, usage=usage or Usage(),
     )
     trace = {**answer.model_dump(mode="json"), "steps": state.get("steps", []),
              "retrieved": [{"id": h.id, "source": h.source, "page": h.page, "score": h.score}
@@ -194,12 +198,13 @@ def ask_stream(question: str, settings: Settings, *, collection: str | None = No
     start = time.perf_counter()
     state: dict[str, Any] = {}
     drafted = None  # the graph step whose answer tokens were streamed last
+    recorder = UsageRecorder(settings.chat, settings.prices)
     try:
         with _graph(settings, build, thread) as compiled:
             start_state: dict[str, Any] = {"question": question}
             if history:
                 start_state["history"] = list(history)
-            for mode, payload in compiled.stream(start_state, _config(settings, thread),
+            for mode, payload in compiled.stream(start_state, _config(settings, thread, recorder),
                                                  context=ctx,
                                                  stream_mode=["custom", "messages", "values"]):
                 if mode == "custom":
@@ -219,7 +224,7 @@ def ask_stream(question: str, settings: Settings, *, collection: str | None = No
                            subject=question[:80],
                            fix="raise agent.step_budget, or report the loop") from exc
     yield "answer", _to_answer(question, state, settings, ctx, graph, time.perf_counter() - start,
-                               thread, experiment)
+                               thread, experiment, recorder.usage())
 
 
 def get_trace(settings: Settings, trace_id: str) -> dict[str, Any]:

@@ -206,6 +206,20 @@ def run_queued_ingest(settings: Settings, job_id: str, collection: str, names: l
     jobs.save(job_id, state)
 
 
+def mark_failed(settings: Settings, job_id: str, exc: BaseException,
+                worker: str | None = None) -> None:
+    """A queued job whose task gave up before the ingest could record its outcome."""
+    from ragloom.api.errors import describe
+    from ragloom.core.storage.engines import shared_engine
+
+    jobs = JobStore(shared_engine(settings.database))
+    found = jobs.get(job_id)
+    if found is not None and found[3]["status"] in ("queued", "running"):
+        _, error, fix = describe(exc)
+        jobs.save(job_id, {**found[3], "status": "failed", "error": error, "fix": fix,
+                           "worker": worker, "finished": time.time()})
+
+
 def _without_paths(reason: str, paths: list[Path]) -> str:
     """A per-file reason without the server's folders (clients know their files by name)."""
     for p in paths:

@@ -2,8 +2,8 @@
 
 It serves ``/v1/models``, ``/v1/embeddings`` (deterministic bag-of-words vectors) and
 ``/v1/chat/completions`` (streamed or not), answering ragloom's prompts the way a good model would:
-the JSON verdicts grading and grounding ask for, and otherwise the source sentence closest to
-the question, citing its number.
+the JSON verdicts grading (the sources sharing a word with the question) and grounding ask for,
+and otherwise the source sentence closest to the question, citing its number.
 ``POST /control`` switches faults on and off while it runs:
 ``{"mode": "ok" | "error" | "hang", "delay_s": 0.0, "embed_delay_s": 0.0}`` — ``error`` answers
 500, ``hang`` never answers within any sane timeout; ``delay_s`` slows chat calls and
@@ -49,7 +49,7 @@ def reply_for(messages: list[dict[str, Any]]) -> str:
     """What a cooperative model says to each of ragloom's prompts."""
     text = " ".join(str(m.get("content", "")) for m in messages)
     if '"relevant"' in text:
-        return '{"relevant": [1]}'
+        return json.dumps({"relevant": _relevant(text)})
     if '"grounded"' in text:
         return '{"grounded": true, "unsupported": []}'
     if '"route"' in text:
@@ -65,20 +65,44 @@ def _words(text: str) -> set[str]:
     return {w for w in re.findall(r"[a-z0-9]+", text.lower()) if len(w) > 2} - _COMMON
 
 
+_SOURCE = re.compile(r"\[(\d+)\] \([^)\n]*\)\s*\n<<<\n(.*?)\n>>>", re.S)
+
+
+def _question(text: str) -> set[str]:
+    asked = re.search(r"Question: (.+)", text)
+    return _words(asked.group(1) if asked else text)
+
+
+def _relevant(text: str) -> list[int]:
+    """A grader that reads: the sources sharing a content word with the question (wherever
+    ragloom placed them: the best source may be last)."""
+    question = _question(text)
+    return [int(n) for n, body in _SOURCE.findall(text) if question & _words(body)]
+
+
 def _answer(text: str) -> str:
     """The sentence of the sources (as ragloom numbers them: "[n] (file, page)" then "<<<" ...
     ">>>") that shares most words with the question, citing its source; a cooperative model
     reads what it is shown, so a prompt that hides the sources gets "I don't know"."""
-    asked = re.search(r"Question: (.+)", text)
-    question = _words(asked.group(1) if asked else text)
+    question = _question(text)
     best, best_n, best_overlap = "", 1, 0
-    for n, body in re.findall(r"\[(\d+)\] \([^)\n]*\)\s*\n<<<\n(.*?)\n>>>", text, re.S):
+    for n, body in _SOURCE.findall(text):
         for sentence in re.split(r"(?<=[.!?])\s+|\n+", body):
             sentence = sentence.strip().rstrip(".")
-            overlap = len(question & _words(sentence))
-            if 0 < len(sentence) <= 200 and (overlap > best_overlap or not best):
+            words = _words(sentence)
+            overlap = len(question & words)
+            adds = bool(words - question)  # a heading that only echoes the question says nothing
+            if adds and 0 < len(sentence) <= 200 and (overlap > best_overlap or not best):
                 best, best_n, best_overlap = sentence, int(n), overlap
     return ANSWER.format(fact=best, n=best_n) if best else "I don't know."
+
+
+def _usage(messages: list[dict[str, Any]], text: str) -> dict[str, int]:
+    """Token counts as a real host reports them (here: words and punctuation)."""
+    prompt = sum(len(re.findall(r"\w+|[^\w\s]", str(m.get("content", "")))) for m in messages)
+    completion = len(re.findall(r"\w+|[^\w\s]", text))
+    return {"prompt_tokens": prompt, "completion_tokens": completion,
+            "total_tokens": prompt + completion}
 
 
 async def _fault() -> JSONResponse | None:
@@ -137,11 +161,11 @@ async def chat(request: Request) -> Any:
         return fault
     body = await request.json()
     text, created, model = reply_for(body.get("messages", [])), int(time.time()), body.get("model")
+    usage = _usage(body.get("messages", []), text)
     if not body.get("stream"):
         return {"id": "chatcmpl-fake", "object": "chat.completion", "created": created,
                 "model": model, "choices": [{"index": 0, "finish_reason": "stop", "message": {
-                    "role": "assistant", "content": text}}],
-                "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}
+                    "role": "assistant", "content": text}}], "usage": usage}
 
     def chunk(delta: dict[str, Any], finish: str | None = None) -> str:
         return "data: " + json.dumps({"id": "chatcmpl-fake", "object": "chat.completion.chunk",
@@ -151,7 +175,12 @@ async def chat(request: Request) -> Any:
 
     pieces = [chunk({"role": "assistant", "content": ""})]
     pieces += [chunk({"content": w}) for w in re.findall(r"\S+\s*", text)]
-    pieces += [chunk({}, "stop"), "data: [DONE]\n\n"]
+    pieces += [chunk({}, "stop")]
+    if (body.get("stream_options") or {}).get("include_usage"):  # as OpenAI and vLLM do
+        pieces.append("data: " + json.dumps({"id": "chatcmpl-fake", "object": "chat.completion"
+                                             ".chunk", "created": created, "model": model,
+                                             "choices": [], "usage": usage}) + "\n\n")
+    pieces.append("data: [DONE]\n\n")
     return StreamingResponse(iter(pieces), media_type="text/event-stream")
 
 

@@ -21,6 +21,11 @@ DEFAULT_CHAT = "local/qwen2.5-coder-0.5b"
 DEFAULT_EMBEDDING = "local/minilm-l6-v2"
 
 
+class Price(BaseModel):
+    prompt_per_m: float = Field(0.0, ge=0, description="USD per million prompt tokens.")
+    completion_per_m: float = Field(0.0, ge=0, description="USD per million completion tokens.")
+
+
 class LocalSettings(BaseModel):
     """The embedded llama.cpp runtime."""
 
@@ -44,6 +49,9 @@ class OpenAISettings(BaseModel):
     timeout_s: float = Field(60.0, gt=0)
     max_retries: int = Field(2, ge=0)
     temperature: float = 0.0
+    stream_usage: bool = Field(True, description="Ask for token counts in streamed answers "
+                               "(stream_options.include_usage: OpenAI, vLLM, llama.cpp, LM "
+                               "Studio); turn off for a server that refuses the option.")
 
 
 class ChromaSettings(BaseModel):
@@ -164,6 +172,9 @@ class Settings(BaseSettings):
     collection: str = "default"
     prompt_label: str = "production"
     prompts_dir: Path | None = Field(None, description="Your prompt versions; default HOME/prompts.")
+    prices: dict[str, Price] = Field(default_factory=dict, description="USD per million tokens "
+                                     "per provider/model, for cost estimates; local and ollama "
+                                     "models cost nothing unless listed, others are 'not priced'.")
 
     @property
     def user_prompts_dir(self) -> Path:

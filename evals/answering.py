@@ -18,7 +18,6 @@ from ragloom.core.settings import Settings
 from ragloom.evals.datasets import load_dataset
 from ragloom.evals.metrics import Observed, doc_id
 from ragloom.evals.suites import Suite, SuiteRow
-from ragloom.evals.tokens import count_tokens
 from ragloom.retrieval.collections import Collection
 from ragloom.retrieval.ingest import ingest, ingest_records
 
@@ -85,8 +84,7 @@ def answer_row(row: SuiteRow, settings: Settings, ctx: RagContext, graph: str | 
         ctx = dataclasses.replace(ctx, where=row.where)
     start = time.perf_counter()
     try:
-        with count_tokens() as tokens:
-            answer = ask(row.question, settings, graph=graph, context=ctx)
+        answer = ask(row.question, settings, graph=graph, context=ctx)
     except RagloomError as exc:
         return _failed(row, body, str(exc), start)
     except Exception as exc:  # one broken question must not end the run
@@ -106,7 +104,8 @@ def answer_row(row: SuiteRow, settings: Settings, ctx: RagContext, graph: str | 
              "dropped_citations": answer.dropped_citations, "prompts": answer.prompts,
              "claims": [c.model_dump() for c in answer.claims],
              "models": answer.models, "route": answer.route, "timings": answer.timings,
-             "seconds": seconds, "model_calls": answer.model_calls, "tokens": tokens.as_dict(),
+             "seconds": seconds, "model_calls": answer.model_calls,
+             "usage": answer.usage.model_dump(mode="json"),
              "trace_id": answer.trace_id, "error": None}
     return Answered(row, observed, body)
 

@@ -27,6 +27,7 @@ from ragloom.agents.service import build_context, prompt_overrides
 from ragloom.agents.state import ContextFactory
 from ragloom.core.models.spec import ModelSpec
 from ragloom.core.models.turns import answers_at_once
+from ragloom.core.models.usage import total_usage
 from ragloom.core.settings import Settings
 from ragloom.evals.answering import (
     Answered,
@@ -325,9 +326,11 @@ def list_runs(settings: Settings, suite: str | None = None, limit: int = 50
 
 
 def get_run(settings: Settings, run_id: str) -> dict[str, Any]:
-    """A run's info, its rows (answers, contexts, scores, N/A reasons, timings, tokens) and a
-    per-metric summary (mean, 95% bootstrap interval, scored and N/A counts)."""
+    """A run's info, its rows (answers, contexts, scores, N/A reasons, timings, usage), a
+    per-metric summary (mean, 95% bootstrap interval, scored and N/A counts) and the answers'
+    tokens and estimated cost (the judge's calls are not in it)."""
     store = RunStore.for_settings(settings)
     info = store.run_info(run_id)
     rows = store.rows(info["id"])
-    return {**info, "rows": rows, "summary": summarize(rows, info["config"]["metrics"])}
+    return {**info, "rows": rows, "summary": summarize(rows, info["config"]["metrics"]),
+            "usage": total_usage([r.get("usage") or {} for r in rows])}

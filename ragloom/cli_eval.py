@@ -44,6 +44,11 @@ def print_summary(run: dict[str, Any]) -> None:
             reasons[reason] = reasons.get(reason, 0) + count
     for reason, count in sorted(reasons.items(), key=lambda kv: -kv[1]):
         out.print(f"[dim]N/A ×{count}: {reason}[/dim]", highlight=False)
+    if (usage := run.get("usage")) and usage["answers"]:
+        from ragloom.core.models.usage import usage_line
+
+        out.print(f"[dim]{usage_line(usage)} (answers; the judge not included)[/dim]",
+                  highlight=False)
 
 
 @eval_app.command("run")

@@ -30,6 +30,7 @@ from ragloom.evals.runs import Variant
 log = logging.getLogger(__name__)
 EVALS = "evals"
 INGEST = "ingest"
+INGEST_ATTEMPTS = 3
 tasks = procrastinate.Blueprint()
 
 
@@ -75,15 +76,21 @@ def eval_row(context: Any, suite: str, variant: dict[str, Any], run_id: str, row
 
 
 @tasks.task(name="ingest_upload", queue=INGEST, pass_context=True,
-            retry=procrastinate.RetryStrategy(max_attempts=3, wait=2))
+            retry=procrastinate.RetryStrategy(max_attempts=INGEST_ATTEMPTS, wait=2))
 def ingest_upload(context: Any, job_id: str, collection: str, names: list[str],
                   sync: bool = False) -> None:
     """One upload job's ingest; a retry after a lost worker resumes it (ingestion is
     incremental and crash-safe)."""
-    from ragloom.api.jobs import run_queued_ingest
+    from ragloom.api.jobs import mark_failed, run_queued_ingest
 
-    run_queued_ingest(context.additional_context["settings"], job_id, collection, names, sync,
-                      worker=context.worker_name)
+    settings = context.additional_context["settings"]
+    try:
+        run_queued_ingest(settings, job_id, collection, names, sync, worker=context.worker_name)
+    except Exception as exc:
+        # The last attempt: the job's record says so, or whoever follows it would wait forever.
+        if context.job.attempts + 1 >= INGEST_ATTEMPTS:
+            mark_failed(settings, job_id, exc, worker=context.worker_name)
+        raise
 
 
 def enqueue_ingest(settings: Settings, job_id: str, collection: str, names: list[str],

@@ -18,6 +18,7 @@ from ragloom.ui.state import collection_names, pick_collection, services, settin
 from ragloom.ui.uploads import name_batch, save_batch, upload_dir
 
 REPORT_KEY = "ragloom_ingest_report"
+FOLLOW_QUEUED_S = 120.0  # how long the page waits for a worker to take a queued job
 
 
 def _ingest(s: Settings, name: str, paths: list[Path], sync: bool, uploaded: list[Path],
@@ -106,10 +107,19 @@ def _queue_uploads(s: Settings, name: str, files: list[Any], sync: bool) -> dict
         job_id = jobs.enqueue(name, [(n, f.getvalue) for f, n in named], "web", sync=sync,
                               refused=refused)
         while (job := jobs.get(job_id))["status"] in ("queued", "running"):  # type: ignore[index]
+            waited = time.perf_counter() - start
+            # An st call every round: a rerun or a closed tab stops the script here.
             if job["status"] == "running":
                 bar.progress(job["files_done"] / max(job["files_total"], 1),
                              text=f"{job['files_done']}/{job['files_total']} files · "
                              f"{job['chunks_added']} chunks · on {job.get('worker') or '?'}")
+            elif waited > FOLLOW_QUEUED_S:  # nobody took it: say so rather than spin
+                raise IngestError(f"job {job_id} is still queued after {FOLLOW_QUEUED_S:.0f} s: "
+                                  "no worker has taken it, or another writer holds the collection",
+                                  subject=name, fix="start one with `ragloom worker`; the job "
+                                  f"stays queued and `GET /jobs/{job_id}` follows it")
+            else:
+                bar.progress(0.0, text=f"Queued: waiting for a worker… {waited:.0f} s")
             time.sleep(0.5)
     finally:
         jobs.close()

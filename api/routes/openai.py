@@ -104,6 +104,15 @@ def _citations(answer: Answer) -> list[dict[str, Any]]:
     return [c.model_dump(mode="json") for c in answer.citations]
 
 
+def _usage(answer: Answer) -> dict[str, Any]:
+    """OpenAI's usage fields, summed over every model call the answer took (grading, rewriting,
+    answering, checking), and ragloom's estimated cost (None: a model without a price)."""
+    u = answer.usage
+    return {"prompt_tokens": u.prompt_tokens, "completion_tokens": u.completion_tokens,
+            "total_tokens": u.total_tokens, "cost_usd": u.cost_usd,
+            "model_calls": len(u.calls), "uncounted_calls": u.uncounted_calls}
+
+
 def _asked(body: ChatRequest, svc: Service, who: Caller) -> Asked:
     collection, graph = parse_model(body.model)
     question = question_of(body)  # its length is checked by Asked, like /ask's
@@ -131,8 +140,8 @@ async def chat_completions(body: ChatRequest, svc: Service, who: Caller) -> Any:
                 "choices": [{"index": 0, "finish_reason": "stop",
                              "message": {"role": "assistant",
                                          "content": answer.answer + sources_text(answer)}}],
-                "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
-                "citations": _citations(answer), "trace_id": answer.trace_id}
+                "usage": _usage(answer), "citations": _citations(answer),
+                "trace_id": answer.trace_id}
     await run_in_threadpool(asked.admit)
     return EventSourceResponse(_stream(asked, completion_id, body.model), ping=15)
 
@@ -148,19 +157,24 @@ async def _stream(asked: Asked, cid: str, model: str) -> AsyncIterator[dict[str,
     """Tokens as deltas; a regenerated answer is announced in the text; sources come last."""
     yield {"data": _chunk(cid, model, {"role": "assistant", "content": ""})}
     iterator = asked.events()
-    streamed = False
+    shown = ""  # the draft streamed since the last reset
     try:
         async for kind, value in iterate_in_threadpool(iterator):
             if kind == "token":
-                streamed = True
+                shown += value
                 yield {"data": _chunk(cid, model, {"content": value})}
             elif kind == "answer-reset":
+                shown = ""
                 yield {"data": _chunk(cid, model, {"content": REVISED})}
             elif kind == "answer":
-                if not streamed:  # a model that does not stream: the whole text at once
-                    yield {"data": _chunk(cid, model, {"content": value.answer})}
+                # A model that does not stream, or a checked answer that is not the streamed
+                # draft (unsupported claims removed, or a refusal): the final text, said so.
+                if shown.strip() != value.answer.strip():
+                    final = (REVISED if shown else "") + value.answer
+                    yield {"data": _chunk(cid, model, {"content": final})}
                 yield {"data": _chunk(cid, model, {"content": sources_text(value)}, "stop",
-                                      citations=_citations(value), trace_id=value.trace_id)}
+                                      citations=_citations(value), trace_id=value.trace_id,
+                                      usage=_usage(value))}
     except Exception as exc:
         status, error, fix = describe(exc)
         yield {"data": json.dumps({"error": {"message": f"{error}. Fix: {fix}", "code": status,

@@ -126,7 +126,7 @@ class OpenAIProvider:
         o = settings.openai
         return ChatOpenAI(model=model, base_url=o.base_url, api_key=m._openai_key(settings),
                           timeout=o.timeout_s, max_retries=o.max_retries,
-                          temperature=o.temperature)
+                          temperature=o.temperature, stream_usage=o.stream_usage)
 
     def embeddings(self, model: str, settings: Settings) -> Embeddings:
         from ragloom.core import models as m

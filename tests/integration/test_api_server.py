@@ -40,12 +40,16 @@ def test_official_openai_client_chat_and_stream(stack: Stack) -> None:
     assert "[1]" in text and "Sources:" in text
     citations = reply.model_extra["citations"]
     assert citations and citations[0]["source"].endswith((".pdf", ".md", ".txt"))
+    # The host's counts, summed over the answer's calls (the fake counts words as tokens).
+    assert reply.usage and reply.usage.prompt_tokens > 50 and reply.usage.completion_tokens > 3
+    assert reply.usage.total_tokens == reply.usage.prompt_tokens + reply.usage.completion_tokens
     stream = client.chat.completions.create(
         model="ragloom:sample", stream=True,
         messages=[{"role": "user", "content": "When are members paid?"}])
     chunks = list(stream)
     streamed = "".join(c.choices[0].delta.content or "" for c in chunks)
     assert "[1]" in streamed and chunks[-1].model_extra["citations"]
+    assert chunks[-1].usage and chunks[-1].usage.completion_tokens > 3  # streamed calls counted
     follow_up = client.chat.completions.create(model="ragloom:sample:simple", messages=[
         {"role": "user", "content": "When are members paid?"},
         {"role": "assistant", "content": streamed},

@@ -154,3 +154,25 @@ def test_an_upload_whose_worker_is_killed_is_ingested_once_by_another(stack, tmp
     assert col.manifest.intents() == []  # the retry recovered w1's half-stored batch
     assert col.manifest.counts() == (5, col.store.count())  # nothing lost, nothing doubled
     assert "lost its worker: retrying it" in (tmp_path / "w2.log").read_text(), logs(tmp_path)
+
+
+def test_a_queued_ingest_that_fails_every_attempt_is_marked_failed(stack, tmp_path) -> None:
+    """Defence in depth: a hostile name that reached the shared database anyway makes every
+    attempt raise; after the last one the job says why instead of staying queued forever."""
+    from ragloom.api.jobs import IngestJobs
+
+    settings = load_settings(home=tmp_path / "api", database_url=stack["RAGLOOM_DATABASE_URL"])
+    jobs = IngestJobs(settings, lambda _: None)
+    worker = _worker(tmp_path, stack, "w3")
+    try:
+        job_id = jobs.enqueue("hostile", [("../escape.md", lambda: b"# Out\n")], "test")
+        deadline = time.monotonic() + 120
+        while (job := jobs.get(job_id))["status"] in ("queued", "running"):  # type: ignore[index]
+            assert time.monotonic() < deadline, logs(tmp_path)
+            time.sleep(0.3)
+    finally:
+        worker.kill()
+        jobs.close()
+    assert job["status"] == "failed" and "leaves the upload folder" in job["error"], job
+    assert job["fix"] and job["worker"] == "w3"
+    assert not (tmp_path / "escape.md").exists() and not (tmp_path / "w3" / "escape.md").exists()

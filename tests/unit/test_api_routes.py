@@ -311,3 +311,17 @@ def test_a_queued_upload_needs_the_shared_database_and_saves_nothing(api, settin
                  files=[("files", ("a.txt", b"alpha", "text/plain"))])
     assert r.status_code == 422 and "database_url" in r.json()["error"]
     assert "queue=true" in r.json()["fix"] and not (settings.home / "uploads").exists()
+
+
+def test_an_openai_stream_ends_with_the_checked_answer_not_the_draft(api) -> None:
+    """The draft streams as it is written; when the claim check changes it (here the fake's
+    Oolong answer to a kite question: its citation dropped, the claim marked), the stream says so
+    and gives the final text, so a client never keeps the draft's unchecked [1]."""
+    r = api.post("/v1/chat/completions", json={"model": "ragloom:sample:simple", "stream": True,
+                                               "messages": [{"role": "user", "content":
+                                                             "What colour is the Zephyr kite?"}]})
+    parsed = [json.loads(d) for _, d in _sse(r.text)[:-1]]
+    text = "".join(p["choices"][0]["delta"].get("content", "") for p in parsed)
+    final = text.split("\n\nSources:")[0].rsplit("(revised answer)\n", 1)[-1]
+    assert "(revised answer)" in text and "(not verified)" in final and "[1]" not in final, text
+    assert parsed[-1]["usage"]["model_calls"] >= 1

@@ -93,7 +93,8 @@ def test_run_stores_answers_scores_and_na_reasons(settings, fake_embeddings, tmp
     assert first["scores"]["context_recall"]["value"] == 1.0
     assert first["scores"]["answer_contains"]["value"] == 1.0
     assert first["scores"]["retrieval_recall"]["value"] == 1.0
-    assert first["tokens"]["calls"] == 1 and first["trace_id"]
+    assert len(first["usage"]["calls"]) == 1 and first["trace_id"]
+    assert first["usage"]["calls"][0]["node"] == "generate_answer"
     # A refusal is not judged for faithfulness: N/A with its reason, counted, never 0.
     assert refused["refused"] is True
     assert refused["scores"]["faithfulness"] == {"value": None, "na": "the answer is a refusal"}

@@ -145,10 +145,15 @@ def test_a_streaming_generate_takes_the_decoding_lock_once_not_twice(monkeypatch
 
     monkeypatch.setattr(ChatLlamaCpp, "_stream", stream)
     monkeypatch.setattr(ChatLlamaCpp, "_generate", generate)
-    model = EmbeddedChat.model_construct()
+    from types import SimpleNamespace
+
+    model = EmbeddedChat.model_construct(client=SimpleNamespace(n_tokens=5))  # 4 prompt + "ok"
     done: list[str] = []
     worker = threading.Thread(target=lambda: done.append(
         model._generate([HumanMessage("hi")]).generations[0].message.content))
     worker.start()
     worker.join(5)
     assert done == ["ok"]  # not deadlocked on its own lock
+    *_, last = model._stream([HumanMessage("hi")])  # llama.cpp's counts close the stream
+    assert last.message.usage_metadata == {"input_tokens": 4, "output_tokens": 1,
+                                           "total_tokens": 5}
