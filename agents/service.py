@@ -248,5 +248,9 @@ def rated_answers(settings: Settings, rating: str | None = None) -> list[dict[st
     return _traces(settings.home, settings.database).feedback(rating)
 
 
+def recent_trace_bodies(settings: Settings, limit: int = 500) -> list[dict[str, Any]]:
+    return _traces(settings.home, settings.database).recent_bodies(limit)
+
+
 def recent_traces(settings: Settings, limit: int = 20) -> list[tuple[str, float, str, str]]:
     return _traces(settings.home, settings.database).recent(limit)

@@ -61,6 +61,13 @@ class TraceStore(SqlStore):
                 select(_traces.c.id, _traces.c.created, _traces.c.graph, _traces.c.question)
                 .order_by(_traces.c.created.desc()).limit(limit))]
 
+    def recent_bodies(self, limit: int = 500) -> list[dict[str, Any]]:
+        """The newest traces, whole (id and created included)."""
+        with self.engine.connect() as db:
+            return [{"id": r[0], "created": r[1], **json.loads(r[2])} for r in db.execute(
+                select(_traces.c.id, _traces.c.created, _traces.c.body)
+                .order_by(_traces.c.created.desc()).limit(limit))]
+
     def rate(self, trace_id: str, rating: str, comment: str = "") -> None:
         """Store (or replace) a user's rating of one answer; the trace must exist."""
         if rating not in RATINGS:

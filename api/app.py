@@ -18,7 +18,17 @@ from ragloom.api.audit import audit_log
 from ragloom.api.deps import ServiceState, default_embeddings
 from ragloom.api.jobs import IngestJobs
 from ragloom.api.keys import key_store
-from ragloom.api.routes import ask, collections, evals, experiments, health, openai, prompts, traces
+from ragloom.api.routes import (
+    ask,
+    collections,
+    evals,
+    experiments,
+    health,
+    openai,
+    prompts,
+    review,
+    traces,
+)
 from ragloom.core.models.turns import answers_at_once
 from ragloom.core.private import private_dir
 from ragloom.core.settings import Settings
@@ -53,7 +63,7 @@ def create_app(settings: Settings, *, auth: bool | None = None,
                   "Authenticate with 'Authorization: Bearer KEY'.")
     app.state.service = svc
     errors.install(app)
-    for module in (health, collections, ask, traces, prompts, evals, experiments, openai):
+    for module in (health, collections, ask, traces, prompts, evals, experiments, review, openai):
         app.include_router(module.router)
     if settings.api.cors_origins:  # closed unless origins are configured
         app.add_middleware(CORSMiddleware, allow_origins=settings.api.cors_origins,

@@ -44,8 +44,10 @@ class ApiError(Exception):
 
 def _status_of(exc: RagloomError) -> int:
     text = exc.what.lower()
-    if text.startswith(("no trace", "no suite", "no eval run")):
+    if text.startswith(("no trace", "no suite", "no eval run", "no review item")):
         return 404
+    if text.startswith("review item") and "was already" in text:
+        return 409  # someone decided it first
     if isinstance(exc, ModelUnavailableError):
         return 503
     if isinstance(exc, StoreError):

@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from ragloom.core.errors import ConfigError
+from ragloom.core.models.usage import total_usage
 from ragloom.core.settings import Settings
 from ragloom.core.storage.engines import SqlStore, store_target
 from ragloom.core.storage.schema import experiments as _experiments
@@ -190,6 +191,7 @@ def report(settings: Settings, ref: str) -> dict[str, Any]:
                           "mean": statistics.fmean(latency) if latency else None,
                           "ci95": bootstrap_ci(latency) if len(latency) > 1 else None},
             "thumbs_up": _rate(sum(a["rating"] == "up" for a in rated), len(rated)),
+            "usage": total_usage([a.get("usage") or {} for a in mine]),
             "prompts_used": sorted({(a.get("prompts") or {}).get(exp.prompt, "?") for a in mine})})
     return {"id": exp.id, "prompt": exp.prompt, "status": exp.status, "created": exp.created,
             "stopped": exp.stopped, "answers": len(answers), "variants": variants}

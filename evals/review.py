@@ -1,7 +1,8 @@
 """The review queue: answers a person should look at, turned into dataset rows they vouch for.
 
-``collect`` brings in, once each, every thumbs-down answer (with its comment) and every
-evaluation row scored under its suite's threshold; a reviewer reads the question, the answer, its
+``collect`` brings in, once each, every thumbs-down answer (with its comment), every recent
+answer whose citations the claim check dropped, and every evaluation row scored under its suite's
+threshold; a reviewer reads the question, the answer, its
 sources and trace, writes or corrects the reference and the gold sources, and ``accept`` appends
 that row to a suite's dataset (a new content-hashed dataset version,
 ``ragloom.evals.dataset_versions``), or ``discard`` drops the item. Stored with the rest of the
@@ -76,13 +77,23 @@ def _item(row: Any) -> dict[str, Any]:
             "decision": json.loads(row.decision) if row.decision else None}
 
 
-def collect(settings: Settings, queue: ReviewQueue, runs: int = 20) -> int:
-    """Queue new thumbs-down answers and under-threshold rows of the last ``runs`` runs; returns
-    how many were added."""
-    from ragloom.agents.service import rated_answers
+def collect(settings: Settings, queue: ReviewQueue, runs: int = 20, traces: int = 500) -> int:
+    """Queue new thumbs-down answers, answers of the last ``traces`` whose citations the claim
+    check dropped, and under-threshold rows of the last ``runs`` runs; returns how many were
+    added."""
+    from ragloom.agents.service import rated_answers, recent_trace_bodies
     from ragloom.evals.store import RunStore
 
     added = 0
+    for trace in recent_trace_bodies(settings, traces):
+        dropped = int(trace.get("dropped_citations") or 0)
+        if dropped and not trace.get("refused"):  # the model cited what its source did not say
+            added += queue.add(f"dropped:{trace['id']}", "citations-dropped", {
+                "question": trace["question"], "answer": trace.get("answer"),
+                "comment": f"{dropped} citation(s) dropped: the cited source did not support "
+                           "the sentence", "collection": trace.get("collection"),
+                "trace_id": trace["id"], "prompts": trace.get("prompts", {}),
+                "sources": [c.get("source") for c in trace.get("citations", [])]})
     for fb in rated_answers(settings, "down"):
         trace = fb["trace"]
         added += queue.add(f"feedback:{fb['trace_id']}", "thumbs-down", {

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -63,7 +63,7 @@ def report(ctx: typer.Context, ref: Annotated[str, typer.Argument(
         out.print_json(json.dumps(result))
         return
     table = Table("variant", "answers", "refusals", "citations valid", "grounded",
-                  "latency s (median, mean [95% CI])", "👍 share",
+                  "latency s (median, mean [95% CI])", "👍 share", "tokens / answer", "cost",
                   title=f"experiment {result['id']} on '{result['prompt']}' ({result['status']})")
     for v in result["variants"]:
         lat = v["latency_s"]
@@ -72,8 +72,16 @@ def report(ctx: typer.Context, ref: Annotated[str, typer.Argument(
             + (f" [{lat['ci95'][0]:.2f}, {lat['ci95'][1]:.2f}]" if lat["ci95"] else ""))
         table.add_row(f"{v['name']} ({v['ref']})", str(v["answers"]), _rate(v["refusal_rate"]),
                       _rate(v["citations_valid"]), _rate(v["grounded_rate"]), latency,
-                      _rate(v["thumbs_up"]))
+                      _rate(v["thumbs_up"]), *_usage_cells(v["usage"]))
     out.print(table)
+
+
+def _usage_cells(usage: dict[str, Any]) -> tuple[str, str]:
+    """Mean tokens per answer that recorded usage, and the estimated total cost."""
+    if not usage["answers"]:
+        return "–", "–"
+    cost = "not priced" if usage["cost_usd"] is None else f"${usage['cost_usd']:.4f}"
+    return f"{usage['total_tokens'] / usage['answers']:,.0f}", cost
 
 
 @experiments_app.command("stop")

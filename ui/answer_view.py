@@ -47,7 +47,10 @@ def _summary(answer: Answer) -> str:
     check = _verdict(answer)
     calls = sum(answer.model_calls.values())
     prompts = " ".join(answer.prompts.values()) or "no prompt"
-    return (f"{answer.graph} · {check} · {calls} model call(s) · {prompts} · "
+    u = answer.usage
+    tokens = f" · {u.total_tokens:,} tokens" if u.calls else ""
+    cost = f" · ${u.cost_usd:.4f}" if u.calls and u.cost_usd else ""  # a free model shows none
+    return (f"{answer.graph} · {check} · {calls} model call(s){tokens}{cost} · {prompts} · "
             f"{answer.models.get('chat', '?')} · {answer.timings.get('total', 0.0):.1f}s")
 
 
@@ -97,7 +100,7 @@ def render_feedback(answer: Answer, turn: int) -> None:
         st.caption(f"Feedback saved ({done[answer.trace_id]}) with trace {answer.trace_id}.")
 
 
-def _step_rows(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def step_rows(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
     rows = []
     for s in steps:
         detail = {k: v for k, v in s.items() if k not in ("node", "seconds")}
@@ -118,11 +121,20 @@ def render_trace(answer: Answer) -> None:
             when = datetime.datetime.fromtimestamp(trace["created"]).strftime("%Y-%m-%d %H:%M:%S")
             st.caption(f"trace {trace['id']} · {when} · collection {trace['collection']} · "
                        f"route {trace.get('route') or '–'}")
-            st.dataframe(_step_rows(trace.get("steps", [])), hide_index=True)
+            st.dataframe(step_rows(trace.get("steps", [])), hide_index=True)
             cols = st.columns(3)
             cols[0].write({"model calls": trace.get("model_calls", {})})
             cols[1].write({"prompts": trace.get("prompts", {})})
             cols[2].write({"models": trace.get("models", {})})
+            if calls := (trace.get("usage") or {}).get("calls"):
+                from ragloom.core.models.usage import usage_line
+
+                st.caption("Model calls: " + usage_line(trace["usage"]))
+                st.dataframe([{"step": c.get("node") or "–", "model": c["model"],
+                               "prompt tokens": c["prompt_tokens"] if c["counted"] else None,
+                               "completion tokens": c["completion_tokens"] if c["counted"]
+                               else None,
+                               "cost $": c["cost_usd"]} for c in calls], hide_index=True)
             kept = set(trace.get("kept", []))
             retrieved = [{"kept": r["id"] in kept, "source": r["source"].rsplit("/", 1)[-1],
                           "page": r.get("page"), "score": round(r.get("score") or 0.0, 3)}

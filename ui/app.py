@@ -13,7 +13,14 @@ import logging
 import streamlit as st
 
 from ragloom.core import private
-from ragloom.ui import page_ask, page_documents, page_evals, page_prompts, page_settings
+from ragloom.ui import (
+    page_ask,
+    page_documents,
+    page_evals,
+    page_prompts,
+    page_review,
+    page_settings,
+)
 from ragloom.ui.state import settings
 
 
@@ -33,6 +40,8 @@ def main() -> None:
                 url_path="prompts"),
         st.Page(page_evals.render, title="Evaluations", icon=":material/bar_chart:",
                 url_path="evaluations"),
+        st.Page(page_review.render, title="Review", icon=":material/rate_review:",
+                url_path="review"),
         st.Page(page_settings.render, title="Settings & health", icon=":material/settings:",
                 url_path="settings"),
     ]

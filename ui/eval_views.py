@@ -38,6 +38,12 @@ def summary_table(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
             interval = f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else ""
             row[run_label(r)] = f"{_fmt(s['mean'])}{interval} (n={s['n']}, N/A={s['na']})"
         table.append(row)
+    if any((r.get("usage") or {}).get("answers") for r in runs):
+        from ragloom.core.models.usage import usage_line
+
+        table.append({"metric": "tokens and estimated cost (answers; the judge not included)",
+                      **{run_label(r): usage_line(r["usage"]) if (r.get("usage") or {}).get(
+                          "answers") else "–" for r in runs}})
     return table
 
 

@@ -14,6 +14,7 @@ from ragloom.prompts import PromptStore, PromptVersion, prompt_store
 from ragloom.prompts.authoring import as_text, create_version, diff, rollback, set_label
 from ragloom.prompts.validation import ALLOWED_VARIABLES
 from ragloom.ui.answer_view import CSS, render_answer
+from ragloom.ui.experiments_view import experiments_tab
 from ragloom.ui.state import chat_turn, pick_collection, services, settings, shown_errors
 
 SAVED_KEY = "ragloom_prompt_saved"
@@ -278,9 +279,16 @@ def render() -> None:
     if st.session_state.get(SAVED_KEY, "").startswith(f"{name}@"):
         st.success(f"Saved {st.session_state[SAVED_KEY]}: see what changed under Diff, try it under "
                    "Preview & try, promote it under Labels.")
-    tabs = st.tabs(["Diff", "Edit → new version", "Preview & try", "Labels"], key="pr-tabs")
+    tabs = st.tabs(["Diff", "Edit → new version", "Preview & try", "Labels", "Experiments"],
+                   key="pr-tabs")
+
+    def experiments() -> None:
+        experiments_tab(s, name, lambda version, gate: _promote(
+            s, store, name, "production", version, gate, False), _gated_suites())
+        _gate_table(name)
+
     for tab, body in zip(tabs, (lambda: _diff_tab(store, name), lambda: _edit_tab(s, store, name),
-                                lambda: _try_tab(s, store, name), lambda: _labels_tab(s, store, name)),
-                         strict=True):
+                                lambda: _try_tab(s, store, name), lambda: _labels_tab(s, store, name),
+                                experiments), strict=True):
         with tab, shown_errors(f"showing prompt '{name}'"):
             body()

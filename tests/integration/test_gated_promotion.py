@@ -323,6 +323,9 @@ def test_an_experiment_splits_200_asks_stickily_and_reports_what_the_traces_say(
         assert v["refusal_rate"]["value"] == sum(a["refused"] for a in mine) / len(mine)
         lo, hi = v["refusal_rate"]["ci95"]
         assert lo <= v["refusal_rate"]["value"] <= hi
+        # Tokens per variant are the answers' own counts, added up (the host reports them).
+        assert v["usage"]["answers"] == len(mine)
+        assert v["usage"]["total_tokens"] == sum(a["usage"]["total_tokens"] for a in mine) > 0
     worse_v = next(v for v in report["variants"] if v["name"] == str(worse))
     good_v = next(v for v in report["variants"] if v["name"] == str(good))
     assert worse_v["refusal_rate"]["value"] > 0.9 > good_v["refusal_rate"]["value"]
