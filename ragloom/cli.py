@@ -135,7 +135,10 @@ def _print_sources(answer: Any) -> None:
                       markup=False)
     calls = sum(answer.model_calls.values())
     check = verdict_line(answer)
-    out.print(f"[dim]{answer.graph} · {check} · {calls} model call(s) · "
+    u = answer.usage
+    tokens = f"{u.total_tokens:,} tokens" + ("" if u.cost_usd is None or not u.cost_usd
+                                             else f" (${u.cost_usd:.4f})") + " · " if u.calls else ""
+    out.print(f"[dim]{answer.graph} · {check} · {calls} model call(s) · {tokens}"
               f"{' '.join(answer.prompts.values()) or 'no prompt'} · {answer.models['chat']} · "
               f"{answer.timings['total']:.1f}s · trace {answer.trace_id}[/dim]", highlight=False)
 
@@ -166,6 +169,16 @@ def trace(
     out.print(f"question: {t['question']}\nanswer:   {t['answer']}", highlight=False, markup=False)
     out.print(f"graph {t['graph']} · route {t.get('route')} · collection {t['collection']} · "
               f"model calls {t['model_calls']} · prompts {t['prompts']}", highlight=False)
+    if (usage := t.get("usage")) and usage.get("calls"):
+        from ragloom.core.models.usage import usage_line
+
+        out.print(f"usage: {usage_line(usage)}", highlight=False, markup=False)
+        for c in usage["calls"]:
+            counts = (f"{c['prompt_tokens']:,} + {c['completion_tokens']:,} tokens" if c["counted"]
+                      else "not counted by the provider")
+            cost = "not priced" if c["cost_usd"] is None else f"${c['cost_usd']:.6f}"
+            out.print(f"  {c.get('node') or '–':22} {c['model']}  {counts}  {cost}",
+                      highlight=False, markup=False)
     for s in t["steps"]:
         extra = {k: v for k, v in s.items() if k not in ("node", "seconds")}
         out.print(f"  {s['node']:22} {s.get('seconds', 0):7.2f}s  {json.dumps(extra)[:160]}",
