@@ -18,6 +18,7 @@ from ragloom.agents.claims import ClaimVerdict
 from ragloom.agents.graphs import GraphBuilder, get_graph_builder
 from ragloom.agents.state import RagContext, Turn
 from ragloom.agents.traces import TraceStore
+from ragloom.core import metrics, telemetry
 from ragloom.core.errors import ConfigError, RagloomError
 from ragloom.core.models import get_chat_model, get_embeddings
 from ragloom.core.models.reachability import model_call
@@ -122,9 +123,10 @@ def _graph(settings: Settings, build: GraphBuilder, thread: str | None) -> Itera
         yield compiled
 
 
-def _config(settings: Settings, thread: str | None, recorder: UsageRecorder) -> dict[str, Any]:
+def _config(settings: Settings, thread: str | None, callbacks: list[Any]) -> dict[str, Any]:
+    # Every node and model call below reports to the callbacks (usage, OpenTelemetry spans).
     config: dict[str, Any] = {"recursion_limit": settings.agent.step_budget,
-                              "callbacks": [recorder]}  # every model call below reports to it
+                              "callbacks": callbacks}
     if thread:
         config["configurable"] = {"thread_id": thread}
     return config
@@ -177,11 +179,15 @@ def ask_stream(question: str, settings: Settings, *, collection: str | None = No
                thread: str | None = None, where: dict[str, Any] | None = None,
                context: RagContext | None = None,
                history: list[Turn] | None = None,
-               experiment: dict[str, str] | None = None) -> Iterator[tuple[str, Any]]:
+               experiment: dict[str, str] | None = None,
+               trace_parent: dict[str, str] | None = None) -> Iterator[tuple[str, Any]]:
     """Yield ("step", text) and ("token", text) while running, then ("answer", Answer).
 
     ``experiment`` ({id, variant}) is recorded with the answer and its trace, for the
     experiment's report (``ragloom.evals.experiments``).
+
+    ``trace_parent`` (W3C ``traceparent``/``tracestate`` headers) makes the answer's
+    OpenTelemetry span a child of the caller's, when telemetry is on (``core.telemetry``).
 
     ``history`` gives earlier turns the caller kept itself (an OpenAI-style message list);
     ``thread`` lets ragloom keep them. Either way a follow-up is condensed before retrieval.
@@ -199,12 +205,19 @@ def ask_stream(question: str, settings: Settings, *, collection: str | None = No
     state: dict[str, Any] = {}
     drafted = None  # the graph step whose answer tokens were streamed last
     recorder = UsageRecorder(settings.chat, settings.prices)
+    span = _answer_span(settings, ctx, graph, trace_parent)
+    callbacks: list[Any] = [recorder]
+    if span is not None:
+        callbacks.append(telemetry.SpanRecorder(telemetry.tracer(settings), span,  # type: ignore[arg-type]
+                                                settings.chat, settings.otel.capture_content))
+    answer = None
+    metrics.in_flight.inc()
     try:
         with _graph(settings, build, thread) as compiled:
             start_state: dict[str, Any] = {"question": question}
             if history:
                 start_state["history"] = list(history)
-            for mode, payload in compiled.stream(start_state, _config(settings, thread, recorder),
+            for mode, payload in compiled.stream(start_state, _config(settings, thread, callbacks),
                                                  context=ctx,
                                                  stream_mode=["custom", "messages", "values"]):
                 if mode == "custom":
@@ -219,12 +232,63 @@ def ask_stream(question: str, settings: Settings, *, collection: str | None = No
                         yield "token", str(chunk.content)
                 else:
                     state = payload
+        answer = _to_answer(question, state, settings, ctx, graph, time.perf_counter() - start,
+                            thread, experiment, recorder.usage())
     except GraphRecursionError as exc:
-        raise RagloomError(f"the question used up its step budget ({settings.agent.step_budget})",
-                           subject=question[:80],
-                           fix="raise agent.step_budget, or report the loop") from exc
-    yield "answer", _to_answer(question, state, settings, ctx, graph, time.perf_counter() - start,
-                               thread, experiment, recorder.usage())
+        error: BaseException = RagloomError(
+            f"the question used up its step budget ({settings.agent.step_budget})",
+            subject=question[:80], fix="raise agent.step_budget, or report the loop")
+        _finish(span, graph, start, None, state, error)
+        raise error from exc
+    except BaseException as exc:  # GeneratorExit too: a dropped stream still ends its span
+        _finish(span, graph, start, None, state, exc)
+        raise
+    _finish(span, graph, start, answer, state, None)
+    yield "answer", answer
+
+
+def _answer_span(settings: Settings, ctx: RagContext, graph: str,
+                 trace_parent: dict[str, str] | None) -> Any:
+    tracer = telemetry.tracer(settings)
+    if tracer is None:
+        return None
+    return tracer.start_span("ragloom.ask", context=telemetry.parent_context(trace_parent),
+                             attributes={"gen_ai.operation.name": "invoke_agent",
+                                         "gen_ai.agent.name": f"ragloom:{graph}",
+                                         "openinference.span.kind": "AGENT",
+                                         "ragloom.collection": ctx.collection,
+                                         "ragloom.graph": graph})
+
+
+def _finish(span: Any, graph: str, start: float, answer: Answer | None, state: dict[str, Any],
+            error: BaseException | None) -> None:
+    """Count the answer (Prometheus) and end its span with what was answered, or the error."""
+    metrics.in_flight.dec()
+    outcome = "error" if answer is None else "refused" if answer.refused else "answered"
+    if not isinstance(error, GeneratorExit):  # a client that left is not an error of ours
+        metrics.record_answer(graph, outcome, time.perf_counter() - start, state.get("steps", []),
+                              answer.usage.calls if answer else [])
+    if span is None:
+        return
+    if state.get("retrieved"):
+        span.set_attributes(telemetry.retrieval_attributes(state["retrieved"]))
+    if answer is not None:
+        u = answer.usage
+        span.set_attributes({
+            "ragloom.trace_id": answer.trace_id or "", "ragloom.refused": answer.refused,
+            "ragloom.grounded": "not checked" if answer.grounded is None else str(answer.grounded),
+            "ragloom.prompts": [str(p) for p in answer.prompts.values()],
+            "ragloom.citations": len(answer.citations),
+            "ragloom.dropped_citations": answer.dropped_citations,
+            "gen_ai.usage.input_tokens": u.prompt_tokens,
+            "gen_ai.usage.output_tokens": u.completion_tokens,
+            **({"ragloom.cost_usd": u.cost_usd} if u.cost_usd is not None else {})})
+    if error is not None and not isinstance(error, GeneratorExit):
+        from opentelemetry.trace import Status, StatusCode
+
+        span.record_exception(error)
+        span.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}: {error}"[:200]))
+    span.end()
 
 
 def get_trace(settings: Settings, trace_id: str) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from ragloom.api.routes import (
     evals,
     experiments,
     health,
+    metrics,
     openai,
     prompts,
     review,
@@ -71,4 +72,5 @@ def create_app(settings: Settings, *, auth: bool | None = None,
                            allow_headers=["Authorization", "X-API-Key", "Content-Type"])
     limits.install(app, limits.Limits.of(
         settings.api, is_upload=lambda path: path.endswith(UPLOAD_PATH_SUFFIX)))
+    metrics.install(app, settings)  # outermost: refused requests are counted too
     return app

@@ -128,6 +128,17 @@ class AgentSettings(BaseModel):
     max_question_chars: int = Field(4000, ge=1, description="Longest question, in characters.")
 
 
+class OtelSettings(BaseModel):
+    endpoint: str | None = Field(None, description="OTLP/HTTP endpoint (http://localhost:6006 for "
+                                 "Phoenix, http://localhost:4318 for a Collector or Jaeger); "
+                                 "unset: no spans.")
+    headers: dict[str, SecretStr] = Field(default_factory=dict, description="Sent with every "
+                                          "export, e.g. Langfuse's Authorization: Basic …")
+    service_name: str = "ragloom"
+    capture_content: bool = Field(False, description="Put prompts and completions in the spans "
+                                  "(they hold your documents' text).")
+
+
 class ApiSettings(BaseModel):
     """The HTTP service (`ragloom serve`); see docs/security.md."""
 
@@ -147,6 +158,8 @@ class ApiSettings(BaseModel):
                                   "a request body, and for a whole JSON body; then 408.")
     # Measured (benchmarks/load.py, 50 clients): 4 at once gave 2.7x the throughput of 32 and a
     # quarter of the p95; more threads only contend for the GIL. Run more processes instead.
+    metrics: Literal["auth", "open", "off"] = Field("auth", description="/metrics for Prometheus: "
+                                                    "an admin key (auth), no key (open), or none.")
     ask_concurrency: int = Field(4, ge=1, description="Questions answered at once per process.")
 
 
@@ -200,6 +213,7 @@ class Settings(BaseSettings):
     retrieval: RetrievalSettings = RetrievalSettings()
     agent: AgentSettings = AgentSettings()
     api: ApiSettings = ApiSettings()
+    otel: OtelSettings = OtelSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from ragloom.core import metrics
 from ragloom.core.errors import IngestError
 from ragloom.retrieval.chunking import ChunkingConfig, chunk_sections, content_hash, file_hash
 from ragloom.retrieval.collections import Collection
@@ -239,8 +240,10 @@ def ingest(paths: Iterable[Path], collection: Collection, *, sync: bool = False,
     is writing the collection (this call then waits for it). ``as_source`` names each file in
     the manifest (queued uploads: ``upload://NAME`` on every worker, not a temporary path)."""
     with collection_write_lock(collection.settings, collection.name, on_wait):
-        return _ingest_files([Path(p) for p in paths], collection, sync, on_progress, workers,
-                             batch_chunks, as_source)
+        report = _ingest_files([Path(p) for p in paths], collection, sync, on_progress, workers,
+                               batch_chunks, as_source)
+    metrics.record_ingest(report)
+    return report
 
 
 def _ingest_files(roots: list[Path], collection: Collection, sync: bool,

@@ -5,10 +5,10 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sse_starlette.sse import EventSourceResponse
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
@@ -49,8 +49,11 @@ class Asked:
     collection or a store outage is a plain 404/503, not a broken stream."""
 
     def __init__(self, svc: ServiceState, who: Principal, body: AskRequest,
-                 history: list[Turn] | None = None):
+                 history: list[Turn] | None = None, headers: Mapping[str, str] | None = None):
         self.svc, self.who, self.body, self.history = svc, who, body, history
+        # The caller's W3C trace context: the answer's span joins the caller's trace.
+        self.trace_parent = {k: v for k, v in (headers or {}).items()
+                             if k.lower() in ("traceparent", "tracestate")}
         check_question(body.question, svc.settings)  # a 422 naming the limit, before any work
         self.collection = body.collection or svc.settings.collection
         validate_collection_name(self.collection)
@@ -95,7 +98,8 @@ class Asked:
             for kind, value in ask_stream(self.body.question, self.svc.settings,
                                           graph=self.body.graph, thread=self.thread,
                                           context=self.context, history=self.history,
-                                          experiment=self.experiment):
+                                          experiment=self.experiment,
+                                          trace_parent=self.trace_parent):
                 if kind == "answer":
                     outcome, trace = "ok", value.trace_id
                 yield kind, value
@@ -115,8 +119,8 @@ def run_to_answer(asked: Asked) -> Answer:
 
 
 @router.post("/ask", response_model=Answer, summary="Answer a question, with citations")
-def ask(body: AskRequest, svc: Service, who: Caller) -> Answer:
-    return run_to_answer(Asked(svc, who, body))
+def ask(body: AskRequest, svc: Service, who: Caller, request: Request) -> Answer:
+    return run_to_answer(Asked(svc, who, body, headers=request.headers))
 
 
 async def sse_events(asked: Asked) -> AsyncIterator[dict[str, str]]:
@@ -139,7 +143,8 @@ async def sse_events(asked: Asked) -> AsyncIterator[dict[str, str]]:
 
 @router.post("/ask/stream",
              summary="Answer as Server-Sent Events: step, token, answer-reset, answer (or error)")
-async def ask_sse(body: AskRequest, svc: Service, who: Caller) -> EventSourceResponse:
-    asked = Asked(svc, who, body)
+async def ask_sse(body: AskRequest, svc: Service, who: Caller,
+                  request: Request) -> EventSourceResponse:
+    asked = Asked(svc, who, body, headers=request.headers)
     await run_in_threadpool(asked.admit)
     return EventSourceResponse(sse_events(asked), ping=15)

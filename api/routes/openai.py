@@ -16,7 +16,7 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 from sse_starlette.sse import EventSourceResponse
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
@@ -113,11 +113,11 @@ def _usage(answer: Answer) -> dict[str, Any]:
             "model_calls": len(u.calls), "uncounted_calls": u.uncounted_calls}
 
 
-def _asked(body: ChatRequest, svc: Service, who: Caller) -> Asked:
+def _asked(body: ChatRequest, svc: Service, who: Caller, headers: Any) -> Asked:
     collection, graph = parse_model(body.model)
     question = question_of(body)  # its length is checked by Asked, like /ask's
     return Asked(svc, who, AskRequest(question=question, collection=collection, graph=graph),
-                 history=history_of(body))
+                 history=history_of(body), headers=headers)
 
 
 @router.get("/models", summary="One model per readable collection: ragloom:COLLECTION")
@@ -130,8 +130,8 @@ def models(svc: Service, who: Caller) -> dict[str, Any]:
 
 
 @router.post("/chat/completions", summary="OpenAI-compatible chat over a collection")
-async def chat_completions(body: ChatRequest, svc: Service, who: Caller) -> Any:
-    asked = await run_in_threadpool(_asked, body, svc, who)
+async def chat_completions(body: ChatRequest, svc: Service, who: Caller, request: Request) -> Any:
+    asked = await run_in_threadpool(_asked, body, svc, who, request.headers)
     completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
     if not body.stream:
         answer = await run_in_threadpool(run_to_answer, asked)

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import httpx
 
+from ragloom.core import metrics
 from ragloom.core.errors import ModelUnavailableError, StoreError
 from ragloom.core.models.spec import ModelSpec
 from ragloom.core.settings import Settings
@@ -67,6 +68,7 @@ def model_call(spec: ModelSpec, settings: Settings, role: str) -> Iterator[None]
     except (ModelUnavailableError, StoreError):  # a store outage is not the model's fault
         raise
     except Exception as exc:
+        metrics.model_calls.labels(str(spec), "error").inc()
         if spec.provider == "local":
             raise
         if is_transient(exc):
