@@ -50,8 +50,8 @@ class OpenAISettings(BaseModel):
     max_retries: int = Field(2, ge=0)
     temperature: float = 0.0
     stream_usage: bool = Field(True, description="Ask for token counts in streamed answers "
-                               "(stream_options.include_usage: OpenAI, vLLM, llama.cpp, LM "
-                               "Studio); turn off for a server that refuses the option.")
+                               "(stream_options.include_usage: OpenAI, vLLM); turn off for a "
+                               "server that refuses the option.")
 
 
 class ChromaSettings(BaseModel):
