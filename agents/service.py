@@ -205,11 +205,12 @@ def ask_stream(question: str, settings: Settings, *, collection: str | None = No
     state: dict[str, Any] = {}
     drafted = None  # the graph step whose answer tokens were streamed last
     recorder = UsageRecorder(settings.chat, settings.prices)
-    span = _answer_span(settings, ctx, graph, trace_parent)
+    tracer = telemetry.tracer(settings)  # None when telemetry is off: no span, no handler
+    span = _answer_span(tracer, ctx, graph, trace_parent)
     callbacks: list[Any] = [recorder]
     if span is not None:
-        callbacks.append(telemetry.SpanRecorder(telemetry.tracer(settings), span,  # type: ignore[arg-type]
-                                                settings.chat, settings.otel.capture_content))
+        callbacks.append(telemetry.SpanRecorder(tracer, span, settings.chat,
+                                                settings.otel.capture_content))
     answer = None
     metrics.in_flight.inc()
     try:
@@ -247,9 +248,8 @@ def ask_stream(question: str, settings: Settings, *, collection: str | None = No
     yield "answer", answer
 
 
-def _answer_span(settings: Settings, ctx: RagContext, graph: str,
+def _answer_span(tracer: Any, ctx: RagContext, graph: str,
                  trace_parent: dict[str, str] | None) -> Any:
-    tracer = telemetry.tracer(settings)
     if tracer is None:
         return None
     return tracer.start_span("ragloom.ask", context=telemetry.parent_context(trace_parent),
