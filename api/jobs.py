@@ -136,15 +136,17 @@ def run_ingest(settings: Settings, embeddings_of: Callable[[Settings], Any], sto
     from ragloom.retrieval.ingest import Progress, ingest, local_source
 
     def progress(p: Progress) -> None:
-        # ingest() holds the collection's write lock by now: until then the job is "queued"
-        # (another worker or replica may be writing the same collection).
-        state.update(status="running", files_done=p.files_done, files_total=p.files_total,
-                     chunks_added=p.chunks_added)
+        state.update(status="running", phase="ingesting", files_done=p.files_done,
+                     files_total=p.files_total, chunks_added=p.chunks_added)
+        store.save(job_id, state)
+
+    def waiting() -> None:  # another worker or replica is writing the same collection
+        state.update(phase="waiting for another writer of the collection")
         store.save(job_id, state)
 
     try:
         col = Collection(settings, collection, embeddings_of(settings))
-        report = ingest(paths, col, sync=sync, on_progress=progress,
+        report = ingest(paths, col, sync=sync, on_progress=progress, on_wait=waiting,
                         workers=settings.retrieval.ingest_workers or 1,
                         as_source=as_source or local_source)
         names = {str(p.resolve()): p.name for p in paths}
@@ -182,10 +184,11 @@ def run_queued_ingest(settings: Settings, job_id: str, collection: str, names: l
 
     jobs, uploads = JobStore(shared_engine(settings.database)), UploadStore.shared(settings)
     found = jobs.get(job_id)
-    if found is None:
-        log.warning("ingest job %s is not in the job store: skipped", job_id)
-        return
-    state = {**found[3], "worker": worker}
+    if found is None:  # raised, not skipped: the queue retries it, then marks it failed
+        raise LookupError(f"ingest job {job_id} is not in the shared job store")
+    # Taken: whoever follows the job sees which worker has it, even before the first file.
+    state = {**found[3], "status": "running", "phase": "starting", "worker": worker}
+    jobs.save(job_id, state)
     if sync:  # the request's files are the collection's uploads from now on
         uploads.discard(collection, [n for n in uploads.names(collection) if n not in names])
     with tempfile.TemporaryDirectory(dir=private_dir(settings.home / "tmp")) as tmp:

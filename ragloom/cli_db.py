@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
 import typer
@@ -85,4 +86,6 @@ def worker(
                           fix="set RAGLOOM_DATABASE_URL=postgresql://… (the same as the API's) "
                           "and run `ragloom db upgrade` once")
     err.print(f"ragloom worker {name or ''} waiting for tasks (Ctrl-C stops)", highlight=False)
+    # A worker's log says which task it took and how it ended, even without --verbose.
+    logging.getLogger("procrastinate.worker").setLevel(logging.INFO)
     run_worker(settings, name=name, stalled_after_s=stalled_after, once=once)

@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 EVALS = "evals"
 INGEST = "ingest"
 INGEST_ATTEMPTS = 3
-tasks = procrastinate.Blueprint()
+EVAL_ROW, INGEST_UPLOAD = "ragloom:eval_row", "ragloom:ingest_upload"
 
 
 def _database(settings: Settings) -> str:
@@ -44,8 +44,14 @@ def _database(settings: Settings) -> str:
 
 @functools.lru_cache(maxsize=4)
 def queue_app(url: str) -> procrastinate.App:
+    """One App per database, each with its own tasks. (Not a shared Blueprint: procrastinate
+    re-binds a blueprint's tasks to the last App that adds it and prefixes their names again,
+    so a second database in one process would defer ``ragloom:ragloom:…`` to the first one.)"""
     app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=libpq_url(url)))
-    app.add_tasks_from(tasks, namespace="ragloom")
+    app.task(name=EVAL_ROW, queue=EVALS, pass_context=True,
+             retry=procrastinate.RetryStrategy(max_attempts=3, wait=2))(eval_row)
+    app.task(name=INGEST_UPLOAD, queue=INGEST, pass_context=True,
+             retry=procrastinate.RetryStrategy(max_attempts=INGEST_ATTEMPTS, wait=2))(ingest_upload)
     return app
 
 
@@ -63,8 +69,6 @@ def setup_queue(url: str) -> bool:
     return True
 
 
-@tasks.task(name="eval_row", queue=EVALS, pass_context=True,
-            retry=procrastinate.RetryStrategy(max_attempts=3, wait=2))
 def eval_row(context: Any, suite: str, variant: dict[str, Any], run_id: str, row_id: str,
              limit: int | None, metrics: list[str] | None = None) -> None:
     """One evaluation row, on whichever worker took it."""
@@ -75,8 +79,6 @@ def eval_row(context: Any, suite: str, variant: dict[str, Any], run_id: str, row
             worker=context.worker_name, context=extra["contexts"])
 
 
-@tasks.task(name="ingest_upload", queue=INGEST, pass_context=True,
-            retry=procrastinate.RetryStrategy(max_attempts=INGEST_ATTEMPTS, wait=2))
 def ingest_upload(context: Any, job_id: str, collection: str, names: list[str],
                   sync: bool = False) -> None:
     """One upload job's ingest; a retry after a lost worker resumes it (ingestion is
@@ -100,8 +102,8 @@ def enqueue_ingest(settings: Settings, job_id: str, collection: str, names: list
     second worker sitting on the collection's write lock."""
     app = queue_app(_database(settings))
     with app.open():
-        ingest_upload.configure(lock=f"ingest:{collection}").defer(
-            job_id=job_id, collection=collection, names=names, sync=sync)
+        task = app.configure_task(INGEST_UPLOAD, allow_unknown=False, lock=f"ingest:{collection}")
+        task.defer(job_id=job_id, collection=collection, names=names, sync=sync)
 
 
 def _suite(source: str, metrics: list[str] | None) -> Any:
@@ -123,10 +125,11 @@ def enqueue_suite(source: str, settings: Settings, variants: list[Variant] | Non
     app = queue_app(_database(settings))
     started = start_runs(_suite(source, metrics), settings, variants, limit)
     with app.open():
+        row = app.configure_task(EVAL_ROW, allow_unknown=False)
         for run_id, variant, row_ids in started:
             for row_id in row_ids:
-                eval_row.defer(suite=source, variant=asdict(variant), run_id=run_id,
-                               row_id=row_id, limit=limit, metrics=metrics)
+                row.defer(suite=source, variant=asdict(variant), run_id=run_id, row_id=row_id,
+                          limit=limit, metrics=metrics)
     return [run_id for run_id, _, _ in started]
 
 

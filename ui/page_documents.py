@@ -110,9 +110,11 @@ def _queue_uploads(s: Settings, name: str, files: list[Any], sync: bool) -> dict
             waited = time.perf_counter() - start
             # An st call every round: a rerun or a closed tab stops the script here.
             if job["status"] == "running":
+                phase = job.get("phase") or "ingesting"
                 bar.progress(job["files_done"] / max(job["files_total"], 1),
                              text=f"{job['files_done']}/{job['files_total']} files · "
-                             f"{job['chunks_added']} chunks · on {job.get('worker') or '?'}")
+                             f"{job['chunks_added']} chunks · on {job.get('worker') or '?'}"
+                             + ("" if phase == "ingesting" else f" · {phase}"))
             elif waited > FOLLOW_QUEUED_S:  # nobody took it: say so rather than spin
                 raise IngestError(f"job {job_id} is still queued after {FOLLOW_QUEUED_S:.0f} s: "
                                   "no worker has taken it, or another writer holds the collection",

@@ -59,7 +59,9 @@ def ragloom_cli(home: Path, env: dict[str, str], *args: str) -> subprocess.Compl
 
 def logs(root: Path) -> str:
     """The tail of every ``*.log`` the deployment's processes wrote under ``root``."""
-    return "\n".join(f"--- {p.name}\n{p.read_text()[-3000:]}" for p in root.glob("*.log"))
+    # Workers first: when a queued job stalls, theirs are the logs that say why.
+    found = sorted(root.glob("*.log"), key=lambda p: (not p.name.startswith("w"), p.name))
+    return "\n".join(f"--- {p.name}\n{p.read_text()[-3000:]}" for p in found)
 
 
 def _answers(url: str) -> bool:

@@ -107,7 +107,7 @@ def test_the_api_queues_an_evaluation_and_a_worker_fills_it(stack, tmp_path) -> 
         done = ragloom_cli(tmp_path / "w", stack, "worker", "--once")  # until the queue is empty
         assert done.returncode == 0, done.stderr
         run = api.get(f"/evals/runs/{run_id}").json()
-    assert run["status"] == "done" and len(run["rows"]) == 2
+    assert run["status"] == "done" and len(run["rows"]) == 2, (run["status"], done.stderr)
     (worker,) = {r["worker"] for r in run["rows"]}  # unnamed: host:pid
     assert worker.startswith(f"{socket.gethostname()}:")
 

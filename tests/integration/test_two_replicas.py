@@ -64,6 +64,17 @@ def cluster() -> Iterator[dict[str, Any]]:
                 stop(proc)
 
 
+def _queue_jobs(env: dict[str, str]) -> list[tuple[Any, ...]]:
+    """The task queue's view of every job, for a failure message: who took what, and when."""
+    import psycopg
+
+    from ragloom.core.storage.engines import libpq_url
+
+    with psycopg.connect(libpq_url(env["RAGLOOM_DATABASE_URL"])) as db:
+        return db.execute("SELECT id, task_name, status, attempts, lock, worker_id, scheduled_at "
+                          "FROM procrastinate_jobs ORDER BY id").fetchall()
+
+
 def _up(url: str) -> bool:
     try:
         return httpx.get(f"{url}/health", timeout=1).is_success
@@ -193,7 +204,8 @@ def test_the_web_app_queues_an_upload_and_follows_the_job(cluster, tmp_path) -> 
     at.checkbox(key="docs-queue").check().run()
     at.button(key="docs-ingest").click()
     at.run(timeout=FOLLOW_QUEUED_S + 60)  # the page gives up on a job nobody takes before this
-    assert not at.exception and not at.error, ([e.value for e in at.error], logs(cluster["root"]))
+    assert not at.exception and not at.error, (
+        [e.value for e in at.error], _queue_jobs(env), logs(cluster["root"]))
     report = at.session_state[REPORT_KEY]
     assert report["ingested"] == 1 and report["files"] == 1 and report["chunks"] >= 1, report
     assert not (tmp_path / "web" / "uploads").exists()  # queued: the bytes went to the database
