@@ -39,10 +39,11 @@ def traced(node: Node) -> Node:
 
     @functools.wraps(node)
     def run(state: RagState, runtime: Runtime[RagContext]) -> dict[str, Any]:
-        start = time.perf_counter()
+        start, at = time.perf_counter(), time.time()
         update = dict(node(state, runtime))
+        # ``at`` (wall clock) places the step on the trace view's timeline.
         record = {"node": node.__name__, "seconds": round(time.perf_counter() - start, 4),
-                  **update.pop("detail", {})}
+                  "at": round(at, 4), **update.pop("detail", {})}
         steps = update.get("steps")
         # The first node of a turn resets the trace (Overwrite) and starts it with its record.
         update["steps"] = (Overwrite([*steps.value, record]) if isinstance(steps, Overwrite)

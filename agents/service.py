@@ -32,6 +32,7 @@ from ragloom.retrieval.rerank import LLMReranker
 from ragloom.retrieval.service import open_retriever
 
 REDRAFT = "the draft was not supported by the documents: writing it again"
+_TRACE_TEXT = 2000  # characters of each retrieved chunk kept in its trace (the trace view shows it)
 
 
 class Answer(BaseModel):
@@ -134,7 +135,8 @@ def _config(settings: Settings, thread: str | None, callbacks: list[Any]) -> dic
 
 def _to_answer(question: str, state: dict[str, Any], settings: Settings, ctx: RagContext,
                graph: str, total: float, thread: str | None,
-               experiment: dict[str, str] | None = None, usage: Usage | None = None) -> Answer:
+               experiment: dict[str, str] | None = None, usage: Usage | None = None,
+               transcripts: list[dict[str, Any]] | None = None) -> Answer:
     timings: dict[str, float] = {}
     for s in state.get("steps", []):
         timings[s["node"]] = timings.get(s["node"], 0.0) + s.get("seconds", 0.0)
@@ -150,8 +152,11 @@ def _to_answer(question: str, state: dict[str, Any], settings: Settings, ctx: Ra
         experiment=experiment, usage=usage or Usage(),
     )
     trace = {**answer.model_dump(mode="json"), "steps": state.get("steps", []),
-             "retrieved": [{"id": h.id, "source": h.source, "page": h.page, "score": h.score}
+             "retrieved": [{"id": h.id, "source": h.source, "page": h.page, "score": h.score,
+                            "fused_score": h.fused_score, "lexical_score": h.lexical_score,
+                            "text": h.text[:_TRACE_TEXT]}
                            for h in state.get("retrieved", [])],
+             "transcripts": transcripts or [],
              "kept": [h.id for h in state.get("sources", [])],
              "sub_answers": [{"question": s["question"], "answer": s["answer"]}
                              for s in state.get("sub_answers", [])]}
@@ -234,7 +239,7 @@ def ask_stream(question: str, settings: Settings, *, collection: str | None = No
                 else:
                     state = payload
         answer = _to_answer(question, state, settings, ctx, graph, time.perf_counter() - start,
-                            thread, experiment, recorder.usage())
+                            thread, experiment, recorder.usage(), recorder.transcripts())
     except GraphRecursionError as exc:
         error: BaseException = RagloomError(
             f"the question used up its step budget ({settings.agent.step_budget})",
@@ -289,6 +294,16 @@ def _finish(span: Any, graph: str, start: float, answer: Answer | None, state: d
         span.record_exception(error)
         span.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}: {error}"[:200]))
     span.end()
+
+
+def search_traces(settings: Settings, **filters: Any) -> list[dict[str, Any]]:
+    """Recent traces matching ``TraceStore.search``'s filters (text, collection, graph, rating,
+    refused, limit)."""
+    return _traces(settings.home, settings.database).search(**filters)
+
+
+def trace_facets(settings: Settings) -> tuple[list[str], list[str]]:
+    return _traces(settings.home, settings.database).facets()
 
 
 def get_trace(settings: Settings, trace_id: str) -> dict[str, Any]:

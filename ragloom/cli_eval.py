@@ -218,7 +218,7 @@ def compare(
     a, b = cmp.run_a, cmp.run_b
     table = Table(Column("metric", no_wrap=True), f"A {a['variant']}", f"B {b['variant']}",
                   Column("B - A", no_wrap=True), Column("95% CI", no_wrap=True), "paired",
-                  "verdict", title=f"A = {a['id']}   B = {b['id']}")
+                  Column("verdict", no_wrap=True), title=f"A = {a['id']}   B = {b['id']}")
     colour = {"better": "green", "worse": "red"}
     for d in cmp.metrics:
         verdict = f"[{colour[d.verdict]}]{d.verdict}[/]" if d.verdict in colour else d.verdict

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import datetime
-import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
@@ -100,49 +98,16 @@ def render_feedback(answer: Answer, turn: int) -> None:
         st.caption(f"Feedback saved ({done[answer.trace_id]}) with trace {answer.trace_id}.")
 
 
-def step_rows(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    rows = []
-    for s in steps:
-        detail = {k: v for k, v in s.items() if k not in ("node", "seconds")}
-        rows.append({"step": s.get("node", "?"), "seconds": s.get("seconds", 0.0),
-                     "details": json.dumps(detail, default=str)[:300] if detail else ""})
-    return rows
-
-
 def render_trace(answer: Answer) -> None:
-    """The "why this answer" view: steps with latencies, model calls, prompts, chunks."""
+    """The "why this answer" view: the trace view of the Traces page, under the answer."""
     if not answer.trace_id:
         return
     with st.expander("Why this answer?"):
         from ragloom.agents.service import get_trace
+        from ragloom.ui.trace_view import render_trace_detail
 
         with shown_errors("loading the trace"):
-            trace = get_trace(settings(), answer.trace_id)
-            when = datetime.datetime.fromtimestamp(trace["created"]).strftime("%Y-%m-%d %H:%M:%S")
-            st.caption(f"trace {trace['id']} · {when} · collection {trace['collection']} · "
-                       f"route {trace.get('route') or '–'}")
-            st.dataframe(step_rows(trace.get("steps", [])), hide_index=True)
-            cols = st.columns(3)
-            cols[0].write({"model calls": trace.get("model_calls", {})})
-            cols[1].write({"prompts": trace.get("prompts", {})})
-            cols[2].write({"models": trace.get("models", {})})
-            if calls := (trace.get("usage") or {}).get("calls"):
-                from ragloom.core.models.usage import usage_line
-
-                st.caption("Model calls: " + usage_line(trace["usage"]))
-                st.dataframe([{"step": c.get("node") or "–", "model": c["model"],
-                               "prompt tokens": c["prompt_tokens"] if c["counted"] else None,
-                               "completion tokens": c["completion_tokens"] if c["counted"]
-                               else None,
-                               "cost $": c["cost_usd"]} for c in calls], hide_index=True)
-            kept = set(trace.get("kept", []))
-            retrieved = [{"kept": r["id"] in kept, "source": r["source"].rsplit("/", 1)[-1],
-                          "page": r.get("page"), "score": round(r.get("score") or 0.0, 3)}
-                         for r in trace.get("retrieved", [])]
-            if retrieved:
-                st.dataframe(retrieved, hide_index=True)
-            for sub in trace.get("sub_answers", []):
-                st.markdown(f"**Sub-question:** {sub['question']}  \n{sub['answer']}")
+            render_trace_detail(get_trace(settings(), answer.trace_id))
 
 
 def render_answer(answer: Answer, turn: int) -> None:

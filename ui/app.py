@@ -17,9 +17,11 @@ from ragloom.ui import (
     page_ask,
     page_documents,
     page_evals,
+    page_models,
     page_prompts,
     page_review,
     page_settings,
+    page_traces,
 )
 from ragloom.ui.state import settings
 
@@ -42,6 +44,9 @@ def main() -> None:
                 url_path="evaluations"),
         st.Page(page_review.render, title="Review", icon=":material/rate_review:",
                 url_path="review"),
+        st.Page(page_traces.render, title="Traces", icon=":material/timeline:",
+                url_path="traces"),
+        st.Page(page_models.render, title="Models", icon=":material/memory:", url_path="models"),
         st.Page(page_settings.render, title="Settings & health", icon=":material/settings:",
                 url_path="settings"),
     ]

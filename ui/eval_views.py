@@ -74,7 +74,8 @@ def rows_table(run: dict[str, Any]) -> list[dict[str, Any]]:
     out = []
     for row in run["rows"]:
         item: dict[str, Any] = {"id": row["id"], "question": row["question"],
-                                "answer": row.get("answer") or row.get("error") or ""}
+                                "answer": row.get("answer") or row.get("error") or "",
+                                "trace": row.get("trace_id")}
         for m, score in (row.get("scores") or {}).items():
             value = score.get("value")
             item[m] = _fmt(value) if value is not None else f"N/A: {score.get('na') or '?'}"

@@ -16,6 +16,8 @@ from ragloom.ui.state import chat_turn, pick_collection, services, settings, sho
 
 HISTORY_KEY = "ragloom_chat"
 THREAD_KEY = "ragloom_thread"
+GRAPH_KEY = "ragloom_graph"  # the pickers' values, kept across page switches
+PROMPT_KEY = "ragloom_answer_prompt"
 
 
 def _answer_versions(s: Settings) -> tuple[list[str], dict[int, list[str]]]:
@@ -28,14 +30,25 @@ def _answer_versions(s: Settings) -> tuple[list[str], dict[int, list[str]]]:
     return [f"answer@{v}" for v in store.versions("answer")], labels
 
 
+def _kept_index(key: str, options: list[str], default: str) -> int:
+    """The picker's last value in this session, else ``default``: Streamlit forgets a widget's
+    value while its page is not shown, so without this the graph went back to the default."""
+    for value in (st.session_state.get(key), default):
+        if value in options:
+            return options.index(value)
+    return 0
+
+
 def _sidebar(s: Settings) -> tuple[str | None, str, dict[str, str]]:
     st.sidebar.subheader("Ask settings")
     collection = pick_collection(s, key="ask-collection")
     graphs = graph_names()  # the shipped graphs and every registered one
-    default_graph = graphs.index(s.agent.graph) if s.agent.graph in graphs else 0
-    graph = st.sidebar.selectbox("Graph", graphs, index=default_graph, key="ask-graph",
+    graph = st.sidebar.selectbox("Graph", graphs, index=_kept_index(GRAPH_KEY, graphs,
+                                                                     s.agent.graph),
+                                 key="ask-graph",
                                  help="simple: 1 model call · corrective: grade, answer, check "
                                  "grounding · adaptive: routes and decomposes multi-hop questions")
+    st.session_state[GRAPH_KEY] = graph
     prompts: dict[str, str] = {}
     with shown_errors("listing answer prompt versions"):
         refs, labels = _answer_versions(s)
@@ -43,7 +56,9 @@ def _sidebar(s: Settings) -> tuple[str | None, str, dict[str, str]]:
         options = [f"label: {s.prompt_label}", *refs]
         choice = st.sidebar.selectbox(
             "Answer prompt", options, key="ask-prompt",
+            index=_kept_index(PROMPT_KEY, options, options[0]),
             format_func=lambda o: o if o not in label_of else f"{o} ({label_of[o]})")
+        st.session_state[PROMPT_KEY] = choice
         if choice in refs:
             prompts = {"answer": choice}
     st.session_state["ragloom_where"] = st.sidebar.text_input(

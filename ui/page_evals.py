@@ -194,12 +194,15 @@ def _results_tab(s: Settings) -> None:
                                                      key="ev-rows-run"))
     st.markdown(f"**Rows of** {run_label(run)} · status {run['status']} · commit "
                 f"`{run['config'].get('commit') or '?'}` · prompts {run['config'].get('prompts')}")
-    st.dataframe(rows_table(run), hide_index=True)
+    rows = [{**r, "trace": f"traces?trace={r['trace']}" if r["trace"] else None}
+            for r in rows_table(run)]
+    st.dataframe(rows, hide_index=True, column_config={"trace": st.column_config.LinkColumn(
+        "trace", display_text="open trace", help="How this row's answer was made")})
     _exports(s, run)
 
 
 def _compare_tab(s: Settings) -> None:
-    from ragloom.evals.compare import compare_runs
+    from ragloom.evals.compare import MIN_ROWS, compare_runs
     from ragloom.evals.runs import list_runs
 
     runs = list_runs(s)
@@ -214,10 +217,14 @@ def _compare_tab(s: Settings) -> None:
     if a == b:
         st.warning("Pick two different runs.")
         return
-    metrics, rows = comparison_tables(compare_runs(s, a, b))
+    cmp = compare_runs(s, a, b)
+    for warning in cmp.warnings:  # different dataset versions, too few rows
+        st.warning(warning, icon=":material/warning:")
+    metrics, rows = comparison_tables(cmp)
     st.dataframe(metrics, hide_index=True)
     st.caption("B − A over the rows scored in both runs, with a 95% bootstrap interval; "
-               "'better'/'worse' only when the interval excludes 0.")
+               "'better'/'worse' only when the interval excludes 0 and at least "
+               f"{MIN_ROWS} rows were compared.")
     if rows:
         st.markdown("**Rows that changed most**")
         st.dataframe(rows, hide_index=True)

@@ -11,8 +11,8 @@ from typing import Any
 import streamlit as st
 
 from ragloom.core.settings import Settings
-from ragloom.ui.answer_view import step_rows
 from ragloom.ui.state import settings, shown_errors
+from ragloom.ui.trace_view import render_trace_detail
 
 KINDS = {"thumbs-down": "👎", "citations-dropped": "✂️ citations dropped", "low-score": "📉 low score"}
 DONE_KEY = "ragloom_review_done"
@@ -45,7 +45,7 @@ def _show(item: dict[str, Any], trace: dict[str, Any] | None) -> None:
         st.markdown(f"> **[{c['n']}] {c['source'].rsplit('/', 1)[-1]}** {c.get('text', '')[:400]}")
     if trace:
         with st.expander("Trace"):
-            st.dataframe(step_rows(trace.get("steps", [])), hide_index=True)
+            render_trace_detail(trace)
 
 
 def _suite(choice: str, path: str) -> Any:

@@ -125,7 +125,10 @@ def _health(s: Settings) -> None:
 def render() -> None:
     s = settings()
     st.title("Settings & health")
-    st.caption(f"Loaded from defaults < {Path('ragloom.toml').resolve()} < RAGLOOM_* environment. "
+    config = Path("ragloom.toml")
+    source = (f"`{config.resolve()}`" if config.is_file()
+              else "no ragloom.toml (none in the working directory)")
+    st.caption(f"Loaded from defaults < {source} < RAGLOOM_* environment. "
                f"Data directory: `{s.home.resolve()}`.")
     st.subheader("Health")
     _health(s)

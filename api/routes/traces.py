@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from ragloom.agents.service import get_trace, rate_answer, recent_traces
+from ragloom.agents.service import get_trace, rate_answer, search_traces
 from ragloom.api.deps import Caller, Service, require, require_admin
 from ragloom.api.errors import ApiError
 from ragloom.api.keys import Principal
@@ -32,17 +32,25 @@ def _readable_trace(svc: Service, who: Principal, trace_id: str) -> dict[str, An
     return trace
 
 
-@router.get("/traces", summary="Recent answers in collections this key may read")
+@router.get("/traces", summary="Recent answers in collections this key may read, searchable")
 def list_traces(svc: Service, who: Caller,
-                limit: Annotated[int, Query(ge=1, le=200)] = 20) -> list[dict[str, Any]]:
+                limit: Annotated[int, Query(ge=1, le=200)] = 20,
+                q: Annotated[str | None, Query(max_length=200,
+                                               description="text in the question or answer")
+                             ] = None,
+                collection: Annotated[str | None, Query(max_length=512)] = None,
+                graph: Annotated[str | None, Query(max_length=64)] = None,
+                rating: Annotated[Literal["up", "down", "unrated"] | None, Query()] = None,
+                refused: Annotated[bool | None, Query()] = None) -> list[dict[str, Any]]:
     rows = []
-    for tid, created, graph, question in recent_traces(svc.settings, limit * 4):
+    for t in search_traces(svc.settings, text=q, collection=collection, graph=graph,
+                           rating=rating, refused=refused, limit=limit * 4):
         if len(rows) == limit:
             break
-        collection = str(get_trace(svc.settings, tid).get("collection"))
-        if who.can(collection, "read"):
-            rows.append({"trace_id": tid, "created": created, "graph": graph,
-                         "collection": collection, "question": question})
+        if who.can(str(t["collection"]), "read"):
+            rows.append({"trace_id": t["id"], "created": t["created"], "graph": t["graph"],
+                         "collection": t["collection"], "question": t["question"],
+                         "rating": t["rating"], "refused": t["refused"]})
     return rows
 
 

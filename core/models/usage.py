@@ -14,6 +14,7 @@ the embedded and Ollama models cost nothing by default, and a hosted model witho
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from typing import Any
 
@@ -24,6 +25,7 @@ from pydantic import BaseModel, Field, computed_field
 from ragloom.core.settings import Price
 
 FREE_PROVIDERS = ("local", "ollama")  # on your own machine: no per-token price
+_TRANSCRIPT_CHARS = 20_000  # of each message kept in a trace
 
 
 class ModelCall(BaseModel):
@@ -33,6 +35,7 @@ class ModelCall(BaseModel):
     completion_tokens: int = 0
     counted: bool = Field(True, description="False: the provider reported no token counts")
     cost_usd: float | None = None
+    seconds: float | None = Field(None, description="the call's latency")
 
 
 class Usage(BaseModel):
@@ -111,28 +114,47 @@ class UsageRecorder(BaseCallbackHandler):
 
     def __init__(self, spec: str, prices: dict[str, Price]):
         self.spec, self.prices = spec, prices
-        self._nodes: dict[uuid.UUID, str | None] = {}
+        self._started: dict[uuid.UUID, tuple[str | None, float, list[dict[str, str]]]] = {}
         self._calls: list[ModelCall] = []
+        self._transcripts: list[dict[str, Any]] = []
         self._lock = threading.Lock()
 
     def on_chat_model_start(self, serialized: dict[str, Any], messages: Any, *,
                             run_id: uuid.UUID, metadata: dict[str, Any] | None = None,
                             **kwargs: Any) -> None:
+        sent = [{"role": m.type, "content": _text(m.content)} for m in (messages or [[]])[0]]
         with self._lock:
-            self._nodes[run_id] = (metadata or {}).get("langgraph_node")
+            self._started[run_id] = ((metadata or {}).get("langgraph_node"),
+                                     time.perf_counter(), sent)
 
     def on_llm_end(self, response: LLMResult, *, run_id: uuid.UUID, **kwargs: Any) -> None:
         counts = tokens_of(response)
         prompt, completion = counts or (0, 0)
+        generations = response.generations[0] if response.generations else []
+        text = generations[0].text if generations else ""
         with self._lock:
+            node, start, sent = self._started.pop(run_id, (None, None, []))
             self._calls.append(ModelCall(
-                model=self.spec, node=self._nodes.pop(run_id, None), prompt_tokens=prompt,
+                model=self.spec, node=node, prompt_tokens=prompt,
                 completion_tokens=completion, counted=counts is not None,
-                cost_usd=price_of(self.spec, prompt, completion, self.prices, counts is not None)))
+                cost_usd=price_of(self.spec, prompt, completion, self.prices, counts is not None),
+                seconds=None if start is None else round(time.perf_counter() - start, 4)))
+            self._transcripts.append({"messages": sent, "completion": _text(text)})
 
     def usage(self) -> Usage:
         with self._lock:
             return Usage(calls=list(self._calls))
+
+    def transcripts(self) -> list[dict[str, Any]]:
+        """What each call was sent and answered, in the order of ``usage().calls`` (for the
+        trace view; never in API answers: the messages hold the documents' text)."""
+        with self._lock:
+            return list(self._transcripts)
+
+
+def _text(content: Any) -> str:
+    text = content if isinstance(content, str) else str(content)
+    return text[:_TRANSCRIPT_CHARS]
 
 
 def usage_line(usage: dict[str, Any]) -> str:

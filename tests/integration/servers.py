@@ -4,7 +4,8 @@
   run as a subprocess on 127.0.0.1, stopped on exit.
 * ``fake_model_host``: ``benchmarks/fake_openai.py``, the fast scripted OpenAI-compatible host.
 * ``FakeOllama``: a small threaded HTTP server that speaks the documented Ollama HTTP API
-  (``/api/tags``, ``/api/chat`` streamed as NDJSON or not, ``/api/embed``, ``/api/show``) and
+  (``/api/tags``, ``/api/chat`` streamed as NDJSON or not, ``/api/embed``, ``/api/show``,
+  ``/api/pull``'s progress) and
   records every request body, so tests can check what our factories send.
 """
 
@@ -116,6 +117,8 @@ class FakeOllama:
     """Scripted Ollama: ``models`` are what /api/tags lists; unknown models answer 404."""
 
     models: list[str] = field(default_factory=lambda: ["llama3.2:latest", "nomic-embed-text:latest"])
+    pullable: dict[str, int] = field(default_factory=dict)  # name -> bytes that /api/pull streams
+    adapters: dict[str, str] = field(default_factory=dict)  # name -> its Modelfile's ADAPTER
     reply: str = "Brew Oolong at 85 degrees Celsius."
     dim: int = 4
     requests: list[Recorded] = field(default_factory=list)
@@ -186,7 +189,9 @@ def _handler(fake: FakeOllama) -> type[BaseHTTPRequestHandler]:
             fake.record("POST", self.path, body)
             model = str(body.get("model", ""))
             route = {"/api/chat": self._chat, "/api/embed": self._embed, "/api/show": self._show}
-            if self.path not in route:
+            if self.path == "/api/pull":
+                self._pull(model)
+            elif self.path not in route:
                 self._send_json(404, {"error": "not found"})
             elif not fake.knows(model):
                 self._not_found(model)
@@ -226,11 +231,40 @@ def _handler(fake: FakeOllama) -> type[BaseHTTPRequestHandler]:
 
         def _show(self, body: dict[str, Any], model: str) -> None:
             entry = _model_entry(model)
-            self._send_json(200, {"modelfile": f"FROM {model}", "parameters": "",
+            modelfile = f"FROM {model}"
+            if model in fake.adapters:
+                modelfile += f"\nADAPTER {fake.adapters[model]}"
+            embeds = "embed" in model
+            self._send_json(200, {"modelfile": modelfile, "parameters": "",
+                                  "license": "LLAMA 3.2 COMMUNITY LICENSE AGREEMENT\n…",
                                   "template": "{{ .Prompt }}", "details": entry["details"],
                                   "model_info": {"general.architecture": "llama",
                                                  "llama.context_length": 131072},
-                                  "capabilities": ["completion"]})
+                                  "capabilities": ["embedding"] if embeds else ["completion"]})
+
+        def _pull(self, model: str) -> None:
+            """Ollama's NDJSON progress: manifest, one layer in parts, verify, success."""
+            if model not in fake.pullable:
+                self._send_json(500, {"error": "pull model manifest: file does not exist"})
+                return
+            total = fake.pullable[model]
+            digest = "sha256:" + "ab" * 32
+            lines = [{"status": "pulling manifest"}]
+            lines += [{"status": f"pulling {digest[7:19]}", "digest": digest, "total": total,
+                       "completed": total * k // 4} for k in range(1, 5)]
+            lines += [{"status": "verifying sha256 digest"}, {"status": "writing manifest"},
+                      {"status": "success"}]
+            self.send_response(200)
+            self.send_header("Content-Type", "application/x-ndjson")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for part in lines:
+                line = json.dumps(part).encode() + b"\n"
+                self.wfile.write(f"{len(line):X}\r\n".encode() + line + b"\r\n")
+                self.wfile.flush()
+            self.wfile.write(b"0\r\n\r\n")
+            with fake._lock:
+                fake.models.append(model if ":" in model else f"{model}:latest")
 
     return Handler
 

@@ -1,8 +1,8 @@
 """The real app in a real browser: `streamlit run app.py` driven by headless Debian Chromium.
 
 A new user's path without a terminal: upload their own PDF, ask (embedded Qwen 0.5B + MiniLM),
-watch the answer stream, click its citation, save a prompt version and promote it; a screenshot
-of every page goes to ``RAGLOOM_SCREENSHOTS`` (default: the test's tmp dir).
+watch the answer stream, click its citation, open its trace, save a prompt version and promote
+it; a screenshot of every page goes to ``RAGLOOM_SCREENSHOTS`` (default: the test's tmp dir).
 """
 
 from __future__ import annotations
@@ -132,7 +132,8 @@ def test_upload_ask_cite_and_version_a_prompt_in_a_browser(app_url, browser, sho
         (shots / "failure.txt").write_text(page.text())
         raise
     assert all((shots / f"{n}.png").stat().st_size > 10_000
-               for n in ("documents", "ask", "prompts", "evaluations", "compare", "settings"))
+               for n in ("documents", "ask", "traces", "prompts", "evaluations", "compare",
+                         "settings"))
     server_log = (tmp_path / "streamlit.log").read_text()
     assert "Traceback" not in server_log, server_log[-3000:]
     if UPDATE_DOCS:
@@ -193,6 +194,20 @@ def _journey(page: Page, app_url: str, tmp_path: Path) -> None:
     assert "cleaned every 14 days" in source.find_element(page.by.TAG_NAME, "mark").text
     page.idle()
     page.shot("ask")
+
+    # Traces: the answer's trace, opened from the list: timeline, model calls, chunks.
+    page.nav("Traces")
+    wait_for("the trace view", lambda: "Retrieved chunks" in page.text() and "Timeline"
+             in page.text(), timeout=60)
+    wait_for("the timeline chart", lambda: page.css('[data-testid="stVegaLiteChart"]'))
+    call = wait_for("a model call", lambda: next(
+        e for e in page.css('[data-testid="stExpander"] summary') if "generate_answer" in e.text))
+    call.click()
+    wait_for("the prompt as sent", lambda: "How often is the lamp" in page.text()
+             and "completion" in page.text())
+    assert "cosine similarity" in page.text() and "lighthouse log.pdf" in page.text()
+    time.sleep(1)
+    page.shot("traces")
 
     # Prompts: save a new answer version, then promote it to production.
     page.nav("Prompts")

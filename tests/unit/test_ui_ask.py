@@ -6,10 +6,12 @@ import json
 import threading
 import time
 
+from streamlit.testing.v1 import AppTest
+
 from ragloom.agents.service import rated_answers
 from ragloom.ui.page_ask import HISTORY_KEY, THREAD_KEY, _tokens
-from ragloom.ui.state import chat_turn
-from tests.unit.test_ui_support import app_test, fake_services, sample_collection, texts
+from ragloom.ui.state import SERVICES_KEY, SETTINGS_KEY, chat_turn
+from tests.unit.test_ui_support import APP, app_test, fake_services, sample_collection, texts
 
 J = json.dumps
 OOLONG = "What temperature should I brew the Oolong at?"
@@ -197,3 +199,25 @@ def test_metadata_filter_reaches_retrieval_and_bad_json_is_a_readable_error(sett
     _ask(at, "How long does shipping of Oolong tea take?")  # the tea guide is a PDF: filtered out
     answer = at.session_state[HISTORY_KEY][-1]["answer"]
     assert answer.citations and all(c.source.endswith("shipping-faq.txt") for c in answer.citations)
+
+
+def test_the_pickers_keep_their_values_when_the_page_comes_back(settings) -> None:
+    """Streamlit drops a widget's state while its page is not shown; the page keeps the last
+    values apart from the widgets. Coming back is a run with those values and no widget state
+    (the graph used to come back as the default, `corrective`)."""
+    from ragloom.ui.page_ask import GRAPH_KEY, PROMPT_KEY
+
+    sample_collection(settings)
+    at = app_test(settings, fake_services())
+    at.sidebar.selectbox(key="ask-graph").set_value("simple").run()
+    first, *_, last = [o.split(" (")[0] for o in at.sidebar.selectbox(key="ask-prompt").options]
+    at.sidebar.selectbox(key="ask-prompt").set_value(last).run()
+    kept = {k: at.session_state[k] for k in (GRAPH_KEY, PROMPT_KEY)}
+    assert kept == {GRAPH_KEY: "simple", PROMPT_KEY: last}
+    back = AppTest.from_file(str(APP), default_timeout=60)
+    back.session_state[SETTINGS_KEY], back.session_state[SERVICES_KEY] = settings, fake_services()
+    for key, value in kept.items():
+        back.session_state[key] = value
+    back.run()
+    assert back.sidebar.selectbox(key="ask-graph").value == "simple"
+    assert back.sidebar.selectbox(key="ask-prompt").value == last != first

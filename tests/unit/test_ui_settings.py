@@ -66,11 +66,13 @@ def test_health_checks_show_each_component_with_its_fix(settings) -> None:
 def test_write_ragloom_toml_to_the_working_directory(settings, tmp_path) -> None:
     s = apply_changes(settings, {"chat": "openai/gpt-4o-mini"})
     at = app_test(s, fake_services(), page="settings")
+    assert "no ragloom.toml" in at.caption[0].value  # the header names only a file that exists
     at.button(key="settings-write").click().run()
     assert tomllib.loads((tmp_path / "ragloom.toml").read_text())["chat"] == "openai/gpt-4o-mini"
     # A second write needs the overwrite box ticked.
     at.run()
     assert at.button(key="settings-write").disabled
+    assert str((tmp_path / "ragloom.toml").resolve()) in at.caption[0].value
 
 
 def test_an_invalid_ragloom_toml_is_a_readable_error_not_a_traceback(tmp_path) -> None:
