@@ -198,3 +198,26 @@ def test_evaluation_run_started_polled_and_read_through_the_api(stack: Stack) ->
     assert [x["id"] for x in api.get("/evals/runs").json()] == state["run_ids"]
     audit = api.get("/audit", params={"action": "eval.start"}).json()
     assert audit[0]["detail"]["suite"] == "sample-ci"
+
+
+def test_metrics_of_the_real_server_parse_and_count_what_it_did(stack: Stack) -> None:
+    """`/metrics` of the `ragloom serve` process, after the answers and the upload above,
+    parsed with prometheus-client's own parser; without an admin key it is refused."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    assert _ask(stack).status_code == 200  # at least one answer, whatever ran before
+    assert httpx.get(f"{stack.api}/metrics", timeout=10).status_code == 401
+    r = httpx.get(f"{stack.api}/metrics", headers=stack.headers(), timeout=10)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
+    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
+               for family in text_string_to_metric_families(r.text) for s in family.samples}
+
+    def total(name: str, **labels: str) -> float:
+        return sum(v for (n, ls), v in samples.items()
+                   if n == name and set(labels.items()) <= set(ls))
+
+    assert total("ragloom_answers_total", graph="simple", outcome="answered") >= 1
+    assert total("ragloom_http_requests_total", route="/ask", status="200") >= 1
+    assert total("ragloom_model_tokens_total", kind="prompt") > 0
+    assert total("ragloom_ingest_chunks_total") > 0  # the module's upload, on this process
+    assert total("ragloom_step_seconds_count", step="retrieve_documents") >= 1
