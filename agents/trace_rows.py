@@ -68,7 +68,7 @@ def chunk_rows(trace: dict[str, Any]) -> list[dict[str, Any]]:
     kept = set(trace.get("kept", []))
     cited = {c.get("chunk_id") for c in trace.get("citations", [])}
     return [{"rank": i + 1, "source": shown_name(r["source"]),
-             "page": r.get("page") if r.get("page") is not None else "—",
+             "page": str(r["page"]) if r.get("page") is not None else "—",
              "score": round(r.get("score") or 0.0, 3),
              "fused": round(r["fused_score"], 4) if r.get("fused_score") is not None else None,
              "bm25": round(r["lexical_score"], 2) if r.get("lexical_score") is not None else None,

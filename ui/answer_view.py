@@ -72,6 +72,12 @@ def render_sources(answer: Answer, turn: int) -> None:
                 f'{source_label(c.source, c.page, c.chunk_index)}</b>'
                 f'<span style="opacity:.6">{how}</span><br>{highlighted_html(c.text, span)}</div>',
                 unsafe_allow_html=True)
+            label = f"Open page {c.page}" if c.page else "Open the document"
+            if answer.collection and st.toggle(label, key=f"open-{turn}-{c.n}"):
+                from ragloom.ui.document_view import render_document
+
+                render_document(settings(), answer.collection, c.source, c.page, c.text,
+                                c.text[span[0]:span[1]] if span else None)
 
 
 def render_feedback(answer: Answer, turn: int) -> None:

@@ -1,8 +1,9 @@
 """The real app in a real browser: `streamlit run app.py` driven by headless Debian Chromium.
 
 A new user's path without a terminal: upload their own PDF, ask (embedded Qwen 0.5B + MiniLM),
-watch the answer stream, click its citation, open its trace, save a prompt version and promote
-it; a screenshot of every page goes to ``RAGLOOM_SCREENSHOTS`` (default: the test's tmp dir).
+watch the answer stream, click its citation, open the cited PDF page, open its trace, save a prompt
+version and promote it; a screenshot of every page goes to ``RAGLOOM_SCREENSHOTS`` (default: the
+test's tmp dir).
 """
 
 from __future__ import annotations
@@ -132,8 +133,8 @@ def test_upload_ask_cite_and_version_a_prompt_in_a_browser(app_url, browser, sho
         (shots / "failure.txt").write_text(page.text())
         raise
     assert all((shots / f"{n}.png").stat().st_size > 10_000
-               for n in ("documents", "ask", "traces", "prompts", "evaluations", "compare",
-                         "settings"))
+               for n in ("documents", "ask", "viewer", "traces", "prompts", "evaluations",
+                         "compare", "settings"))
     server_log = (tmp_path / "streamlit.log").read_text()
     assert "Traceback" not in server_log, server_log[-3000:]
     if UPDATE_DOCS:
@@ -194,6 +195,19 @@ def _journey(page: Page, app_url: str, tmp_path: Path) -> None:
     assert "cleaned every 14 days" in source.find_element(page.by.TAG_NAME, "mark").text
     page.idle()
     page.shot("ask")
+
+    # The citation's PDF page, rendered with the cited passage highlighted.
+    wait_for("the Open page toggle", lambda: next(
+        t for t in page.css('[data-testid="stCheckbox"] label') if "Open page 1" in t.text)).click()
+    image = wait_for("the rendered page", lambda: page.css('[data-testid="stImage"] img')[0],
+                     timeout=60)
+    assert "the cited passage is highlighted" in page.text(), page.text()[-2000:]
+    size = page.d.get_window_size()
+    page.d.set_window_size(size["width"], 2400)  # tall enough for the answer and the page
+    page.d.execute_script("arguments[0].scrollIntoView({block: 'end'})", image)
+    time.sleep(1.5)
+    page.shot("viewer")
+    page.d.set_window_size(size["width"], size["height"])
 
     # Traces: the answer's trace, opened from the list: timeline, model calls, chunks.
     page.nav("Traces")
