@@ -302,6 +302,36 @@ def search_traces(settings: Settings, **filters: Any) -> list[dict[str, Any]]:
     return _traces(settings.home, settings.database).search(**filters)
 
 
+def list_chats(settings: Settings, prefix: str, text: str | None = None) -> list[dict[str, Any]]:
+    """Conversations whose thread starts with ``prefix`` (the web app's: ``web-``), newest first."""
+    return _traces(settings.home, settings.database).chats(prefix, text)
+
+
+def chat_history(settings: Settings, thread: str) -> list[dict[str, Any]]:
+    """A conversation's turns as the Ask page keeps them: ``{"question", "answer": Answer}``."""
+    fields = set(Answer.model_fields)
+    return [{"question": t["question"],
+             "answer": Answer.model_validate({k: v for k, v in t.items() if k in fields}
+                                             | {"trace_id": t["id"]})}
+            for t in _traces(settings.home, settings.database).chat_turns(thread)]
+
+
+def rename_chat(settings: Settings, thread: str, title: str) -> None:
+    title = " ".join(title.split())
+    if not title or len(title) > 200:
+        raise RagloomError("a chat's title must be 1-200 characters", subject=title[:40],
+                           fix="type a shorter title")
+    _traces(settings.home, settings.database).rename_chat(thread, title)
+
+
+def delete_chat(settings: Settings, thread: str) -> None:
+    """Remove a conversation from the list and forget its memory (the checkpointed thread); its
+    answers' traces stay, for the Traces page, ratings and evaluations."""
+    _traces(settings.home, settings.database).delete_chat(thread)
+    with checkpointer(settings.home, settings.database) as saver:
+        saver.delete_thread(thread)
+
+
 def trace_facets(settings: Settings) -> tuple[list[str], list[str]]:
     return _traces(settings.home, settings.database).facets()
 

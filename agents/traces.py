@@ -8,9 +8,10 @@ import time
 import uuid
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 
-from ragloom.core.storage.engines import SqlStore
+from ragloom.core.storage.engines import SqlStore, upsert
+from ragloom.core.storage.schema import chats as _chats
 from ragloom.core.storage.schema import experiment_answers as _experiment_answers
 from ragloom.core.storage.schema import feedback as _feedback
 from ragloom.core.storage.schema import traces as _traces
@@ -19,7 +20,7 @@ RATINGS = ("up", "down")
 
 
 class TraceStore(SqlStore):
-    tables = [_traces, _feedback, _experiment_answers]
+    tables = [_traces, _feedback, _experiment_answers, _chats]
 
     def save(self, body: dict[str, Any]) -> str:
         trace_id, now = uuid.uuid4().hex[:12], time.time()
@@ -79,8 +80,7 @@ class TraceStore(SqlStore):
                  .outerjoin(_feedback, _feedback.c.trace_id == _traces.c.id)
                  .order_by(_traces.c.created.desc()).limit(scan))
         if text:  # literal text: LIKE's wildcards in it are escaped
-            literal = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            pattern = f"%{literal}%"
+            pattern = f"%{_literal(text)}%"
             query = query.where(_traces.c.question.ilike(pattern, escape="\\")
                                 | _traces.c.answer.ilike(pattern, escape="\\"))
         if collection:
@@ -110,6 +110,56 @@ class TraceStore(SqlStore):
             graphs = [r[0] for r in db.execute(select(_traces.c.graph).distinct())]
         return sorted(cols), sorted(graphs)
 
+    def chats(self, prefix: str, text: str | None = None, limit: int = 50
+              ) -> list[dict[str, Any]]:
+        """Conversations whose thread starts with ``prefix``, newest first: thread, title (the
+        user's, else the first question), turns, first and last answer times; ``text`` searches
+        titles and questions. Deleted chats are left out."""
+        turns = (select(_traces.c.thread, func.count().label("turns"),
+                        func.min(_traces.c.created).label("started"),
+                        func.max(_traces.c.created).label("updated"))
+                 .where(_traces.c.thread.like(f"{_literal(prefix)}%", escape="\\"))
+                 .group_by(_traces.c.thread).subquery())
+        first = (select(_traces.c.question).where(_traces.c.thread == turns.c.thread)
+                 .order_by(_traces.c.created).limit(1).scalar_subquery())
+        query = (select(turns.c.thread, turns.c.turns, turns.c.started, turns.c.updated,
+                        _chats.c.title, first.label("first"))
+                 .outerjoin(_chats, _chats.c.thread == turns.c.thread)
+                 .where(_chats.c.deleted.is_(None)).order_by(turns.c.updated.desc()))
+        found = []
+        with self.engine.connect() as db:
+            for thread, count, started, updated, title, question in db.execute(query):
+                name = title or question
+                if text and text.lower() not in name.lower() and not self._asked(db, thread, text):
+                    continue
+                found.append({"thread": thread, "title": name, "turns": count,
+                              "started": started, "updated": updated})
+                if len(found) >= limit:
+                    break
+        return found
+
+    @staticmethod
+    def _asked(db: Any, thread: str, text: str) -> bool:
+        pattern = f"%{_literal(text)}%"
+        return db.execute(select(_traces.c.id).where(
+            _traces.c.thread == thread, _traces.c.question.ilike(pattern, escape="\\")
+            | _traces.c.answer.ilike(pattern, escape="\\")).limit(1)).first() is not None
+
+    def chat_turns(self, thread: str) -> list[dict[str, Any]]:
+        """A conversation's traces, oldest first (each the whole answer, id included)."""
+        with self.engine.connect() as db:
+            return [{"id": r[0], "created": r[1], **json.loads(r[2])} for r in db.execute(
+                select(_traces.c.id, _traces.c.created, _traces.c.body)
+                .where(_traces.c.thread == thread).order_by(_traces.c.created))]
+
+    def rename_chat(self, thread: str, title: str) -> None:
+        with self.engine.begin() as db:
+            upsert(db, _chats, {"thread": thread, "title": title, "deleted": None})
+
+    def delete_chat(self, thread: str) -> None:
+        with self.engine.begin() as db:
+            upsert(db, _chats, {"thread": thread, "title": None, "deleted": time.time()})
+
     def rate(self, trace_id: str, rating: str, comment: str = "") -> None:
         """Store (or replace) a user's rating of one answer; the trace must exist."""
         if rating not in RATINGS:
@@ -132,3 +182,8 @@ class TraceStore(SqlStore):
         with self.engine.connect() as db:
             return [{"trace_id": r[0], "rating": r[1], "comment": r[2], "rated": r[3],
                      "trace": json.loads(r[4])} for r in db.execute(query)]
+
+
+def _literal(text: str) -> str:
+    """``text`` for a LIKE pattern with ``escape="\\"``: its own wildcards match themselves."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -127,6 +127,23 @@ class StorageConformance:
             a.rate(tid, "meh")
         assert len(b.feedback()) == 1  # the failed calls changed nothing
 
+    def test_chats_list_search_rename_and_delete_across_stores(self, target: Opener) -> None:
+        a, b = target(TraceStore), target(TraceStore)
+        a.save(_trace("first of web-1?", thread="web-1"))
+        a.save({**_trace("second of web-1?", thread="web-1"), "answer": "about 100% oolong"})
+        a.save(_trace("api question?", thread="key.t1"))
+        a.save(_trace("web_2 only?", thread="web_2"))
+        chats = b.chats("web-")  # "_" is not a wildcard: web_2 is not a web- chat
+        assert [(c["thread"], c["title"], c["turns"]) for c in chats] == [
+            ("web-1", "first of web-1?", 2)]
+        assert [t["question"] for t in b.chat_turns("web-1")] == ["first of web-1?",
+                                                                   "second of web-1?"]
+        assert b.chats("web-", "100%") and not b.chats("web-", "100%x")
+        a.rename_chat("web-1", "Oolong")
+        assert b.chats("web-", "oolong")[0]["title"] == "Oolong"
+        b.delete_chat("web-1")
+        assert a.chats("web-") == [] and len(a.chat_turns("web-1")) == 2  # traces stay
+
     # ------------------------------------------------------------------ ingest jobs
 
     def test_an_ingest_job_is_readable_on_every_replica(self, target: Opener) -> None:

@@ -18,6 +18,8 @@ HISTORY_KEY = "ragloom_chat"
 THREAD_KEY = "ragloom_thread"
 GRAPH_KEY = "ragloom_graph"  # the pickers' values, kept across page switches
 PROMPT_KEY = "ragloom_answer_prompt"
+CHAT_PREFIX = "web-"  # the web app's conversation threads (the API's and CLI's have their own)
+_SHOWN_CHATS = 15
 
 
 def _answer_versions(s: Settings) -> tuple[list[str], dict[int, list[str]]]:
@@ -66,8 +68,51 @@ def _sidebar(s: Settings) -> tuple[str | None, str, dict[str, str]]:
         placeholder='{"file_type": "pdf", "page": {"$lte": 10}}')
     if st.sidebar.button("New chat", icon=":material/add_comment:", key="ask-new-chat"):
         st.session_state[HISTORY_KEY] = []
-        st.session_state[THREAD_KEY] = uuid.uuid4().hex[:12]
+        st.session_state[THREAD_KEY] = new_thread()
+        st.rerun()  # this run already holds the old chat's turns
+    with shown_errors("listing chats"):
+        _chats(s)
     return collection, graph, prompts
+
+
+def new_thread() -> str:
+    return f"{CHAT_PREFIX}{uuid.uuid4().hex[:12]}"
+
+
+def _chats(s: Settings) -> None:
+    """Past conversations: reopen (answers, sources and traces come back), rename, delete."""
+    from ragloom.agents.service import chat_history, delete_chat, list_chats, rename_chat
+
+    st.sidebar.subheader("Chats")
+    text = st.sidebar.text_input("Search chats", key="ask-chat-search",
+                                 placeholder="words in a title, question or answer")
+    current = st.session_state[THREAD_KEY]
+    chats = list_chats(s, CHAT_PREFIX, text.strip() or None)
+    if not chats:
+        st.sidebar.caption("No past chats match." if text.strip() else
+                           "Your conversations will be listed here.")
+    for chat in chats[:_SHOWN_CHATS]:
+        mine = chat["thread"] == current
+        label = f"{'▸ ' if mine else ''}{chat['title'][:40]} · {chat['turns']}"
+        if st.sidebar.button(label, key=f"ask-chat-{chat['thread']}", disabled=mine,
+                             width="stretch"):
+            st.session_state[HISTORY_KEY] = chat_history(s, chat["thread"])
+            st.session_state[THREAD_KEY] = chat["thread"]
+            st.rerun()
+    if not any(c["thread"] == current for c in chats):
+        return
+    with st.sidebar.expander("This chat"):
+        title = st.text_input("Title", key=f"ask-chat-title-{current}",
+                              value=next(c["title"] for c in chats if c["thread"] == current))
+        if st.button("Rename", key="ask-chat-rename"):
+            rename_chat(s, current, title)
+            st.rerun()
+        sure = st.checkbox("Delete this chat (its traces stay)", key="ask-chat-sure")
+        if st.button("Delete chat", key="ask-chat-delete", disabled=not sure, type="primary"):
+            delete_chat(s, current)
+            st.session_state[HISTORY_KEY] = []
+            st.session_state[THREAD_KEY] = new_thread()
+            st.rerun()
 
 
 def _tokens(events: Iterator[tuple[str, Any]], status: Any, result: dict[str, Any]
@@ -137,7 +182,7 @@ def render() -> None:
     st.markdown(CSS, unsafe_allow_html=True)
     st.title("Ask")
     history: list[dict[str, Any]] = st.session_state.setdefault(HISTORY_KEY, [])
-    st.session_state.setdefault(THREAD_KEY, uuid.uuid4().hex[:12])
+    st.session_state.setdefault(THREAD_KEY, new_thread())
     collection, graph, prompts = _sidebar(s)
     if collection is None:
         st.info("No collection yet. Add documents on the **Documents** page first.")

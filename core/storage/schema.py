@@ -65,6 +65,15 @@ traces = Table(
     Index("traces_created", "created"),
 )
 
+# Web conversations: a thread's turns are its traces; this row holds what the user changed (a
+# title) and whether the chat was deleted from the list.
+chats = Table(
+    "chats", metadata,
+    Column("thread", Text, primary_key=True),
+    Column("title", Text),
+    Column("deleted", Float),  # when it was deleted from the list; its traces stay
+)
+
 feedback = Table(
     "feedback", metadata,
     Column("trace_id", String(12), ForeignKey("traces.id"), primary_key=True),

@@ -2,8 +2,8 @@
 
 A new user's path without a terminal: upload their own PDF, ask (embedded Qwen 0.5B + MiniLM),
 watch the answer stream, click its citation, open the cited PDF page, open its trace, save a prompt
-version and promote it; a screenshot of every page goes to ``RAGLOOM_SCREENSHOTS`` (default: the
-test's tmp dir).
+version and promote it, reopen the chat; a screenshot of every page goes to
+``RAGLOOM_SCREENSHOTS`` (default: the test's tmp dir).
 """
 
 from __future__ import annotations
@@ -134,7 +134,7 @@ def test_upload_ask_cite_and_version_a_prompt_in_a_browser(app_url, browser, sho
         raise
     assert all((shots / f"{n}.png").stat().st_size > 10_000
                for n in ("documents", "ask", "viewer", "traces", "prompts", "evaluations",
-                         "compare", "settings"))
+                         "compare", "chats", "settings"))
     server_log = (tmp_path / "streamlit.log").read_text()
     assert "Traceback" not in server_log, server_log[-3000:]
     if UPDATE_DOCS:
@@ -249,6 +249,18 @@ def _journey(page: Page, app_url: str, tmp_path: Path) -> None:
 
     page.nav("Ask")  # the conversation survived the page switches
     wait_for("the earlier answer", lambda: "every 14 days" in page.text())
+    # A new chat starts empty; the past one is in the sidebar and comes back with its answer.
+    wait_for("the New chat button", lambda: next(
+        b for b in page.css('[data-testid="stSidebar"] button') if "New chat" in b.text)).click()
+    wait_for("an empty chat", lambda: "every 14 days" not in page.text())
+    past = wait_for("the past chat", lambda: next(
+        b for b in page.css('[data-testid="stSidebar"] button')
+        if b.text.strip().startswith("How often is the lamp")))
+    past.click()
+    wait_for("the reopened chat", lambda: "every 14 days" in page.text() and page.css(
+        "a.ragloom-cite"))
+    page.idle()
+    page.shot("chats")
 
     page.nav("Settings & health")
     page.button("Run health checks").click()

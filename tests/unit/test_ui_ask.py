@@ -8,7 +8,7 @@ import time
 
 from streamlit.testing.v1 import AppTest
 
-from ragloom.agents.service import rated_answers
+from ragloom.agents.service import get_trace, rated_answers
 from ragloom.ui.page_ask import HISTORY_KEY, THREAD_KEY, _tokens
 from ragloom.ui.state import SERVICES_KEY, SETTINGS_KEY, chat_turn
 from tests.unit.test_ui_support import APP, app_test, fake_services, sample_collection, texts
@@ -221,3 +221,49 @@ def test_the_pickers_keep_their_values_when_the_page_comes_back(settings) -> Non
     back.run()
     assert back.sidebar.selectbox(key="ask-graph").value == "simple"
     assert back.sidebar.selectbox(key="ask-prompt").value == last != first
+
+
+def test_past_chats_reopen_with_their_answers_rename_search_and_delete(settings) -> None:
+    from ragloom.agents.service import list_chats
+    from ragloom.ui.page_ask import CHAT_PREFIX
+
+    sample_collection(settings)
+    at = app_test(settings, fake_services("Brew it at 85 degrees Celsius [1].",
+                                          "Green tea keeps 12 months [1]."))
+    at.sidebar.selectbox(key="ask-graph").set_value("simple").run()
+    _ask(at, OOLONG)
+    first = at.session_state[THREAD_KEY]
+    assert first.startswith(CHAT_PREFIX)
+    at.sidebar.button(key="ask-new-chat").click().run()
+    _ask(at, "How long does green tea keep its flavour?")
+    second = at.session_state[THREAD_KEY]
+    assert second != first and len(at.session_state[HISTORY_KEY]) == 1
+    chats = list_chats(settings, CHAT_PREFIX)
+    assert [c["thread"] for c in chats] == [second, first]  # newest first
+    assert chats[1]["title"] == OOLONG and chats[1]["turns"] == 1
+    # Reopen the first: its answer, sources and trace are back, and follow-ups join its thread.
+    at.sidebar.button(key=f"ask-chat-{first}").click().run()
+    assert not at.exception, at.exception
+    assert at.session_state[THREAD_KEY] == first
+    (turn,) = at.session_state[HISTORY_KEY]
+    assert turn["question"] == OOLONG and "85 degrees" in turn["answer"].answer
+    assert turn["answer"].trace_id and turn["answer"].citations
+    assert 'href="#src-0-1">[1]</a>' in texts(at) and "Why this answer?" in [
+        e.label for e in at.expander]
+    # Rename, then search by title and by words of an answer.
+    at.sidebar.text_input(key=f"ask-chat-title-{first}").set_value("Oolong temperature").run()
+    at.sidebar.button(key="ask-chat-rename").click().run()
+    assert list_chats(settings, CHAT_PREFIX, "oolong temp")[0]["title"] == "Oolong temperature"
+    assert [c["thread"] for c in list_chats(settings, CHAT_PREFIX, "12 months")] == [second]
+    at.sidebar.text_input(key="ask-chat-search").set_value("12 months").run()
+    assert at.sidebar.button(key=f"ask-chat-{second}") and not [
+        b for b in at.sidebar.button if b.key == f"ask-chat-{first}"]
+    # Delete (behind a confirmation): gone from the list, a new chat starts, the traces stay.
+    at.sidebar.text_input(key="ask-chat-search").set_value("").run()
+    assert at.sidebar.button(key="ask-chat-delete").disabled
+    at.sidebar.checkbox(key="ask-chat-sure").check().run()
+    at.sidebar.button(key="ask-chat-delete").click().run()
+    assert [c["thread"] for c in list_chats(settings, CHAT_PREFIX)] == [second]
+    assert at.session_state[THREAD_KEY] not in (first, second)
+    assert at.session_state[HISTORY_KEY] == []
+    assert get_trace(settings, turn["answer"].trace_id)["question"] == OOLONG
