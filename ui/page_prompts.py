@@ -19,6 +19,7 @@ from ragloom.ui.state import chat_turn, pick_collection, services, settings, sho
 
 SAVED_KEY = "ragloom_prompt_saved"
 PENDING_DIFF_KEY = "ragloom_prompt_pending_diff"
+AUTHOR_KEY = "ragloom_author"  # the name a prompt author typed once, for this session
 
 
 def _store(s: Settings) -> PromptStore:
@@ -122,14 +123,22 @@ def _edit_tab(s: Settings, store: PromptStore, name: str) -> None:
     with st.form(f"pr-edit-form-{name}-{base}"):
         text = st.text_area("Messages and parameters (Jinja2 templates in YAML)",
                             value=editable_yaml(pv), height=360, key=f"pr-edit-text-{name}-{base}")
-        message = st.text_input("What changed and why", key=f"pr-edit-msg-{name}",
+        c1, c2 = st.columns([3, 1])
+        message = c1.text_input("What changed and why", key=f"pr-edit-msg-{name}",
                                 placeholder="e.g. shorter answers, always cite")
+        author = c2.text_input("Your name", key=f"pr-edit-author-{name}",
+                               value=st.session_state.get(AUTHOR_KEY, ""),
+                               placeholder="recorded as the author")
         saved = st.form_submit_button("Save as new version", type="primary")
     if saved:
         with shown_errors("saving the prompt") as outcome:
+            if not author.strip():  # the server's login name would be nobody's
+                raise PromptError("a new version needs its author's name", subject=name,
+                                  fix="type your name next to the message (remembered)")
+            st.session_state[AUTHOR_KEY] = author.strip()
             messages, params, variables = parse_edit(text, name)
             new = create_version(store, name, messages, message=message, params=params,
-                                 variables=variables)
+                                 variables=variables, author=author.strip())
         if "error" not in outcome:
             st.session_state[SAVED_KEY] = new.ref
             st.session_state[PENDING_DIFF_KEY] = (name, base, new.version)

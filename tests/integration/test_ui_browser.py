@@ -235,6 +235,9 @@ def _journey(page: Page, app_url: str, tmp_path: Path) -> None:
     message = next(i for i in page.css('[data-testid="stTextInput"] input')
                    if i.is_displayed() and "shorter answers" in (i.get_attribute("placeholder") or ""))
     message.send_keys("one-sentence answers")
+    next(i for i in page.css('[data-testid="stTextInput"] input')
+         if i.is_displayed() and "recorded as the author" in (i.get_attribute("placeholder") or "")
+         ).send_keys("Mari")
     page.button("Save as new version").click()
     new = max(PromptStore().versions("answer")) + 1  # after the shipped versions
     wait_for("the saved version", lambda: f"Saved answer@{new}" in page.text())

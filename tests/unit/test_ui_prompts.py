@@ -18,9 +18,11 @@ def _latest(settings) -> int:  # type: ignore[no-untyped-def]
     return max(_store(settings).versions("answer"))
 
 
-def _save(at, text: str, message: str):  # type: ignore[no-untyped-def]
+def _save(at, text: str, message: str, author: str | None = "Mari"):  # type: ignore[no-untyped-def]
     next(a for a in at.text_area if a.key.startswith("pr-edit-text-answer-")).set_value(text)
     at.text_input(key="pr-edit-msg-answer").set_value(message)
+    if author is not None:
+        at.text_input(key="pr-edit-author-answer").set_value(author)
     return at.button[[b.label for b in at.button].index("Save as new version")].click().run()
 
 
@@ -49,6 +51,7 @@ def test_save_new_version_then_promote_and_roll_back(settings) -> None:
     assert not at.error and f"Saved answer@{new}" in texts(at)
     saved = _store(settings).get(f"answer@{new}")
     assert saved.message == "one-sentence answers" and "one short sentence" in saved.messages[-1][1]
+    assert saved.author == "Mari"  # from the name field, not the server's login
 
     # The diff tab now compares the version it started from with the new one.
     unified = next(c.value for c in at.code if c.language == "diff")
@@ -102,3 +105,15 @@ def test_each_prompt_gets_inputs_for_its_own_variables(settings) -> None:
     assert inputs == {f"pr-var-ground-{v}" for v in _store(settings).get("ground@1").variables}
     assert "Brew Oolong at 85 degrees Celsius [1]." in "\n".join(c.value for c in at.code)
     assert not at.error
+
+
+def test_a_version_needs_its_authors_name_which_is_remembered(settings) -> None:
+    at = app_test(settings, fake_services(), page="prompts")
+    last = _latest(settings)
+    text = editable_yaml(_store(settings).get(f"answer@{last}"))
+    _save(at, text + " Be brief.", "brief", author="")
+    assert "needs its author's name" in texts(at) and _latest(settings) == last  # nothing saved
+    _save(at, text + " Be brief.", "brief", author="Jaan")
+    _save(at, text + " Be briefer.", "briefer", author=None)  # the field is prefilled now
+    assert [_store(settings).get(f"answer@{v}").author for v in (last + 1, last + 2)] == [
+        "Jaan", "Jaan"]
