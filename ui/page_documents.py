@@ -18,6 +18,7 @@ from ragloom.ui.state import collection_names, pick_collection, services, settin
 from ragloom.ui.uploads import name_batch, save_batch, upload_dir
 
 REPORT_KEY = "ragloom_ingest_report"
+UPLOAD_BATCH_KEY = "ragloom_upload_batch"
 FOLLOW_QUEUED_S = 120.0  # how long the page waits for a worker to take a queued job
 
 
@@ -153,7 +154,10 @@ def _show_report(r: dict[str, Any]) -> None:
 
 def _add_tab(s: Settings) -> None:
     name = pick_collection(s, key="docs-collection", where=st, allow_new=True)
-    files = st.file_uploader("Upload files", accept_multiple_files=True, key="docs-upload",
+    # A new key after each ingest: the uploader comes back empty, not holding the last batch.
+    batch = st.session_state.get(UPLOAD_BATCH_KEY, 0)
+    files = st.file_uploader("Upload files", accept_multiple_files=True,
+                             key="docs-upload" if batch == 0 else f"docs-upload-{batch}",
                              type=sorted(x.lstrip(".") for x in SUPPORTED_SUFFIXES),
                              help="PDF, DOCX, HTML, Markdown, text, CSV, JSON lines")
     folder = st.text_input("…or ingest a folder on the server", key="docs-folder",
@@ -177,6 +181,7 @@ def _add_tab(s: Settings) -> None:
             st.session_state.pop(REPORT_KEY, None)
         elif done:
             st.session_state["docs-collection-select-next"] = True  # show it as chosen
+            st.session_state[UPLOAD_BATCH_KEY] = batch + 1
             st.rerun()
     if REPORT_KEY in st.session_state:
         _show_report(st.session_state[REPORT_KEY])

@@ -66,6 +66,7 @@ def test_upload_and_ingest_into_a_new_collection_with_a_per_file_error_table(set
     assert [Path(f["file"]).name for f in report["failed"]] == ["broken.pdf"]
     assert "1 ingested" in texts(at) and at.dataframe[0].value["file"].str.endswith("broken.pdf").all()
     assert at.selectbox(key="docs-collection").value == "my-docs"  # the new one is now chosen
+    assert at.file_uploader(key="docs-upload-1").value in (None, [])  # the uploader is cleared
     saved = settings.home / "uploads" / "my-docs" / "shipping faq.txt"
     assert saved.read_bytes() == good
     assert [r["name"] for r in list_collections(settings)] == ["my-docs"]
