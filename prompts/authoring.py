@@ -109,8 +109,10 @@ def rollback(store: PromptStore, name: str, label: str) -> tuple[int, int]:
 
 def as_text(version: PromptVersion) -> list[str]:
     """A version as readable lines, for diffs and `prompts show`."""
-    lines = [f"# {version.ref}: {version.message}", f"params: {json.dumps(version.params)}",
-             f"variables: {', '.join(version.variables)}"]
+    # Sorted: a version that only reorders its variables or params shows no change.
+    lines = [f"# {version.ref}: {version.message}",
+             f"params: {json.dumps(version.params, sort_keys=True)}",
+             f"variables: {', '.join(sorted(version.variables))}"]
     for role, text in version.messages:
         lines += [f"--- {role} ---", *text.splitlines()]
     return lines

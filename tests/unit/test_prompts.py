@@ -122,6 +122,17 @@ def test_diff_shows_text_and_params(store: PromptStore) -> None:
     assert diff(store, "answer", "production", str(PROD)) == ""
 
 
+def test_diff_ignores_a_pure_reordering_of_variables_and_params(store: PromptStore) -> None:
+    body = [{"role": "user", "content": "Sum up {{ text }} for {{ reader }}"}]
+    create_version(store, "summary", body, message="first", variables=["text", "reader"],
+                   params={"temperature": 0.1, "max_tokens": 50})
+    create_version(store, "summary", body, message="reordered", variables=["reader", "text"],
+                   params={"max_tokens": 50, "temperature": 0.1})
+    changed = [line for line in diff(store, "summary", "1", "2").splitlines()
+               if line.startswith(("+", "-")) and not line.startswith(("+++", "---", "-# ", "+# "))]
+    assert changed == []  # only the header line (its message) differs
+
+
 def test_brand_new_prompt(store: PromptStore) -> None:
     v = create_version(store, "summary", [{"role": "user", "content": "Sum up {{ text }}"}],
                        message="first", variables=["text"])  # no node passes it: declared
