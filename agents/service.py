@@ -361,5 +361,3 @@ def recent_trace_bodies(settings: Settings, limit: int = 500) -> list[dict[str, 
     return _traces(settings.home, settings.database).recent_bodies(limit)
 
 
-def recent_traces(settings: Settings, limit: int = 20) -> list[tuple[str, float, str, str]]:
-    return _traces(settings.home, settings.database).recent(limit)

@@ -8,7 +8,7 @@ import time
 import uuid
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, exists, func, insert, or_, select
 
 from ragloom.core.storage.engines import SqlStore, upsert
 from ragloom.core.storage.schema import chats as _chats
@@ -79,10 +79,8 @@ class TraceStore(SqlStore):
                         _traces.c.question, _feedback.c.rating, _traces.c.body)
                  .outerjoin(_feedback, _feedback.c.trace_id == _traces.c.id)
                  .order_by(_traces.c.created.desc()).limit(scan))
-        if text:  # literal text: LIKE's wildcards in it are escaped
-            pattern = f"%{_literal(text)}%"
-            query = query.where(_traces.c.question.ilike(pattern, escape="\\")
-                                | _traces.c.answer.ilike(pattern, escape="\\"))
+        if text:
+            query = query.where(_mentions(text))
         if collection:
             query = query.where(_traces.c.collection == collection)
         if graph:
@@ -125,25 +123,15 @@ class TraceStore(SqlStore):
         query = (select(turns.c.thread, turns.c.turns, turns.c.started, turns.c.updated,
                         _chats.c.title, first.label("first"))
                  .outerjoin(_chats, _chats.c.thread == turns.c.thread)
-                 .where(_chats.c.deleted.is_(None)).order_by(turns.c.updated.desc()))
-        found = []
+                 .where(_chats.c.deleted.is_(None)).order_by(turns.c.updated.desc()).limit(limit))
+        if text:  # the user's title, or any question or answer of the chat
+            query = query.where(or_(_chats.c.title.ilike(f"%{_literal(text)}%", escape="\\"),
+                                    exists().where(_traces.c.thread == turns.c.thread,
+                                                   _mentions(text))))
         with self.engine.connect() as db:
-            for thread, count, started, updated, title, question in db.execute(query):
-                name = title or question
-                if text and text.lower() not in name.lower() and not self._asked(db, thread, text):
-                    continue
-                found.append({"thread": thread, "title": name, "turns": count,
-                              "started": started, "updated": updated})
-                if len(found) >= limit:
-                    break
-        return found
-
-    @staticmethod
-    def _asked(db: Any, thread: str, text: str) -> bool:
-        pattern = f"%{_literal(text)}%"
-        return db.execute(select(_traces.c.id).where(
-            _traces.c.thread == thread, _traces.c.question.ilike(pattern, escape="\\")
-            | _traces.c.answer.ilike(pattern, escape="\\")).limit(1)).first() is not None
+            return [{"thread": thread, "title": title or question, "turns": count,
+                     "started": started, "updated": updated}
+                    for thread, count, started, updated, title, question in db.execute(query)]
 
     def chat_turns(self, thread: str) -> list[dict[str, Any]]:
         """A conversation's traces, oldest first (each the whole answer, id included)."""
@@ -187,3 +175,10 @@ class TraceStore(SqlStore):
 def _literal(text: str) -> str:
     """``text`` for a LIKE pattern with ``escape="\\"``: its own wildcards match themselves."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _mentions(text: str) -> Any:
+    """A trace whose question or answer contains ``text`` (any case, taken literally)."""
+    pattern = f"%{_literal(text)}%"
+    return (_traces.c.question.ilike(pattern, escape="\\")
+            | _traces.c.answer.ilike(pattern, escape="\\"))

@@ -16,15 +16,6 @@ models_app = typer.Typer(help="Models across providers: list, show, pull (embedd
                          "Ollama models), register fine-tuned ones.", no_args_is_help=True)
 
 
-def _size(n: int | None) -> str:
-    return "" if n is None else f"{n / 1e9:.1f} GB" if n >= 1e9 else f"{n / 1e6:,.0f} MB"
-
-
-def _role_marks(settings: Any, spec: str) -> str:
-    """Which configured roles use this model now (chat, embedding, judge)."""
-    return ",".join(r for r in ("chat", "embedding", "judge") if getattr(settings, r) == spec)
-
-
 @models_app.command("list")
 def models_list(
     ctx: typer.Context,
@@ -37,7 +28,7 @@ def models_list(
     models (family, parameters, quantization, context) and an OpenAI-compatible server's."""
     from dataclasses import asdict
 
-    from ragloom.core.models.hub import list_models
+    from ragloom.core.models.hub import list_models, roles_using, size_text
 
     settings = settings_of(ctx)
     listing = list_models(settings, provider)
@@ -54,8 +45,8 @@ def models_list(
         if d.get("context_length"):
             facts += f" ctx {d['context_length']:,}"
         extra = d.get("licence", "") if m.provider == "local" else facts
-        used = _role_marks(settings, m.spec)
-        out.print(f"{m.spec:34} {'/'.join(m.roles) or '?':9} {_size(m.size_bytes):>8}  {state:11} "
+        used = ",".join(roles_using(settings, m.spec))
+        out.print(f"{m.spec:34} {'/'.join(m.roles) or '?':9} {size_text(m.size_bytes):>8}  {state:11} "
                   f"{extra}{f'  [in use: {used}]' if used else ''}"
                   f"{f'  ({m.source})' if m.source else ''}", highlight=False, markup=False)
     for name, why in listing.errors.items():
@@ -69,12 +60,12 @@ def models_show(ctx: typer.Context,
                 spec: Annotated[str, typer.Argument(help="provider/model, e.g. ollama/llama3.2")]
                 ) -> None:
     """One model's details."""
-    from ragloom.core.models.hub import show_model
+    from ragloom.core.models.hub import show_model, size_text
 
     m = show_model(settings_of(ctx), spec)
     out.print(f"{m.spec}", highlight=False)
     rows: dict[str, Any] = {"roles": "/".join(m.roles) or "not stated by the server",
-                            "size": _size(m.size_bytes) or None, **m.details,
+                            "size": size_text(m.size_bytes) or None, **m.details,
                             "source": m.source}
     if m.provider == "local":
         rows["state"] = "fetched and verified" if m.installed else "not fetched " \

@@ -8,7 +8,7 @@ from typing import Any
 
 import streamlit as st
 
-from ragloom.core.models.hub import HubModel, Listing
+from ragloom.core.models.hub import HubModel, Listing, roles_using, size_text
 from ragloom.core.settings import Settings
 from ragloom.ui.state import set_settings, settings, shown_errors
 
@@ -25,19 +25,15 @@ def _listing(s: Settings, refresh: bool) -> Listing:
     return st.session_state[LISTING_KEY]  # type: ignore[no-any-return]
 
 
-def _size(n: int | None) -> str:
-    return "—" if n is None else f"{n / 1e9:.1f} GB" if n >= 1e9 else f"{n / 1e6:,.0f} MB"
-
-
 def _row(m: HubModel, s: Settings) -> dict[str, Any]:
     d = m.details
     facts = " · ".join(str(v) for v in (d.get("family"), d.get("parameters"),
                                           d.get("quantization")) if v)
     state = ("fetched" if m.installed else "not fetched") if m.provider == "local" else "served"
-    return {"model": m.spec, "roles": ", ".join(m.roles) or "not stated", "size": _size(m.size_bytes),
-            "state": state, "details": facts or d.get("licence", "—"),
+    return {"model": m.spec, "roles": ", ".join(m.roles) or "not stated",
+            "size": size_text(m.size_bytes) or "—", "state": state, "details": facts or d.get("licence", "—"),
             "context": f"{d['context_length']:,}" if d.get("context_length") else "—",
-            "in use as": ", ".join(r for r in ROLES if getattr(s, r) == m.spec) or "—",
+            "in use as": ", ".join(roles_using(s, m.spec)) or "—",
             "source": m.source or "—"}
 
 

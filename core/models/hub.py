@@ -55,6 +55,16 @@ class PullProgress:
     total: int | None = None
 
 
+def size_text(n: int | None) -> str:
+    """"2.0 GB", "491 MB", or "" when the provider did not say."""
+    return "" if n is None else f"{n / 1e9:.1f} GB" if n >= 1e9 else f"{n / 1e6:,.0f} MB"
+
+
+def roles_using(settings: Settings, spec: str) -> list[str]:
+    """The configured roles (chat, embedding, judge) that use ``spec`` now."""
+    return [r for r in ("chat", "embedding", "judge") if getattr(settings, r) == spec]
+
+
 # --------------------------------------------------------------------------- local
 
 
