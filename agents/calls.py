@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from langchain_core.messages import BaseMessage
+from langchain_core.messages import BaseMessage, convert_to_messages
 from langgraph.runtime import Runtime
 from langgraph.types import Overwrite
 from pydantic import BaseModel
@@ -62,8 +62,17 @@ def chat(ctx: RagContext, messages: list[Any], *, answer: bool = False,
          **kwargs: Any) -> BaseMessage:
     """One chat call; ``answer=True`` marks it as writing the user's answer (streamed)."""
     config = {"tags": [ANSWER_TAG]} if answer else None
+    if answer:  # the wait before the first token is the model reading: say how much
+        say(f"reading about {context_tokens(messages):,} tokens of context")
     with ctx.model_guard("chat"):
         return ctx.chat_model.invoke(messages, config=config, **kwargs)
+
+
+def context_tokens(messages: list[Any]) -> int:
+    """An estimate of the prompt's length in tokens (about four characters per token for
+    English text with these tokenizers), for a progress line: not a count to bill on."""
+    chars = sum(len(m.text) for m in convert_to_messages(messages))
+    return max(1, round(chars / 4))
 
 
 def structured(ctx: RagContext, messages: list[Any], schema: type[T], what: str

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from langgraph.errors import GraphRecursionError
+from langgraph.types import Overwrite
 from pydantic import BaseModel, Field
 
 from ragloom.agents.calls import ANSWER_TAG
@@ -21,6 +22,7 @@ from ragloom.agents.traces import TraceStore
 from ragloom.core import metrics, telemetry
 from ragloom.core.errors import ConfigError, RagloomError
 from ragloom.core.models import get_chat_model, get_embeddings
+from ragloom.core.models.cancel import AnswerStopped, Cancellation
 from ragloom.core.models.reachability import model_call
 from ragloom.core.models.spec import ModelSpec
 from ragloom.core.models.usage import Usage, UsageRecorder
@@ -173,10 +175,11 @@ def _traces(home: Path, database: str | None) -> TraceStore:
 def ask(question: str, settings: Settings, *, collection: str | None = None,
         prompts: dict[str, str] | None = None, graph: str | None = None,
         thread: str | None = None, where: dict[str, Any] | None = None,
-        context: RagContext | None = None) -> Answer:
+        context: RagContext | None = None, from_turn: int | None = None) -> Answer:
     return next(a for kind, a in ask_stream(question, settings, collection=collection,
                                            prompts=prompts, graph=graph, thread=thread,
-                                           where=where, context=context) if kind == "answer")
+                                           where=where, context=context, from_turn=from_turn)
+                if kind == "answer")
 
 
 def ask_stream(question: str, settings: Settings, *, collection: str | None = None,
@@ -185,8 +188,14 @@ def ask_stream(question: str, settings: Settings, *, collection: str | None = No
                context: RagContext | None = None,
                history: list[Turn] | None = None,
                experiment: dict[str, str] | None = None,
-               trace_parent: dict[str, str] | None = None) -> Iterator[tuple[str, Any]]:
+               trace_parent: dict[str, str] | None = None,
+               from_turn: int | None = None) -> Iterator[tuple[str, Any]]:
     """Yield ("step", text) and ("token", text) while running, then ("answer", Answer).
+
+    ``from_turn`` (with ``thread``) answers ``question`` as that turn of the conversation (0 is
+    the first): the turns from there on are forgotten by the conversation's memory and leave
+    its chat (their traces stay). The last turn's index regenerates it; an earlier one edits
+    and resends that question.
 
     ``experiment`` ({id, variant}) is recorded with the answer and its trace, for the
     experiment's report (``ragloom.evals.experiments``).
@@ -203,6 +212,9 @@ def ask_stream(question: str, settings: Settings, *, collection: str | None = No
     to clear the tokens it showed so far.
     """
     check_question(question, settings)  # before any model or store is touched
+    if from_turn is not None and not thread:
+        raise ConfigError("from_turn needs the conversation's thread", subject=f"turn {from_turn}",
+                          fix="pass thread= with from_turn=")
     graph = graph or settings.agent.graph
     build = get_graph_builder(graph)  # an unknown graph fails here, before any model loads
     ctx = context or build_context(settings, collection=collection, prompts=prompts, where=where)
@@ -212,7 +224,8 @@ def ask_stream(question: str, settings: Settings, *, collection: str | None = No
     recorder = UsageRecorder(settings.chat, settings.prices)
     tracer = telemetry.tracer(settings)  # None when telemetry is off: no span, no handler
     span = _answer_span(tracer, ctx, graph, trace_parent)
-    callbacks: list[Any] = [recorder]
+    stopper = Cancellation()  # closing this generator stops the model call in flight
+    callbacks: list[Any] = [recorder, stopper]
     if span is not None:
         callbacks.append(telemetry.SpanRecorder(tracer, span, settings.chat,
                                                 settings.otel.capture_content))
@@ -223,23 +236,31 @@ def ask_stream(question: str, settings: Settings, *, collection: str | None = No
             start_state: dict[str, Any] = {"question": question}
             if history:
                 start_state["history"] = list(history)
-            for mode, payload in compiled.stream(start_state, _config(settings, thread, callbacks),
-                                                 context=ctx,
-                                                 stream_mode=["custom", "messages", "values"]):
-                if mode == "custom":
-                    yield "step", payload.get("text", "")
-                elif mode == "messages":
-                    chunk, meta = payload
-                    if chunk.content and ANSWER_TAG in (meta.get("tags") or ()):
-                        # Tokens from a later answer step: the streamed draft is replaced.
-                        if drafted is not None and meta.get("langgraph_step") != drafted:
-                            yield "answer-reset", REDRAFT
-                        drafted = meta.get("langgraph_step")
-                        yield "token", str(chunk.content)
-                else:
-                    state = payload
+            config = _config(settings, thread, callbacks)
+            replaced: list[str] = []
+            if from_turn is not None:
+                kept, replaced = _rewind(compiled, config, settings, thread or "", from_turn)
+                start_state["history"] = Overwrite(kept)
+            stream = compiled.stream(start_state, config, context=ctx,
+                                     stream_mode=["custom", "messages", "values"])
+            with _stopped_on_exit(stream, stopper):
+                for mode, payload in stream:
+                    if mode == "custom":
+                        yield "step", payload.get("text", "")
+                    elif mode == "messages":
+                        chunk, meta = payload
+                        if chunk.content and ANSWER_TAG in (meta.get("tags") or ()):
+                            # Tokens from a later answer step: the streamed draft is replaced.
+                            if drafted is not None and meta.get("langgraph_step") != drafted:
+                                yield "answer-reset", REDRAFT
+                            drafted = meta.get("langgraph_step")
+                            yield "token", str(chunk.content)
+                    else:
+                        state = payload
         answer = _to_answer(question, state, settings, ctx, graph, time.perf_counter() - start,
                             thread, experiment, recorder.usage(), recorder.transcripts())
+        if replaced and answer.trace_id:
+            _traces(settings.home, settings.database).replace_turns(replaced, answer.trace_id)
     except GraphRecursionError as exc:
         error: BaseException = RagloomError(
             f"the question used up its step budget ({settings.agent.step_budget})",
@@ -251,6 +272,33 @@ def ask_stream(question: str, settings: Settings, *, collection: str | None = No
         raise
     _finish(span, graph, start, answer, state, None)
     yield "answer", answer
+
+
+def _rewind(compiled: Any, config: dict[str, Any], settings: Settings, thread: str,
+            turn: int) -> tuple[list[Turn], list[str]]:
+    """(the conversation's turns before ``turn``, the trace ids of the turns it replaces)."""
+    history = list((compiled.get_state(config).values or {}).get("history") or [])
+    if not 0 <= turn <= len(history):
+        raise RagloomError(f"turn {turn} is not in this conversation (it has {len(history)})",
+                           subject=thread, fix=f"use a turn from 0 to {len(history)}")
+    turns = _traces(settings.home, settings.database).chat_turns(thread)
+    return history[:turn], [t["id"] for t in turns[turn:]]
+
+
+@contextlib.contextmanager
+def _stopped_on_exit(stream: Iterator[Any], stopper: Cancellation) -> Iterator[None]:
+    """A caller that drops the answer (GeneratorExit, a Stop button's rerun) stops the model
+    first, then closes the graph's stream, which waits for its worker threads to end."""
+    try:
+        yield
+    except BaseException:
+        stopper.stop()
+        raise
+    finally:
+        close = getattr(stream, "close", None)
+        if close is not None:
+            with contextlib.suppress(AnswerStopped):
+                close()
 
 
 def _answer_span(tracer: Any, ctx: RagContext, graph: str,

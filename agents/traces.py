@@ -14,13 +14,14 @@ from ragloom.core.storage.engines import SqlStore, upsert
 from ragloom.core.storage.schema import chats as _chats
 from ragloom.core.storage.schema import experiment_answers as _experiment_answers
 from ragloom.core.storage.schema import feedback as _feedback
+from ragloom.core.storage.schema import replaced_turns as _replaced
 from ragloom.core.storage.schema import traces as _traces
 
 RATINGS = ("up", "down")
 
 
 class TraceStore(SqlStore):
-    tables = [_traces, _feedback, _experiment_answers, _chats]
+    tables = [_traces, _feedback, _experiment_answers, _chats, _replaced]
 
     def save(self, body: dict[str, Any]) -> str:
         trace_id, now = uuid.uuid4().hex[:12], time.time()
@@ -116,9 +117,9 @@ class TraceStore(SqlStore):
         turns = (select(_traces.c.thread, func.count().label("turns"),
                         func.min(_traces.c.created).label("started"),
                         func.max(_traces.c.created).label("updated"))
-                 .where(_traces.c.thread.like(f"{_literal(prefix)}%", escape="\\"))
+                 .where(_traces.c.thread.like(f"{_literal(prefix)}%", escape="\\"), _current())
                  .group_by(_traces.c.thread).subquery())
-        first = (select(_traces.c.question).where(_traces.c.thread == turns.c.thread)
+        first = (select(_traces.c.question).where(_traces.c.thread == turns.c.thread, _current())
                  .order_by(_traces.c.created).limit(1).scalar_subquery())
         query = (select(turns.c.thread, turns.c.turns, turns.c.started, turns.c.updated,
                         _chats.c.title, first.label("first"))
@@ -127,7 +128,7 @@ class TraceStore(SqlStore):
         if text:  # the user's title, or any question or answer of the chat
             query = query.where(or_(_chats.c.title.ilike(f"%{_literal(text)}%", escape="\\"),
                                     exists().where(_traces.c.thread == turns.c.thread,
-                                                   _mentions(text))))
+                                                   _current(), _mentions(text))))
         with self.engine.connect() as db:
             return [{"thread": thread, "title": title or question, "turns": count,
                      "started": started, "updated": updated}
@@ -138,7 +139,15 @@ class TraceStore(SqlStore):
         with self.engine.connect() as db:
             return [{"id": r[0], "created": r[1], **json.loads(r[2])} for r in db.execute(
                 select(_traces.c.id, _traces.c.created, _traces.c.body)
-                .where(_traces.c.thread == thread).order_by(_traces.c.created))]
+                .where(_traces.c.thread == thread, _current()).order_by(_traces.c.created))]
+
+    def replace_turns(self, trace_ids: list[str], by: str) -> None:
+        """Take answers out of their chat's turns, replaced by the trace ``by`` (regenerated,
+        or the question edited and resent); the traces themselves stay."""
+        now = time.time()
+        with self.engine.begin() as db:
+            for trace_id in trace_ids:
+                upsert(db, _replaced, {"trace_id": trace_id, "replaced_by": by, "at": now})
 
     def rename_chat(self, thread: str, title: str) -> None:
         with self.engine.begin() as db:
@@ -182,3 +191,8 @@ def _mentions(text: str) -> Any:
     pattern = f"%{_literal(text)}%"
     return (_traces.c.question.ilike(pattern, escape="\\")
             | _traces.c.answer.ilike(pattern, escape="\\"))
+
+
+def _current() -> Any:
+    """A trace that is still one of its chat's turns (no later answer replaced it)."""
+    return ~exists().where(_replaced.c.trace_id == _traces.c.id)

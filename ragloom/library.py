@@ -70,12 +70,15 @@ def _prompt_pins(prompts: Mapping[str, str] | Sequence[str] | None) -> dict[str,
 def ask_stream(question: str, *, collection: str | None = None, graph: str | None = None,
                prompts: Mapping[str, str] | Sequence[str] | None = None,
                where: dict[str, Any] | None = None, history: list[Turn] | None = None,
-               thread: str | None = None, settings: Settings | None = None) -> Iterator[Event]:
+               thread: str | None = None, settings: Settings | None = None,
+               from_turn: int | None = None) -> Iterator[Event]:
     """Answer ``question`` step by step: ``StepEvent``/``TokenEvent`` while it runs,
     ``AnswerResetEvent`` when a draft is thrown away, then one ``AnswerEvent``.
 
     ``history`` is earlier turns you kept (``[{"question": …, "answer": …}]``); ``thread`` lets
-    ragloom keep them instead. ``where`` is a metadata filter (see docs/api.md).
+    ragloom keep them instead. ``from_turn`` (with ``thread``) answers as that turn (0 first),
+    forgetting it and the turns after: regenerate, or edit and resend. ``where`` is a metadata
+    filter (see docs/api.md). Closing the iterator early stops the model call in flight.
     """
     from ragloom.agents import service
     from ragloom.retrieval.where import validate_where
@@ -84,7 +87,7 @@ def ask_stream(question: str, *, collection: str | None = None, graph: str | Non
     for kind, value in service.ask_stream(question, s, collection=collection, graph=graph,
                                           prompts=_prompt_pins(prompts),
                                           where=validate_where(where), thread=thread,
-                                          history=history):
+                                          history=history, from_turn=from_turn):
         if kind == "answer":
             yield AnswerEvent(value)
         elif kind == "answer-reset":
@@ -98,11 +101,13 @@ def ask_stream(question: str, *, collection: str | None = None, graph: str | Non
 def ask(question: str, *, collection: str | None = None, graph: str | None = None,
         prompts: Mapping[str, str] | Sequence[str] | None = None,
         where: dict[str, Any] | None = None, history: list[Turn] | None = None,
-        thread: str | None = None, settings: Settings | None = None) -> Answer:
+        thread: str | None = None, settings: Settings | None = None,
+        from_turn: int | None = None) -> Answer:
     """Answer ``question`` from ``collection`` (default: ``settings.collection``) and return the
     checked ``Answer``: text, citations, claim verdicts, ``grounded``/``refused``, trace id."""
     for event in ask_stream(question, collection=collection, graph=graph, prompts=prompts,
-                            where=where, history=history, thread=thread, settings=settings):
+                            where=where, history=history, thread=thread, settings=settings,
+                            from_turn=from_turn):
         if isinstance(event, AnswerEvent):
             return event.answer
     raise AssertionError("ask_stream ended without an answer")  # pragma: no cover

@@ -144,6 +144,20 @@ class StorageConformance:
         b.delete_chat("web-1")
         assert a.chats("web-") == [] and len(a.chat_turns("web-1")) == 2  # traces stay
 
+    def test_a_replaced_turn_leaves_its_chat_but_its_trace_stays(self, target: Opener) -> None:
+        a, b = target(TraceStore), target(TraceStore)
+        first = a.save(_trace("first?", thread="web-9"))
+        second = a.save(_trace("second?", thread="web-9"))
+        edited = a.save(_trace("first, edited?", thread="web-9"))
+        a.replace_turns([first, second], by=edited)
+        assert [t["question"] for t in b.chat_turns("web-9")] == ["first, edited?"]
+        (chat,) = b.chats("web-")
+        assert (chat["title"], chat["turns"]) == ("first, edited?", 1)  # titled by the new first
+        assert not b.chats("web-", "second")  # a replaced turn is not found in the chat list
+        assert b.get(first)["question"] == "first?"  # the trace is still there
+        a.replace_turns([first], by=edited)  # twice is harmless
+        assert len(b.chat_turns("web-9")) == 1
+
     # ------------------------------------------------------------------ ingest jobs
 
     def test_an_ingest_job_is_readable_on_every_replica(self, target: Opener) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -19,6 +20,8 @@ THREAD_KEY = "ragloom_thread"
 GRAPH_KEY = "ragloom_graph"  # the pickers' values, kept across page switches
 PROMPT_KEY = "ragloom_answer_prompt"
 CHAT_PREFIX = "web-"  # the web app's conversation threads (the API's and CLI's have their own)
+REQUEST_KEY = "ragloom_ask_request"  # a question to answer on this run: regenerate, resend
+PENDING_KEY = "ragloom_ask_pending"  # the question being answered, until its answer is kept
 _SHOWN_CHATS = 15
 
 
@@ -115,8 +118,8 @@ def _chats(s: Settings) -> None:
             st.rerun()
 
 
-def _tokens(events: Iterator[tuple[str, Any]], status: Any, result: dict[str, Any]
-            ) -> Iterator[str]:
+def _tokens(events: Iterator[tuple[str, Any]], status: Any, result: dict[str, Any],
+            pending: dict[str, Any] | None = None) -> Iterator[str]:
     """Yield answer tokens for st.write_stream; steps go to the status box, the answer to result.
 
     Stops early at an "answer-reset" event (the shown draft failed its check): the caller
@@ -129,8 +132,12 @@ def _tokens(events: Iterator[tuple[str, Any]], status: Any, result: dict[str, An
         elif kind == "answer-reset":
             status.write(value)
             result["regenerating"] = True
+            if pending is not None:
+                pending["draft"] = ""
             return
         elif kind == "token":
+            if pending is not None:  # what a Stop keeps on screen
+                pending["draft"] = pending.get("draft", "") + value
             # The draft is shown as markdown before links are filtered: an escaped "[" keeps a
             # planted ![image](url) from being fetched by the browser while the answer streams.
             yield value.replace("[", "\\[")
@@ -139,7 +146,7 @@ def _tokens(events: Iterator[tuple[str, Any]], status: Any, result: dict[str, An
 
 
 def _run_question(question: str, s: Settings, collection: str, graph: str,
-                  prompts: dict[str, str]) -> Any:
+                  prompts: dict[str, str], from_turn: int | None = None) -> Any:
     from ragloom.agents.service import ask_stream
     from ragloom.retrieval.where import parse_where
 
@@ -160,13 +167,17 @@ def _run_question(question: str, s: Settings, collection: str, graph: str,
             ctx = services().context(s, collection, prompts, where)
             events = ask_stream(question, s, collection=collection, graph=graph, prompts=prompts,
                                 thread=st.session_state[THREAD_KEY], where=where, context=ctx,
-                                experiment=experiment)
-            with placeholder.container():
-                st.write_stream(_tokens(events, status, result))
-            while result.pop("regenerating", False):  # the next draft replaces this one
-                placeholder.empty()
+                                experiment=experiment, from_turn=from_turn)
+            pending = st.session_state.get(PENDING_KEY)
+            # Stop (or any click) reruns the page: Streamlit raises in this run, and closing the
+            # stream stops the model call in flight instead of leaving it decoding.
+            with contextlib.closing(events):
                 with placeholder.container():
-                    st.write_stream(_tokens(events, status, result))
+                    st.write_stream(_tokens(events, status, result, pending))
+                while result.pop("regenerating", False):  # the next draft replaces this one
+                    placeholder.empty()
+                    with placeholder.container():
+                        st.write_stream(_tokens(events, status, result, pending))
     except Exception:
         status.update(label="Failed", state="error")
         raise
@@ -177,27 +188,77 @@ def _run_question(question: str, s: Settings, collection: str, graph: str,
     return answer
 
 
+def _request(question: str, turn: int | None) -> None:
+    """Answer ``question`` on the next run: again as shown turn ``turn`` (regenerate, edit and
+    resend: it and the turns after it go), or as a new turn (``None``)."""
+    st.session_state[REQUEST_KEY] = {"question": question, "turn": turn}
+
+
+def _turn_actions(item: dict[str, Any], turn: int, last: bool, busy: bool) -> None:
+    """Copy the answer, edit and resend the question, regenerate the last answer."""
+    cols = st.columns([1, 1, 1, 4])
+    with cols[0].popover("Copy", icon=":material/content_copy:"):
+        st.caption("The icon at the top right of the box copies the answer.")
+        answer = item.get("answer")
+        st.code(answer.answer if answer is not None else item.get("stopped", ""), language=None,
+                wrap_lines=True)
+    with cols[1].popover("Edit", icon=":material/edit:", disabled=busy):
+        edited = st.text_area("Question", value=item["question"], key=f"ask-edit-{turn}")
+        st.caption("Resend answers this question instead; the turns after it leave this chat "
+                   "(their traces stay).")
+        st.button("Resend", key=f"ask-resend-{turn}", type="primary", on_click=_request,
+                  args=(edited.strip(), turn), disabled=not edited.strip())
+    if last:
+        cols[2].button("Regenerate", key="ask-regenerate", icon=":material/refresh:",
+                       disabled=busy, on_click=_request, args=(item["question"], turn))
+
+
+def _render_turn(item: dict[str, Any], turn: int) -> None:
+    if item.get("error"):
+        st.error(item["error"])
+    elif "stopped" in item:
+        if item["stopped"]:
+            st.markdown(item["stopped"].replace("[", "\\["))
+        st.caption(":orange[**stopped**] before the answer was finished: not verified, and "
+                   "not kept in the chat's memory. Regenerate to answer it again.")
+    else:
+        render_answer(item["answer"], turn)
+
+
+def _memory_turn(history: list[dict[str, Any]], shown: int) -> int:
+    """The conversation-memory index of shown turn ``shown``: stopped and failed turns never
+    reached the memory (nor the chat's saved turns)."""
+    return sum("answer" in h for h in history[:shown])
+
+
 def render() -> None:
     s = settings()
     st.markdown(CSS, unsafe_allow_html=True)
     st.title("Ask")
     history: list[dict[str, Any]] = st.session_state.setdefault(HISTORY_KEY, [])
     st.session_state.setdefault(THREAD_KEY, new_thread())
+    if (cut := st.session_state.pop(PENDING_KEY, None)) is not None:
+        # The last run ended before its answer came back: the Stop button, or another click.
+        history.append({"question": cut["question"], "stopped": cut.get("draft", "")})
+    request = st.session_state.pop(REQUEST_KEY, None)
+    from_turn = None
+    if request is not None and request["turn"] is not None:
+        from_turn = _memory_turn(history, request["turn"])
+        del history[request["turn"]:]  # the screen shows what the memory will hold
     collection, graph, prompts = _sidebar(s)
     if collection is None:
         st.info("No collection yet. Add documents on the **Documents** page first.")
-    elif not history:
+    elif not history and request is None:
         st.caption(f"Ask anything about the documents in **{collection}**. Answers cite their "
                    "sources as [n]; click a marker to jump to the passage.")
+    busy = eval_jobs.running_local() if s.chat.startswith("local/") else None
     for turn, item in enumerate(history):
         with st.chat_message("user"):
             st.markdown(item["question"])
         with st.chat_message("assistant"):
-            if item.get("error"):
-                st.error(item["error"])
-            else:
-                render_answer(item["answer"], turn)
-    busy = eval_jobs.running_local() if s.chat.startswith("local/") else None
+            _render_turn(item, turn)
+            _turn_actions(item, turn, turn == len(history) - 1 and request is None,
+                          busy is not None or collection is None)
     if busy is not None:
         st.warning(f"An evaluation of '{busy.suite}' is using the embedded model; ask again when "
                    "it finishes (see the Evaluations page).")
@@ -205,14 +266,21 @@ def render() -> None:
     question = st.chat_input("Ask a question about your documents", key="ask-input",
                              max_chars=s.agent.max_question_chars,
                              disabled=collection is None or busy is not None)
-    if not question or collection is None:
+    if question:
+        request, from_turn = {"question": question, "turn": None}, None
+    if request is None or collection is None:
         return
+    question = request["question"]
+    st.session_state[PENDING_KEY] = {"question": question, "draft": ""}
     with st.chat_message("user"):
         st.markdown(question)
     with st.chat_message("assistant"):
+        st.button("Stop", key="ask-stop", icon=":material/stop_circle:",
+                  help="Stops the model now; what it wrote so far stays, marked not verified")
         answer = None
         with shown_errors("answering") as outcome:
-            answer = _run_question(question, s, collection, graph, prompts)
+            answer = _run_question(question, s, collection, graph, prompts, from_turn)
+    st.session_state.pop(PENDING_KEY, None)
     if answer is None:
         history.append({"question": question,
                         "error": outcome.get("error", "no answer came back; ask again")})

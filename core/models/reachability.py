@@ -9,6 +9,7 @@ import httpx
 
 from ragloom.core import metrics
 from ragloom.core.errors import ModelUnavailableError, StoreError
+from ragloom.core.models.cancel import AnswerStopped
 from ragloom.core.models.spec import ModelSpec
 from ragloom.core.settings import Settings
 
@@ -50,6 +51,8 @@ class ModelTimeoutError(ModelUnavailableError):
 
 def is_transient(exc: BaseException) -> bool:
     """Errors a retry with backoff may cure: timeouts, 5xx, rate limits (not outages)."""
+    if isinstance(exc, AnswerStopped):  # the caller stopped it: never retried
+        return False
     import openai
 
     if isinstance(exc, ModelTimeoutError | TimeoutError | httpx.TimeoutException):
@@ -66,6 +69,9 @@ def model_call(spec: ModelSpec, settings: Settings, role: str) -> Iterator[None]
     try:
         yield
     except (ModelUnavailableError, StoreError):  # a store outage is not the model's fault
+        raise
+    except AnswerStopped:  # the caller's choice, not a model error
+        metrics.model_calls.labels(str(spec), "stopped").inc()
         raise
     except Exception as exc:
         metrics.model_calls.labels(str(spec), "error").inc()

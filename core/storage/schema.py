@@ -74,6 +74,15 @@ chats = Table(
     Column("deleted", Float),  # when it was deleted from the list; its traces stay
 )
 
+# A turn answered again (regenerated, or its question edited and resent): the old answer leaves
+# its chat's turns; its trace stays (ratings, the Traces page, evaluations).
+replaced_turns = Table(
+    "replaced_turns", metadata,
+    Column("trace_id", String(12), primary_key=True),
+    Column("replaced_by", String(12), nullable=False),
+    Column("at", Float, nullable=False),
+)
+
 feedback = Table(
     "feedback", metadata,
     Column("trace_id", String(12), ForeignKey("traces.id"), primary_key=True),

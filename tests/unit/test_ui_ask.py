@@ -267,3 +267,68 @@ def test_past_chats_reopen_with_their_answers_rename_search_and_delete(settings)
     assert at.session_state[THREAD_KEY] not in (first, second)
     assert at.session_state[HISTORY_KEY] == []
     assert get_trace(settings, turn["answer"].trace_id)["question"] == OOLONG
+
+
+def test_regenerate_edit_and_resend_and_copy(settings) -> None:
+    from ragloom.agents.service import chat_history
+
+    sample_collection(settings)
+    at = app_test(settings, fake_services("Brew it at 85 degrees Celsius [1].",
+                                          "Steep Darjeeling for three minutes [1].",
+                                          "Steep Darjeeling for four minutes [1].",
+                                          "Sencha at 80 degrees [1]."))
+    at.sidebar.selectbox(key="ask-graph").set_value("simple").run()
+    _ask(at, OOLONG)
+    _ask(at, "How long should Darjeeling black tea steep?")
+    thread = at.session_state[THREAD_KEY]
+    # Copy: the answer in a code box (Streamlit's copy-to-clipboard icon).
+    assert "three minutes" in at.code[1].value and "85 degrees" in at.code[0].value
+    # Only the last turn can be regenerated; it replaces that turn, in the chat as well.
+    assert len([b for b in at.button if b.key == "ask-regenerate"]) == 1
+    at.button(key="ask-regenerate").click().run()
+    assert not at.exception, at.exception
+    history = at.session_state[HISTORY_KEY]
+    assert len(history) == 2 and "85 degrees" in history[0]["answer"].answer
+    assert "four minutes" in history[1]["answer"].answer
+    assert [t["answer"].answer for t in chat_history(settings, thread)] == [
+        h["answer"].answer for h in history]
+    # Edit the first question and resend: one turn is left, the new one.
+    at.text_area(key="ask-edit-0").set_value("What temperature suits Sencha green tea?").run()
+    at.button(key="ask-resend-0").click().run()
+    assert not at.exception, at.exception
+    (turn,) = at.session_state[HISTORY_KEY]
+    assert turn["question"].startswith("What temperature suits Sencha") and "80" in turn[
+        "answer"].answer
+    assert [t["question"] for t in chat_history(settings, thread)] == [turn["question"]]
+
+
+def test_a_run_cut_short_shows_a_stopped_unverified_turn(settings) -> None:
+    from ragloom.ui.page_ask import PENDING_KEY
+
+    sample_collection(settings)
+    at = app_test(settings, fake_services("Brew it at 85 degrees Celsius [1]."))
+    at.sidebar.selectbox(key="ask-graph").set_value("simple").run()
+    # What the Stop button leaves behind: the run raised mid-stream, the question still pending.
+    at.session_state[PENDING_KEY] = {"question": OOLONG, "draft": "Brew it at ![x](http://e/)"}
+    at.run()
+    assert not at.exception, at.exception
+    (item,) = at.session_state[HISTORY_KEY]
+    assert item == {"question": OOLONG, "stopped": "Brew it at ![x](http://e/)"}
+    shown = texts(at)
+    assert "stopped" in shown and "not verified" in shown
+    assert "Brew it at !\\[x](http://e/)" in shown  # the draft cannot load a planted image
+    # Regenerate answers it (a stopped turn never reached the memory: it is a new turn there).
+    at.button(key="ask-regenerate").click().run()
+    assert not at.exception, at.exception
+    (item,) = at.session_state[HISTORY_KEY]
+    assert "85 degrees" in item["answer"].answer and item["answer"].grounded is not None
+
+
+def test_the_streamed_draft_is_kept_for_a_stop() -> None:
+    pending: dict = {"question": "q", "draft": ""}
+    events = [("token", "Brew "), ("answer-reset", "again"), ("token", "At "), ("token", "85")]
+    result: dict = {}
+    list(_tokens(iter(events[:2]), _Status(), result, pending))
+    assert pending["draft"] == ""  # a reset draft is not what the user saw last
+    list(_tokens(iter(events[2:]), _Status(), result, pending))
+    assert pending["draft"] == "At 85"
