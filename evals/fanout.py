@@ -67,6 +67,8 @@ def run_row(suite: Suite, settings: Settings, variant: Variant, run_id: str, row
     store = RunStore.for_settings(settings)
     if row_id in store.done_row_ids(run_id):  # a retry of a task that had finished its work
         return False
+    if store.cancelled(run_id):  # its remaining tasks end at once, answering nothing
+        return False
     rows = suite.rows(limit)
     position, row = next((i, r) for i, r in enumerate(rows) if r.id == row_id)
     vsettings = variant_settings(suite, settings, variant)

@@ -147,6 +147,8 @@ def run_suite(suite: Suite, settings: Settings, variants: list[Variant] | None =
                 ids.append(_run_variant(suite, settings, variant, rows, store, lazy, loop,
                                         _Opts(limit, max(1, concurrency), repeats, resume, reuse),
                                         progress or (lambda p: None), runtime))
+                if store.cancelled(ids[-1]):  # a cancel ends the whole launch, not one variant
+                    break
     return ids
 
 
@@ -248,7 +250,7 @@ def _run_variant(suite: Suite, settings: Settings, variant: Variant, rows: list[
     if run_id is None:
         run_id = store.create_run(suite.name, variant.name, config)
     else:
-        store.set_status(run_id, "running")
+        store.set_status(run_id, "running", revive=True)
         log.info("resuming run %s", run_id)
     done = store.done_row_ids(run_id)
     calls_before = lazy.calls
@@ -267,7 +269,11 @@ def _run_variant(suite: Suite, settings: Settings, variant: Variant, rows: list[
         graph = variant.graph or suite.graph
         threads = (answers_at_once(vsettings.chat, opts.concurrency) if runtime.context is None
                    else opts.concurrency)  # an injected context brings its own models
+        _warm_up(ctx, runtime)
         for start in range(0, len(todo), opts.concurrency):
+            if store.cancelled(run_id):  # from the web app, `ragloom eval cancel` or the API
+                report("cancelled", message=f"cancelled after {len(done)} of {len(rows)} rows")
+                return run_id
             batch = todo[start:start + opts.concurrency]
             report("answering", batch[0][1].id, f"answering {len(batch)} question(s)")
             answered = _answer_batch(batch, vsettings, ctx, graph, threads)
@@ -289,6 +295,18 @@ def _run_variant(suite: Suite, settings: Settings, variant: Variant, rows: list[
     store.set_status(run_id, "done")
     report("done", message=f"{len(done)} rows, {calls} judge call(s)")
     return run_id
+
+
+def _warm_up(ctx: Any, runtime: Runtime) -> None:
+    """One short call before the first row, so the first variant's timings do not carry the
+    model's cold start (llama.cpp mapping its file, Ollama loading it); an injected context
+    (tests, benchmarks) brings models that are already warm."""
+    if runtime.context is not None:
+        return
+    try:
+        ctx.chat_model.invoke([("user", "Reply with the word OK.")])
+    except Exception as exc:  # a real failure shows on the first row, with its row's name
+        log.info("warm-up call failed (%s); the first row will tell", exc)
 
 
 def _answer_batch(batch: list[tuple[int, SuiteRow]], settings: Settings, ctx: Any,

@@ -36,10 +36,30 @@ class RunStore(SqlStore):
                                            config=json.dumps(config, default=str)))
         return run_id
 
-    def set_status(self, run_id: str, status: str) -> None:
+    def set_status(self, run_id: str, status: str, *, revive: bool = False) -> None:
+        """A cancelled run stays cancelled (a worker's late row must not reopen it), unless
+        ``revive`` (``--resume`` continues it on purpose)."""
+        query = update(runs).where(runs.c.id == run_id)
+        if not revive and status != "cancelled":
+            query = query.where(runs.c.status != "cancelled")
         with self.engine.begin() as db:
-            db.execute(update(runs).where(runs.c.id == run_id).values(
-                status=status, finished=time.time() if status != "running" else None))
+            db.execute(query.values(status=status,
+                                    finished=time.time() if status != "running" else None))
+
+    def cancel(self, run_id: str) -> dict[str, Any]:
+        """Cancel a run that is queued or running: the process or workers answering it stop
+        before their next row; finished rows stay (``--resume`` continues it)."""
+        run = self.run_info(run_id)
+        if run["status"] in ("done", "failed", "cancelled"):
+            raise RagloomError(f"run {run['id']} is {run['status']}: nothing to cancel",
+                               fix="cancel a queued or running run (`ragloom eval list`)")
+        self.set_status(run["id"], "cancelled")
+        return self.run_info(run["id"])
+
+    def cancelled(self, run_id: str) -> bool:
+        with self.engine.connect() as db:
+            return db.execute(select(runs.c.status).where(runs.c.id == run_id)
+                              ).scalar_one_or_none() == "cancelled"
 
     def update_config(self, run_id: str, extra: dict[str, Any]) -> None:
         with self.engine.begin() as db:

@@ -145,10 +145,24 @@ def _queued(suite: str, settings: Any, variants: Any, limit: int | None,
             info = store.run_info(run_id)
             bar.update(progress[run_id], completed=info["row_count"],
                        description=f"{info['variant']}: {info['status']} (on the workers)")
-            if info["status"] in ("done", "failed"):
+            if info["status"] in ("done", "failed", "cancelled"):
                 pending.discard(run_id)
         time.sleep(0.5)
     return ids
+
+
+@eval_app.command("cancel")
+def cancel(
+    ctx: typer.Context,
+    run_id: Annotated[str, typer.Argument(help="Run id (or its unique suffix).")],
+) -> None:
+    """Cancel a queued or running run: whoever answers it (this machine, the web app, the
+    workers) stops before its next row; finished rows stay, and `eval run --resume` continues."""
+    from ragloom.evals.store import RunStore
+
+    run = RunStore.for_settings(settings_of(ctx)).cancel(run_id)
+    out.print(f"cancelled run {run['id']} ({run['suite']}, {run['variant']}) after "
+              f"{run['row_count']} row(s)", highlight=False)
 
 
 @eval_app.command("list")

@@ -57,6 +57,7 @@ class IngestReport:
     chunks_added: int = 0
     recovered: int = 0  # interrupted file versions cleaned up before this run
     redacted: dict[str, int] = field(default_factory=dict)  # PII kind -> count (redact_pii)
+    cancelled: list[str] = field(default_factory=list)  # files left for later by a cancel
 
     @property
     def ok(self) -> bool:
@@ -235,20 +236,24 @@ def _remove_missing(collection: Collection, roots: list[Path], seen: set[str],
 def ingest(paths: Iterable[Path], collection: Collection, *, sync: bool = False,
            on_progress: Callable[[Progress], None] | None = None, workers: int | None = None,
            batch_chunks: int = 256, on_wait: Callable[[], None] | None = None,
-           as_source: Callable[[Path], str] = local_source) -> IngestReport:
+           as_source: Callable[[Path], str] = local_source,
+           should_stop: Callable[[], bool] | None = None) -> IngestReport:
     """Ingest files and folders into ``collection``; ``on_wait`` is called if another process
     is writing the collection (this call then waits for it). ``as_source`` names each file in
-    the manifest (queued uploads: ``upload://NAME`` on every worker, not a temporary path)."""
+    the manifest (queued uploads: ``upload://NAME`` on every worker, not a temporary path).
+    ``should_stop`` (asked after each file) cancels the rest: what was read is written and
+    searchable (BM25 too), the files not reached are in ``report.cancelled``."""
     with collection_write_lock(collection.settings, collection.name, on_wait):
         report = _ingest_files([Path(p) for p in paths], collection, sync, on_progress, workers,
-                               batch_chunks, as_source)
+                               batch_chunks, as_source, should_stop)
     metrics.record_ingest(report)
     return report
 
 
 def _ingest_files(roots: list[Path], collection: Collection, sync: bool,
                   on_progress: Callable[[Progress], None] | None, workers: int | None,
-                  batch_chunks: int, as_source: Callable[[Path], str]) -> IngestReport:
+                  batch_chunks: int, as_source: Callable[[Path], str],
+                  should_stop: Callable[[], bool] | None = None) -> IngestReport:
     report = IngestReport()
     report.recovered = recover(collection.manifest, collection.store)
     r = collection.settings.retrieval
@@ -275,8 +280,8 @@ def _ingest_files(roots: list[Path], collection: Collection, sync: bool,
 
     done = len(files) - len(todo)
     writer = _Writer(collection, report, batch_chunks)
-    for (path, source, _), result in zip(todo, _run(todo, collection.chunking, limits, workers),
-                                         strict=True):
+    prepared = _run(todo, collection.chunking, limits, workers)
+    for i, ((path, source, _), result) in enumerate(zip(todo, prepared, strict=True)):
         done += 1
         if isinstance(result, Prepared):
             writer.add(result)
@@ -295,8 +300,12 @@ def _ingest_files(roots: list[Path], collection: Collection, sync: bool,
         if on_progress:
             on_progress(Progress(str(path), done, len(files), report.chunks_added
                                  + sum(len(p.chunks) for p in writer.buffer), status))
+        if should_stop is not None and should_stop():
+            report.cancelled = [s for _, s, _ in todo[i + 1:]]
+            prepared.close()  # parser processes that read ahead stop too
+            break
     writer.flush()
-    if sync:
+    if sync and not report.cancelled:  # a cancelled run has not seen every file: remove none
         _remove_missing(collection, roots, seen, report, as_source)
     collection.refresh_lexical_index()
     return report

@@ -12,6 +12,7 @@ import streamlit as st
 from ragloom.agents.graphs import graph_names
 from ragloom.core.settings import Settings
 from ragloom.ui import eval_jobs
+from ragloom.ui.add_to_suite import render_add_to_suite
 from ragloom.ui.answer_view import CSS, render_answer
 from ragloom.ui.state import chat_turn, pick_collection, services, settings, shown_errors
 
@@ -196,7 +197,7 @@ def _request(question: str, turn: int | None) -> None:
 
 def _turn_actions(item: dict[str, Any], turn: int, last: bool, busy: bool) -> None:
     """Copy the answer, edit and resend the question, regenerate the last answer."""
-    cols = st.columns([1, 1, 1, 4])
+    cols = st.columns([1, 1, 1.3, 1.5, 2])
     with cols[0].popover("Copy", icon=":material/content_copy:"):
         st.caption("The icon at the top right of the box copies the answer.")
         answer = item.get("answer")
@@ -211,6 +212,9 @@ def _turn_actions(item: dict[str, Any], turn: int, last: bool, busy: bool) -> No
     if last:
         cols[2].button("Regenerate", key="ask-regenerate", icon=":material/refresh:",
                        disabled=busy, on_click=_request, args=(item["question"], turn))
+    if item.get("answer") is not None and item["answer"].trace_id:
+        with cols[3]:
+            render_add_to_suite(item["answer"], turn)
 
 
 def _render_turn(item: dict[str, Any], turn: int) -> None:

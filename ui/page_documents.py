@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import streamlit as st
+from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlException
 
 from ragloom.core.errors import IngestError
 from ragloom.core.settings import Settings
@@ -37,29 +38,44 @@ def _run_ingest(s: Settings, name: str, paths: list[Path], sync: bool,
     from ragloom.retrieval.collections import Collection
     from ragloom.retrieval.ingest import Progress, ingest
 
+    st.button("Cancel", key="docs-cancel", icon=":material/cancel:",
+              help="Stops after the file being read; what was read stays searchable")
     bar = st.progress(0.0, text="Loading the embedding model…")
     col = Collection(s, name, services().embeddings(s))
     start = time.perf_counter()
+    # Streamlit ends a run (Cancel, or any other click) by raising in its next st call. Raised
+    # inside the ingest, that would skip writing the chunks already read and the BM25 refresh:
+    # the ingest is asked to stop after this file instead, and the rerun goes on afterwards.
+    interrupted: list[BaseException] = []
 
     def show(p: Progress) -> None:
-        bar.progress(p.files_done / max(p.files_total, 1),
-                     text=f"{p.files_done}/{p.files_total} files · {p.chunks_added} chunks · "
-                     f"{Path(p.path).name}: {p.status}")
+        try:
+            bar.progress(p.files_done / max(p.files_total, 1),
+                         text=f"{p.files_done}/{p.files_total} files · {p.chunks_added} chunks · "
+                         f"{Path(p.path).name}: {p.status}")
+        except ScriptControlException as exc:
+            interrupted.append(exc)
 
     # One parser process: forking a multi-threaded Streamlit server is unsafe, and embedding,
     # not parsing, is most of the time anyway.
     def wait() -> None:
         bar.progress(0.0, text=f"Waiting: another process is writing collection '{name}'…")
 
-    report = ingest(paths, col, sync=sync, on_progress=show, workers=1, on_wait=wait)
-    bar.progress(1.0, text="Done")
+    report = ingest(paths, col, sync=sync, on_progress=show, workers=1, on_wait=wait,
+                    should_stop=lambda: bool(interrupted))
     files, chunks = col.manifest.counts()
-    return {"collection": name, "ingested": len(report.ingested),
+    summary = {"collection": name, "ingested": len(report.ingested),
             "unchanged": len(report.unchanged), "removed": len(report.removed),
             "failed": [{"file": p, "reason": r} for p, r in [*refused, *report.failed]],
             "skipped": [{"file": p, "reason": r} for p, r in report.skipped],
             "chunks_added": report.chunks_added, "seconds": time.perf_counter() - start,
-            "files": files, "chunks": chunks}
+            "files": files, "chunks": chunks,
+            "cancelled": [Path(c).name for c in report.cancelled]}
+    if interrupted:
+        st.session_state[REPORT_KEY] = summary  # shown by the rerun that the click asked for
+        raise interrupted[0]
+    bar.progress(1.0, text="Done")
+    return summary
 
 
 def _ingest_here(s: Settings, name: str, files: list[Any] | None, folder: str, sync: bool) -> bool:
@@ -144,7 +160,11 @@ def _show_report(r: dict[str, Any]) -> None:
             f"unchanged, {r['removed']} removed, {len(r['failed'])} failed, "
             f"{len(r.get('skipped', []))} skipped · +{r['chunks_added']} "
             f"chunks in {r['seconds']:.1f}s · now {r['files']} document(s), {r['chunks']} chunks.")
-    (st.warning if r["failed"] else st.success)(line)
+    (st.warning if r["failed"] or r.get("cancelled") else st.success)(line)
+    if r.get("cancelled"):
+        st.warning(f"Cancelled: {len(r['cancelled'])} file(s) were not ingested "
+                   f"({', '.join(r['cancelled'][:5])}{'…' if len(r['cancelled']) > 5 else ''}). "
+                   "Ingest again to add them: what was read is already searchable.")
     if r["failed"]:
         st.dataframe(r["failed"], hide_index=True)
     if r.get("skipped"):

@@ -14,6 +14,7 @@ import streamlit as st
 from ragloom.agents.graphs import graph_names
 from ragloom.core.settings import Settings
 from ragloom.ui import eval_jobs
+from ragloom.ui.dataset_view import render_dataset_tab
 from ragloom.ui.eval_views import (
     bars_figure,
     comparison_tables,
@@ -136,11 +137,24 @@ def _show_job(job: eval_jobs.EvalJob) -> None:
     if job.running:
         st.caption(f"Evaluating {job.suite}… (the first judge call starts the judge model; "
                    "you can switch pages meanwhile)")
+        if st.button("Cancel", key=f"ev-cancel-{job.id}", icon=":material/cancel:",
+                     help="Stops before the next row; finished rows stay (Resume continues)"):
+            _cancel([p.run_id for p in job.progress.values()])
     elif job.error:
         st.error(f"evaluation failed: {job.error}. Finished rows are kept; tick 'Resume "
                  "unfinished' to continue.")
     else:
         st.success(f"Finished {len(job.run_ids)} run(s) of {job.suite}: see Results and Compare.")
+
+
+def _cancel(run_ids: list[str]) -> None:
+    from ragloom.evals.store import RunStore
+
+    store = RunStore.for_settings(settings())
+    for run_id in run_ids:
+        if store.run_info(run_id)["status"] in ("queued", "running", "interrupted"):
+            store.cancel(run_id)
+    st.toast("Cancelled: the run stops before its next row.")
 
 
 def _csv(rows: list[dict[str, Any]]) -> str:
@@ -194,6 +208,11 @@ def _results_tab(s: Settings) -> None:
                                                      key="ev-rows-run"))
     st.markdown(f"**Rows of** {run_label(run)} · status {run['status']} · commit "
                 f"`{run['config'].get('commit') or '?'}` · prompts {run['config'].get('prompts')}")
+    if run["status"] in ("queued", "running") and st.button(
+            "Cancel this run", key=f"ev-cancel-run-{run['id']}", icon=":material/cancel:",
+            help="Its remaining rows are not answered (by this app or by the workers)"):
+        with shown_errors("cancelling the run"):
+            _cancel([run["id"]])
     rows = [{**r, "trace": f"traces?trace={r['trace']}" if r["trace"] else None}
             for r in rows_table(run)]
     st.dataframe(rows, hide_index=True, column_config={"trace": st.column_config.LinkColumn(
@@ -233,10 +252,13 @@ def _compare_tab(s: Settings) -> None:
 def render() -> None:
     s = settings()
     st.title("Evaluations")
-    run, results, compare = st.tabs(["Run", "Results", "Compare"], key="ev-tabs")
+    run, results, compare, dataset = st.tabs(["Run", "Results", "Compare", "Datasets"],
+                                             key="ev-tabs")
     with run, shown_errors("starting the evaluation"):
         _run_tab(s)
     with results, shown_errors("showing results"):
         _results_tab(s)
     with compare, shown_errors("comparing runs"):
         _compare_tab(s)
+    with dataset, shown_errors("showing the dataset"):
+        render_dataset_tab(s)

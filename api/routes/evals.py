@@ -147,6 +147,24 @@ def run_results(run_id: str, svc: Service, who: Caller) -> dict[str, Any]:
     return get_run(svc.settings, run_id)
 
 
+@router.post("/runs/{run_id}/cancel", summary="Cancel a queued or running run")
+def cancel_run(run_id: str, svc: Service, who: Caller) -> dict[str, Any]:
+    """Whoever answers the run (this API, a web app, the workers) stops before its next row;
+    finished rows stay. 409 when it has already ended."""
+    require_admin(who, "cancel evaluation runs")
+    store = RunStore.for_settings(svc.settings)
+    try:
+        run = store.run_info(run_id)
+        if run["status"] in ("done", "failed", "cancelled"):
+            raise ApiError(409, f"run {run['id']} is {run['status']}: nothing to cancel",
+                           "cancel a queued or running run (GET /evals/runs)")
+        run = store.cancel(run["id"])
+    finally:
+        store.close()
+    svc.audit.record(who, "eval.cancel", target=run["id"])
+    return {"id": run["id"], "status": run["status"], "rows": run["row_count"]}
+
+
 @router.get("/compare", summary="Run B against run A: means, B - A, 95% intervals, changed rows")
 def compare(a: str, b: str, svc: Service, who: Caller) -> dict[str, Any]:
     from ragloom.evals.compare import compare_runs

@@ -325,3 +325,17 @@ def test_an_openai_stream_ends_with_the_checked_answer_not_the_draft(api) -> Non
     final = text.split("\n\nSources:")[0].rsplit("(revised answer)\n", 1)[-1]
     assert "(revised answer)" in text and "(not verified)" in final and "[1]" not in final, text
     assert parsed[-1]["usage"]["model_calls"] >= 1
+
+
+def test_cancel_an_evaluation_run_and_a_clear_409_once_it_ended(api, settings) -> None:
+    from ragloom.evals.store import RunStore
+
+    store = RunStore.for_settings(settings)
+    run_id = store.create_run("sample", "default", {"rows": 3})
+    store.set_status(run_id, "queued")
+    store.close()
+    r = api.post(f"/evals/runs/{run_id}/cancel")
+    assert r.status_code == 200 and r.json() == {"id": run_id, "status": "cancelled", "rows": 0}
+    again = api.post(f"/evals/runs/{run_id}/cancel")
+    assert again.status_code == 409 and "is cancelled: nothing to cancel" in again.json()["error"]
+    assert api.post("/evals/runs/nope/cancel").status_code == 404

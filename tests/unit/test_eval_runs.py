@@ -10,6 +10,7 @@ import pytest
 from ragas.llms.base import InstructorBaseRagasLLM
 
 from ragloom.agents.state import RagContext
+from ragloom.core.errors import RagloomError
 from ragloom.evals.judge import RagasJudge
 from ragloom.evals.runs import Runtime, Variant, get_run, list_runs, run_suite, variants_from
 from ragloom.evals.suites import load_suite
@@ -208,3 +209,57 @@ def test_interrupted_run_keeps_rows_and_resumes(settings, fake_embeddings, tmp_p
 
 def test_default_variant_when_none_given() -> None:
     assert variants_from() == [Variant()]
+
+
+def test_a_cancelled_run_stops_before_its_next_row_and_can_be_resumed(
+        settings, fake_embeddings, tmp_path, monkeypatch) -> None:
+    import ragloom.evals.runs as runs
+    from ragloom.evals.store import RunStore
+
+    suite = _suite(tmp_path)
+    real = runs.answer_row
+    seen: list[str] = []
+
+    def cancel_after_first(row, *a, **k):  # type: ignore[no-untyped-def]
+        seen.append(row.id)
+        if len(seen) == 1:  # someone presses Cancel while the first row is being answered
+            [run] = list_runs(settings)
+            RunStore.for_settings(settings).cancel(run["id"])
+        return real(row, *a, **k)
+
+    monkeypatch.setattr(runs, "answer_row", cancel_after_first)
+    progress: list[Any] = []
+    variants = [Variant(name="a"), Variant(name="b")]
+    ids = run_suite(suite, settings, variants, progress=progress.append,
+                    runtime=_runtime(CountingRagasLLM(), REPLIES, fake_embeddings))
+    assert len(ids) == 1 and seen == ["oolong-temp"]  # variant b never started
+    run = get_run(settings, ids[0])
+    assert run["status"] == "cancelled" and [r["id"] for r in run["rows"]] == ["oolong-temp"]
+    assert progress[-1].phase == "cancelled" and "after 1 of 3 rows" in progress[-1].message
+    with pytest.raises(RagloomError, match="is cancelled: nothing to cancel"):
+        RunStore.for_settings(settings).cancel(ids[0])
+    # A late row (a worker that was mid-row) does not reopen it; --resume continues on purpose.
+    RunStore.for_settings(settings).set_status(ids[0], "done")
+    assert get_run(settings, ids[0])["status"] == "cancelled"
+    monkeypatch.setattr(runs, "answer_row", real)
+    [resumed] = run_suite(suite, settings, [Variant(name="a")], resume=True,
+                          runtime=_runtime(CountingRagasLLM(), REPLIES[1:], fake_embeddings))
+    assert resumed == ids[0] and get_run(settings, resumed)["status"] == "done"
+
+
+def test_ragloom_eval_cancel_from_the_command_line(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from ragloom.cli import app
+    from ragloom.core.settings import load_settings
+    from ragloom.evals.store import RunStore
+
+    home = tmp_path / "home"
+    store = RunStore.for_settings(load_settings(home=home))
+    run_id = store.create_run("sample", "default", {"rows": 3})
+    store.close()
+    runner = CliRunner()
+    done = runner.invoke(app, ["--home", str(home), "eval", "cancel", run_id[-6:]])
+    assert done.exit_code == 0 and f"cancelled run {run_id} (sample, default) after 0" in done.output
+    again = runner.invoke(app, ["--home", str(home), "eval", "cancel", run_id])
+    assert again.exit_code != 0 and "nothing to cancel" in str(again.exception)

@@ -159,3 +159,38 @@ def test_missing_collection_says_how_to_create_it(settings, fake_embeddings) -> 
 def test_invalid_collection_names_are_refused(settings, fake_embeddings, name: str) -> None:
     with pytest.raises(StoreError, match="invalid collection name"):
         ChunkStore(open_client(settings), name, fake_embeddings, "x")
+
+
+def test_a_cancel_keeps_what_was_read_searchable_and_leaves_the_rest_for_later(
+        col: Collection, tmp_path: Path) -> None:
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    for i, word in enumerate(["aardvark", "bison", "cheetah"]):
+        (folder / f"{i}.txt").write_text(f"The {word} is an animal that lives far away.\n")
+    seen: list[str] = []
+    report = ingest([folder], col, workers=1, on_progress=lambda p: seen.append(p.path),
+                    should_stop=lambda: len(seen) >= 1)
+    assert len(report.ingested) == 1 and len(report.cancelled) == 2
+    assert report.cancelled == sorted(report.cancelled) and report.ingested[0].endswith("0.txt")
+    # The file that was read is in Chroma and in the BM25 index: found by a word only it has.
+    from ragloom.retrieval.lexical import LexicalIndex
+
+    index = LexicalIndex.load(col.lexical_dir)
+    assert len(index.ids) == 1 and index.search("aardvark", 5)
+    # The next ingest picks up where the cancel stopped; nothing is read twice.
+    again = ingest([folder], col, workers=1)
+    assert len(again.ingested) == 2 and len(again.unchanged) == 1 and not again.cancelled
+
+
+def test_a_cancelled_sync_removes_nothing(col: Collection, tmp_path: Path) -> None:
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    for name in ("a.txt", "b.txt", "c.txt"):
+        (folder / name).write_text(f"Note {name} about the yak and the zebu.\n")
+    ingest([folder], col, workers=1)
+    (folder / "c.txt").unlink()
+    for name in ("a.txt", "b.txt"):
+        (folder / name).write_text(f"Note {name}, changed, about the gaur.\n")
+    report = ingest([folder], col, workers=1, sync=True, should_stop=lambda: True)
+    assert len(report.ingested) == 1 and report.cancelled and report.removed == []
+    assert col.manifest.counts()[0] == 3  # c.txt stays until a sync that saw every file

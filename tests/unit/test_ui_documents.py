@@ -124,3 +124,48 @@ def test_reindex_with_another_embedding_model_shows_progress_and_records_it(sett
     assert f"Re-embedded {chunks} chunks of 'sample' with local/fake-bow-v2" in at.success[0].value
     row = next(r for r in list_collections(settings) if r["name"] == "sample")
     assert row["embedding_model"] == "local/fake-bow-v2" and row["chunks"] == chunks
+
+
+_CANCEL_ON_FIRST_FILE = """
+import streamlit as st
+from streamlit.runtime.scriptrunner_utils.exceptions import StopException
+from ragloom.ui import page_documents
+
+class _Bar:  # what a click during the ingest does: the next st call raises
+    def progress(self, value, text=""):
+        if value > 0 and not st.session_state.get("clicked"):
+            st.session_state["clicked"] = True
+            raise StopException()
+
+if st.session_state.get("patch"):
+    page_documents.st.progress = lambda *a, **k: _Bar()
+page_documents.render()
+"""
+
+
+def test_cancel_during_an_ingest_keeps_what_was_read_and_names_the_rest(settings, tmp_path,
+                                                                         monkeypatch) -> None:
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    from ragloom.ui.state import SERVICES_KEY, SETTINGS_KEY
+
+    monkeypatch.setattr(st, "progress", st.progress)  # the script patches it; put it back
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    for i, word in enumerate(["aardvark", "bison", "cheetah"]):
+        (folder / f"{i}.txt").write_text(f"The {word} lives far away from here.\n")
+    sample_collection(settings, "sample")
+    at = AppTest.from_string(_CANCEL_ON_FIRST_FILE, default_timeout=60)
+    at.session_state[SETTINGS_KEY] = settings
+    at.session_state[SERVICES_KEY] = fake_services()
+    at.run()
+    at.selectbox(key="docs-collection").set_value("sample").run()
+    at.text_input(key="docs-folder").set_value(str(folder)).run()
+    at.session_state["patch"] = True
+    at.button(key="docs-ingest").click().run()
+    report = at.session_state[REPORT_KEY]
+    assert report["ingested"] == 1 and report["cancelled"] == ["1.txt", "2.txt"]
+    assert report["files"] == 4  # the sample's three and the one read before the cancel
+    at.run()  # the rerun the click asked for shows the report
+    assert "Cancelled: 2 file(s) were not ingested (1.txt, 2.txt)" in texts(at)

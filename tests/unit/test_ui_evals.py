@@ -3,6 +3,8 @@ export; the real evals API runs with fake models (no judge metrics, so no judge 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
@@ -146,3 +148,77 @@ def test_with_a_database_the_page_can_queue_the_rows_for_workers(settings, monke
     assert queued == [("sample-ci", "postgresql://u@h/db", None, 2, CHEAP)]
     assert "20261202-000000-abc123" in at.success[0].value
     assert JOB_KEY not in at.session_state  # nothing runs in this process
+
+
+def _own_suite(tmp_path):  # type: ignore[no-untyped-def]
+    """A copy of the sample suite whose dataset file this test may write."""
+    import shutil
+
+    from ragloom.evals.suites import load_suite
+
+    sample = load_suite("sample")
+    shutil.copy(sample.base_dir / "sample.jsonl", tmp_path / "mine.jsonl")
+    text = (sample.base_dir / "sample.yaml").read_text().replace("path: sample.jsonl",
+                                                                  "path: mine.jsonl")
+    text = text.replace("../../ragloom/sample_corpus", str(sample.resolve(Path("../../ragloom/sample_corpus"))))
+    (tmp_path / "mine.yaml").write_text(text)
+    return tmp_path / "mine.yaml"
+
+
+def test_add_an_answer_to_a_suite_from_ask_then_see_it_in_the_dataset_viewer(settings,
+                                                                             tmp_path) -> None:
+    from ragloom.evals.suites import load_suite
+    from ragloom.ui.page_ask import HISTORY_KEY
+    from tests.unit.test_ui_support import sample_collection, texts
+
+    suite_file = _own_suite(tmp_path)
+    sample_collection(settings)
+    at = app_test(settings, fake_services("Brew the Oolong at 85 degrees Celsius [1]."))
+    at.sidebar.selectbox(key="ask-graph").set_value("simple").run()
+    at.chat_input(key="ask-input").set_value("What temperature should I brew the Oolong at?").run()
+    answer = at.session_state[HISTORY_KEY][0]["answer"]
+    assert at.text_area(key="ask-suite-0-ref").value == "Brew the Oolong at 85 degrees Celsius."
+    assert at.multiselect(key="ask-suite-0-gold").value == ["tea-guide.pdf"]
+    at.text_input(key="ask-suite-0-path").set_value(str(suite_file)).run()
+    at.text_area(key="ask-suite-0-ref").set_value("85 °C").run()
+    at.button(key="ask-suite-0-add").click().run()
+    assert not at.exception, at.exception
+    assert "Added to mine: dataset" in texts(at)
+    row = next(r for r in load_suite(suite_file).rows() if r.id == f"ask-{answer.trace_id}")
+    assert (row.reference, row.gold_sources, row.trace) == ("85 °C", ["tea-guide.pdf"],
+                                                            answer.trace_id)
+    # An empty reference is refused and adds nothing.
+    at.text_area(key="ask-suite-0-ref").set_value("  ").run()
+    at.button(key="ask-suite-0-add").click().run()
+    assert "needs a reference answer" in texts(at)
+
+    # The dataset viewer: rows with references and gold sources, and the version before.
+    ev = app_test(settings, fake_services(), page="evals")
+    assert "sample" in ev.selectbox(key="ev-ds-suite").options
+    ev.selectbox(key="ev-ds-suite").set_value("sample").run()
+    table = ev.dataframe[-1].value
+    assert "oolong-temp" in list(table["id"]) and "tea-guide.pdf" in " ".join(table["gold sources"])
+    ev.text_input(key="ev-ds-search").set_value("canada").run()
+    assert list(ev.dataframe[-1].value["id"]) == ["ship-canada"]
+
+
+def test_cancel_a_running_evaluation_from_the_page(settings) -> None:
+    from ragloom.evals.store import RunStore
+
+    store = RunStore.for_settings(settings)
+    run_id = store.create_run("sample", "default", {"rows": 3})
+    job = eval_jobs.EvalJob(id="jobcancel", suite="sample", chat="fake/chat")
+    job.progress["default"] = eval_jobs.VariantProgress(run_id, "answering", 1, 3)
+    with eval_jobs._LOCK:
+        eval_jobs._JOBS[job.id] = job
+    try:
+        at = app_test(settings, fake_services(), page="evals")
+        at.session_state[JOB_KEY] = job.id
+        at.run()
+        at.button(key="ev-cancel-jobcancel").click().run()
+        assert not at.exception, at.exception
+        assert store.run_info(run_id)["status"] == "cancelled"
+    finally:
+        with eval_jobs._LOCK:
+            eval_jobs._JOBS.pop(job.id)
+        store.close()
