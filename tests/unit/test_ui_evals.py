@@ -160,7 +160,8 @@ def _own_suite(tmp_path):  # type: ignore[no-untyped-def]
     shutil.copy(sample.base_dir / "sample.jsonl", tmp_path / "mine.jsonl")
     text = (sample.base_dir / "sample.yaml").read_text().replace("path: sample.jsonl",
                                                                   "path: mine.jsonl")
-    text = text.replace("../../ragloom/sample_corpus", str(sample.resolve(Path("../../ragloom/sample_corpus"))))
+    corpus = "../../ragloom/sample_corpus"
+    text = text.replace(corpus, str(sample.resolve(Path(corpus))))
     (tmp_path / "mine.yaml").write_text(text)
     return tmp_path / "mine.yaml"
 
