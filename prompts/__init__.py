@@ -128,6 +128,16 @@ class PromptStore:
                         for k, v in labels.items()}
         return {}
 
+    def archived(self, name: str) -> set[int]:
+        """Versions hidden from pickers (kept for history, diffs and old runs' pins)."""
+        return {int(v) for layer in self._layers(name)
+                for v in layer.meta(name).get("archived") or []}
+
+    def active_versions(self, name: str) -> list[int]:
+        """The versions a picker offers: all but the archived ones."""
+        hidden = self.archived(name)
+        return [v for v in self.versions(name) if v not in hidden]
+
     def labels(self, name: str) -> dict[str, int]:
         return {k: int(v["version"]) for k, v in self.label_state(name).items()}
 

@@ -78,6 +78,10 @@ def set_label(store: PromptStore, name: str, label: str, version: int) -> int | 
         if version not in store.versions(name):
             raise PromptError(f"prompt '{name}' has no version {version}",
                               fix=f"versions: {', '.join(map(str, store.versions(name)))}")
+        if version in store.archived(name):
+            raise PromptError(f"{name}@{version} is archived", subject=label,
+                              fix=f"unarchive it first (`ragloom prompts archive {name} "
+                              f"{version} --undo`)")
         # Refuses a tampered version, or one that could never render (saved before a rule),
         # before anything points at it.
         store.checked(f"{name}@{version}")
@@ -90,6 +94,26 @@ def set_label(store: PromptStore, name: str, label: str, version: int) -> int | 
         meta["labels"][label] = {"version": version, "previous": history}
         user.save_meta(name, meta)
     return before
+
+
+def archive(store: PromptStore, name: str, version: int, *, undo: bool = False) -> None:
+    """Hide a version from the pickers (Ask, Evaluations, try), or show it again (``undo``);
+    it stays readable for history, diffs and the runs that pinned it. A version a label points
+    to is not archived: move the label first."""
+    user = _user(store)
+    with user.locked(name):
+        if version not in store.versions(name):
+            raise PromptError(f"prompt '{name}' has no version {version}",
+                              fix=f"versions: {', '.join(map(str, store.versions(name)))}")
+        held = sorted(k for k, v in store.labels(name).items() if v == version)
+        if held and not undo:
+            raise PromptError(f"{name}@{version} is what label(s) {', '.join(held)} point to",
+                              fix="move the label to another version first, then archive it")
+        meta = _meta_for_write(store, name)
+        hidden = set(meta.get("archived") or []) | store.archived(name)
+        hidden = hidden - {version} if undo else hidden | {version}
+        meta["archived"] = sorted(hidden)
+        user.save_meta(name, meta)
 
 
 def rollback(store: PromptStore, name: str, label: str) -> tuple[int, int]:

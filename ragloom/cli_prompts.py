@@ -1,4 +1,5 @@
-"""`ragloom prompts`: list, show, new, diff, label, promote (evaluation-gated), rollback, render."""
+"""`ragloom prompts`: list, show, new, diff, label, promote (evaluation-gated), rollback, archive,
+render."""
 
 from __future__ import annotations
 
@@ -27,8 +28,10 @@ def list_prompts(ctx: typer.Context) -> None:
     store = _store(ctx)
     for name in store.names():
         labels = ", ".join(f"{k}→{v}" for k, v in sorted(store.labels(name).items()))
-        out.print(f"{name:10} versions {', '.join(map(str, store.versions(name))):12} {labels}",
-                  highlight=False)
+        hidden = store.archived(name)
+        archived = f" (archived: {', '.join(map(str, sorted(hidden)))})" if hidden else ""
+        out.print(f"{name:10} versions {', '.join(map(str, store.active_versions(name))):12} "
+                  f"{labels}{archived}", highlight=False)
 
 
 @prompts_app.command("show")
@@ -195,6 +198,17 @@ def rollback(ctx: typer.Context, name: str,
 
     current, target = run_rollback(_store(ctx), name, label_name)
     out.print(f"{name}:{label_name} {current} → {target}", highlight=False)
+
+
+@prompts_app.command("archive")
+def archive(ctx: typer.Context, name: str, version: int,
+            undo: Annotated[bool, typer.Option("--undo", help="Show it in pickers again.")] = False
+            ) -> None:
+    """Hide a bad version from the pickers; it stays readable (history, diffs, old runs)."""
+    from ragloom.prompts.authoring import archive as run_archive
+
+    run_archive(_store(ctx), name, version, undo=undo)
+    out.print(f"{name}@{version} {'unarchived' if undo else 'archived'}", highlight=False)
 
 
 @prompts_app.command("render")

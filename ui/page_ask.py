@@ -33,7 +33,7 @@ def _answer_versions(s: Settings) -> tuple[list[str], dict[int, list[str]]]:
     labels: dict[int, list[str]] = {}
     for label, version in store.labels("answer").items():
         labels.setdefault(version, []).append(label)
-    return [f"answer@{v}" for v in store.versions("answer")], labels
+    return [f"answer@{v}" for v in store.active_versions("answer")], labels
 
 
 def _kept_index(key: str, options: list[str], default: str) -> int:

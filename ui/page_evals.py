@@ -32,7 +32,8 @@ def _answer_refs(s: Settings) -> list[str]:
     from ragloom.prompts import prompt_store
 
     store = prompt_store(s)
-    return [f"answer@{v}" for v in store.versions("answer") if _usable(store, f"answer@{v}")]
+    return [f"answer@{v}" for v in store.active_versions("answer")
+            if _usable(store, f"answer@{v}")]
 
 
 def _usable(store: Any, ref: str) -> bool:

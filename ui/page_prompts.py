@@ -11,11 +11,11 @@ from ragloom.agents.graphs import graph_names
 from ragloom.core.errors import PromptError
 from ragloom.core.settings import Settings
 from ragloom.prompts import PromptStore, PromptVersion, prompt_store
-from ragloom.prompts.authoring import as_text, create_version, diff, rollback, set_label
+from ragloom.prompts.authoring import archive, as_text, create_version, diff, rollback, set_label
 from ragloom.prompts.validation import ALLOWED_VARIABLES
-from ragloom.ui.answer_view import CSS, render_answer
 from ragloom.ui.experiments_view import experiments_tab
-from ragloom.ui.state import chat_turn, pick_collection, services, settings, shown_errors
+from ragloom.ui.prompt_tools import live_check, parse_edit, playground, show_playground
+from ragloom.ui.state import pick_collection, settings, shown_errors
 
 SAVED_KEY = "ragloom_prompt_saved"
 PENDING_DIFF_KEY = "ragloom_prompt_pending_diff"
@@ -30,17 +30,21 @@ def _versions_table(store: PromptStore, name: str) -> None:
     labels: dict[int, list[str]] = {}
     for label, version in store.labels(name).items():
         labels.setdefault(version, []).append(label)
+    hidden = store.archived(name)
     rows = []
     for v in reversed(store.versions(name)):
         with shown_errors(f"reading {name}@{v}"):
             pv = store.get(f"{name}@{v}")
             rows.append({"version": v, "labels": ", ".join(labels.get(v, [])),
+                         "archived": "archived" if v in hidden else "",
                          "message": pv.message, "author": pv.author, "created": pv.created})
     st.dataframe(rows, hide_index=True)
 
 
-def _version_picker(label: str, store: PromptStore, name: str, key: str, default: int = -1) -> int:
-    versions = store.versions(name)
+def _version_picker(label: str, store: PromptStore, name: str, key: str, default: int = -1,
+                    active: bool = False) -> int:
+    """``active``: archived versions are not offered (they stay in history pickers)."""
+    versions = store.active_versions(name) if active else store.versions(name)
     if st.session_state.get(key) not in versions:
         st.session_state.pop(key, None)
         index = default % len(versions)
@@ -92,45 +96,24 @@ def editable_yaml(pv: PromptVersion) -> str:
                      width=100).rstrip("\n")
 
 
-def parse_edit(text: str, name: str
-               ) -> tuple[list[dict[str, str]], dict[str, Any], list[str] | None]:
-    """Messages, params and declared variables (None: not declared) from the editor's YAML, or a
-    PromptError saying what is wrong."""
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
-        raise PromptError(f"the edited text is not valid YAML{where}", subject=name,
-                          fix="keep the `messages:` list of role/content entries") from exc
-    if not isinstance(data, dict) or "messages" not in data:
-        raise PromptError("the edited text needs a `messages:` list", subject=name,
-                          fix="keep the structure shown when the editor opened")
-    params = data.get("params") or {}
-    if not isinstance(params, dict):
-        raise PromptError("`params` must be a mapping, e.g. {temperature: 0.2}", subject=name)
-    variables = data.get("variables")
-    if variables is not None and not (isinstance(variables, list)
-                                      and all(isinstance(v, str) for v in variables)):
-        raise PromptError("`variables` must be a list of names, e.g. [question, context]",
-                          subject=name)
-    return data["messages"], params, variables
-
-
 def _edit_tab(s: Settings, store: PromptStore, name: str) -> None:
     base = _version_picker("Start from version", store, name, f"pr-edit-base-{name}")
     pv = store.get(f"{name}@{base}")
-    with st.form(f"pr-edit-form-{name}-{base}"):
+    left, right = st.columns([3, 2])
+    with left:
         text = st.text_area("Messages and parameters (Jinja2 templates in YAML)",
-                            value=editable_yaml(pv), height=360, key=f"pr-edit-text-{name}-{base}")
-        c1, c2 = st.columns([3, 1])
-        message = c1.text_input("What changed and why", key=f"pr-edit-msg-{name}",
-                                placeholder="e.g. shorter answers, always cite")
-        author = c2.text_input("Your name", key=f"pr-edit-author-{name}",
-                               value=st.session_state.get(AUTHOR_KEY, ""),
-                               placeholder="recorded as the author")
-        saved = st.form_submit_button("Save as new version", type="primary")
-    if saved:
+                            value=editable_yaml(pv), height=380, key=f"pr-edit-text-{name}-{base}",
+                            help="Checked on the right each time you leave the box (Ctrl+Enter)")
+    with right:
+        valid = live_check(text, name)
+    c1, c2, c3 = st.columns([3, 1, 1], vertical_alignment="bottom")
+    message = c1.text_input("What changed and why", key=f"pr-edit-msg-{name}",
+                            placeholder="e.g. shorter answers, always cite")
+    author = c2.text_input("Your name", key=f"pr-edit-author-{name}",
+                           value=st.session_state.get(AUTHOR_KEY, ""),
+                           placeholder="recorded as the author")
+    if c3.button("Save as new version", type="primary", key=f"pr-edit-save-{name}",
+                 disabled=not valid):
         with shown_errors("saving the prompt") as outcome:
             if not author.strip():  # the server's login name would be nobody's
                 raise PromptError("a new version needs its author's name", subject=name,
@@ -146,7 +129,7 @@ def _edit_tab(s: Settings, store: PromptStore, name: str) -> None:
 
 
 def _try_tab(s: Settings, store: PromptStore, name: str) -> None:
-    version = _version_picker("Version", store, name, f"pr-try-v-{name}")
+    version = _version_picker("Version", store, name, f"pr-try-v-{name}", active=True)
     pv = store.get(f"{name}@{version}")
     st.markdown("**Render preview** with sample variables")
     values = {v: st.text_area(v, key=f"pr-var-{name}-{v}", height=80,
@@ -156,29 +139,21 @@ def _try_tab(s: Settings, store: PromptStore, name: str) -> None:
             st.markdown(f"*{role}*")
             st.code(content, language=None, wrap_lines=True)
     st.divider()
-    st.markdown(f"**Try it on a question** (the graph runs with `{pv.ref}` pinned)")
+    st.markdown(f"**Playground**: the graph answers with `{pv.ref}` pinned, and with a second "
+                "version beside it if you pick one")
+    others = ["(none)", *(f"{name}@{v}" for v in store.active_versions(name) if v != version)]
+    second = st.selectbox("Side by side with", others, key=f"pr-try-b-{name}")
     collection = pick_collection(s, key=f"pr-try-col-{name}", where=st)
     question = st.text_input("Question", key=f"pr-try-q-{name}",
                              max_chars=s.agent.max_question_chars)  # shows a counter
     graph = st.selectbox("Graph", graph_names(), key=f"pr-try-g-{name}")
-    if st.button("Ask with this version", key=f"pr-try-ask-{name}"):
-        from ragloom.agents.service import ask
-
+    if st.button("Ask", key=f"pr-try-ask-{name}", type="primary"):
         if not (question.strip() and collection):
             st.warning("Type a question and pick a collection first.")
             return
-        with shown_errors("asking"), st.spinner(f"Answering with {pv.ref}…"), chat_turn(s):
-            prompts = {name: pv.ref}
-            ctx = services().context(s, collection, prompts, None)
-            st.session_state[f"pr-try-answer-{name}"] = ask(
-                question.strip(), s, collection=collection, graph=graph, prompts=prompts,
-                context=ctx)
-    answer = st.session_state.get(f"pr-try-answer-{name}")
-    if answer is not None:
-        st.markdown(CSS, unsafe_allow_html=True)
-        render_answer(answer, turn=9000)
-        if pv.ref not in answer.prompts.values():
-            st.warning(f"The {graph} graph did not use the '{name}' prompt for this question.")
+        refs = [pv.ref, *([] if second == "(none)" else [second])]
+        playground(s, store, name, refs, question.strip(), collection, graph)
+    show_playground(name)
 
 
 _SAMPLES = {"question": "What temperature should I brew the Oolong at?",
@@ -240,6 +215,39 @@ def _gate_table(name: str) -> None:
                    + c["reason"]} for c in result["checks"]], hide_index=True)
 
 
+def _confirm_promote(s: Settings, store: PromptStore, name: str, label: str, version: int,
+                     gate: str, force: bool, confirm: str) -> None:
+    """A label changes what every user of it gets: say so, and act only on a second click."""
+    now = store.labels(name).get(label)
+    st.warning(f"Move **{name}:{label}** from {now if now is not None else '(unset)'} to "
+               f"**{version}**? Every answer that uses the label changes"
+               + (f", after the gate of suite '{gate}'." if gate != "(no gate)" else "."),
+               icon=":material/help:")
+    yes, no = st.columns(2)
+    if yes.button("Yes, move it", key=f"pr-label-yes-{name}", type="primary"):
+        st.session_state.pop(confirm)
+        with shown_errors("moving the label"):
+            _promote(s, store, name, label, version, None if gate == "(no gate)" else gate, force)
+    if no.button("Cancel", key=f"pr-label-no-{name}"):
+        st.session_state.pop(confirm)
+        st.rerun()
+
+
+def _archive_box(store: PromptStore, name: str) -> None:
+    st.markdown("**Archive** a version: hidden from the pickers, kept for history")
+    hidden = store.archived(name)
+    version = st.selectbox("Version ", list(reversed(store.versions(name))),
+                           key=f"pr-archive-v-{name}",
+                           format_func=lambda v: f"{v} (archived)" if v in hidden else str(v))
+    undo = version in hidden
+    if st.button("Unarchive" if undo else "Archive", key=f"pr-archive-go-{name}"):
+        with shown_errors("archiving") as outcome:
+            archive(store, name, int(version), undo=undo)
+        if "error" not in outcome:
+            st.toast(f"{name}@{version} {'unarchived' if undo else 'archived'}")
+            st.rerun()
+
+
 def _labels_tab(s: Settings, store: PromptStore, name: str) -> None:
     state = store.label_state(name)
     st.dataframe([{"label": k, "version": v["version"], "history": v.get("previous", [])}
@@ -249,17 +257,20 @@ def _labels_tab(s: Settings, store: PromptStore, name: str) -> None:
         st.markdown("**Move a label** (promote)")
         label = st.selectbox("Label", sorted({*state, "production", "staging"}),
                              key=f"pr-label-{name}")
-        version = _version_picker("to version", store, name, f"pr-label-v-{name}")
+        version = _version_picker("to version", store, name, f"pr-label-v-{name}", active=True)
         gate = st.selectbox("Gate on suite", ["(no gate)", *_gated_suites()],
                             key=f"pr-gate-suite-{name}",
                             help="Move the label only if this suite finds no regression in its "
                             "gate: metrics against the version the label points to now.")
         force = st.checkbox("Force past a refusing gate", key=f"pr-gate-force-{name}")
+        confirm = f"pr-label-confirm-{name}"
         if st.button("Move label", key=f"pr-label-set-{name}", type="primary"):
-            with shown_errors("moving the label"):
-                _promote(s, store, name, label, version,
-                         None if gate == "(no gate)" else gate, force)
+            st.session_state[confirm] = (label, version, gate, force)
+        if st.session_state.get(confirm) == (label, version, gate, force):
+            _confirm_promote(s, store, name, label, version, gate, force, confirm)
         _gate_table(name)
+    with right, st.container(border=True):
+        _archive_box(store, name)
     with right, st.container(border=True):
         st.markdown("**Roll back** a label to the version it pointed to before")
         label = st.selectbox("Label ", sorted(state) or ["production"], key=f"pr-rb-{name}")

@@ -56,7 +56,8 @@ def _version(v: PromptVersion) -> dict[str, Any]:
 @router.get("", summary="Every prompt with its versions and labels")
 def list_prompts(svc: Service, who: Caller) -> list[dict[str, Any]]:
     store = _store(svc)
-    return [{"name": n, "versions": store.versions(n), "labels": store.labels(n)}
+    return [{"name": n, "versions": store.versions(n), "labels": store.labels(n),
+             "archived": sorted(store.archived(n))}
             for n in store.names()]
 
 

@@ -5,7 +5,7 @@ import pytest
 
 from ragloom.core.errors import PromptError
 from ragloom.prompts import PromptStore, parse_ref
-from ragloom.prompts.authoring import create_version, diff, rollback, set_label
+from ragloom.prompts.authoring import archive, create_version, diff, rollback, set_label
 from ragloom.prompts.validation import REQUIRED_VARIABLES, validate
 
 # The shipped answer prompt's newest version and the one labelled production; a user's new
@@ -165,3 +165,38 @@ def test_two_processes_writing_at_once_lose_nothing(tmp_path: Path) -> None:
     assert messages == sorted(f"{t} {i}" for t in "ab" for i in range(8))
     assert {"label-a", "label-b", "production"} <= set(store.labels("answer"))
     assert not list((Path(user_dir) / "answer").glob(".*.yaml.*"))  # no temp files left
+
+
+def test_archive_hides_a_version_from_pickers_but_keeps_it(store: PromptStore) -> None:
+    bad = create_version(store, "answer", ANSWER_V2, message="worse", author="ana")
+    with pytest.raises(PromptError, match=rf"answer@{PROD} is what label\(s\) production point"):
+        archive(store, "answer", PROD)  # the label's version stays visible
+    archive(store, "answer", bad.version)
+    assert bad.version in store.archived("answer") and bad.version not in store.active_versions(
+        "answer") and bad.version in store.versions("answer")
+    assert store.get(bad.ref).messages == bad.messages  # still readable (history, old runs)
+    with pytest.raises(PromptError, match=f"answer@{bad.version} is archived"):
+        set_label(store, "answer", "staging", bad.version)
+    assert PromptStore(store.user_dir).archived("answer") == {bad.version}  # persisted
+    archive(store, "answer", bad.version, undo=True)
+    assert bad.version in store.active_versions("answer")
+    set_label(store, "answer", "staging", bad.version)
+    with pytest.raises(PromptError, match="has no version 99"):
+        archive(store, "answer", 99)
+
+
+def test_archive_from_the_command_line(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from ragloom.cli import app
+    from ragloom.core.settings import load_settings
+    from ragloom.prompts import prompt_store
+
+    home = tmp_path / "home"
+    store = prompt_store(load_settings(home=home))
+    bad = create_version(store, "answer", ANSWER_V2, message="worse", author="ana")
+    runner = CliRunner()
+    done = runner.invoke(app, ["--home", str(home), "prompts", "archive", "answer", str(bad.version)])
+    assert done.exit_code == 0 and f"answer@{bad.version} archived" in done.output
+    listed = runner.invoke(app, ["--home", str(home), "prompts", "list"]).output
+    assert f"(archived: {bad.version})" in listed

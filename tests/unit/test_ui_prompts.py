@@ -62,6 +62,14 @@ def test_save_new_version_then_promote_and_roll_back(settings) -> None:
     at.selectbox(key="pr-label-answer").set_value("production")
     assert at.selectbox(key="pr-label-v-answer").value == new  # the new version is preselected
     at.button(key="pr-label-set-answer").click().run()
+    # A label changes what every user gets: nothing moves before the confirmation.
+    assert _store(settings).labels("answer")["production"] == production
+    assert f"Move **answer:production** from {production} to **{new}**" in texts(at)
+    at.button(key="pr-label-no-answer").click().run()
+    assert _store(settings).labels("answer")["production"] == production
+    assert "Move **answer:production**" not in texts(at)
+    at.button(key="pr-label-set-answer").click().run()
+    at.button(key="pr-label-yes-answer").click().run()
     assert _store(settings).labels("answer")["production"] == new
     at.selectbox(key="pr-rb-answer").set_value("production")
     at.button(key="pr-rb-go-answer").click().run()
@@ -73,11 +81,20 @@ def test_invalid_template_is_refused_inline_and_nothing_is_saved(settings) -> No
     at = app_test(settings, fake_services(), page="prompts")
     versions = _store(settings).versions("answer")
     good = editable_yaml(_store(settings).get(f"answer@{versions[-1]}"))
-    _save(at, good.replace("{{ question }}", "{{ questoin }}"), "typo")
+    bad = good.replace("{{ question }}", "{{ questoin }}")
+    next(a for a in at.text_area if a.key.startswith("pr-edit-text-answer-")).set_value(bad).run()
     assert not at.exception
-    error = at.error[0].value
-    assert error.startswith("saving the prompt failed: invalid prompt") and "{{ question }}" in error
-    assert _store(settings).versions("answer") == versions
+    # The live check says why before any save, and the save button waits for a valid text.
+    shown = [e.value for e in at.error]
+    assert any("{{ questoin }}" in e and "never passes" in e for e in shown), shown
+    assert any("{{ question }}" in e for e in shown), shown  # required, and now missing
+    variables = next(d.value for d in at.dataframe if "variable" in d.value.columns)
+    assert dict(zip(variables["variable"], variables["check"], strict=True))["questoin"] == (
+        "✗ the node does not pass it")
+    save = at.button[[b.label for b in at.button].index("Save as new version")]
+    assert save.disabled and _store(settings).versions("answer") == versions
+    next(a for a in at.text_area if a.key.startswith("pr-edit-text-answer-")).set_value(good).run()
+    assert "Valid: this text can be saved" in texts(at)
     _save(at, good, "   ")
     assert "needs a message" in at.error[0].value and _store(settings).versions("answer") == versions
 
@@ -117,3 +134,50 @@ def test_a_version_needs_its_authors_name_which_is_remembered(settings) -> None:
     _save(at, text + " Be briefer.", "briefer", author=None)  # the field is prefilled now
     assert [_store(settings).get(f"answer@{v}").author for v in (last + 1, last + 2)] == [
         "Jaan", "Jaan"]
+
+
+def test_playground_answers_with_two_versions_side_by_side(settings) -> None:
+    sample_collection(settings)
+    services = fake_services("Brew it at 85 degrees Celsius [1].", "85 °C [1].")
+    at = app_test(settings, services, page="prompts")
+    versions = _store(settings).active_versions("answer")
+    first, second = f"answer@{versions[-1]}", f"answer@{versions[-2]}"
+    assert second in at.selectbox(key="pr-try-b-answer").options
+    at.selectbox(key="pr-try-b-answer").set_value(second)
+    at.text_input(key="pr-try-q-answer").set_value("What temperature for Oolong?")
+    at.button(key="pr-try-ask-answer").click().run()
+    assert not at.exception and not at.error
+    assert [c["prompts"] for c in services.extra["calls"][-2:]] == [{"answer": first},
+                                                                     {"answer": second}]
+    headers = [m.value for m in at.markdown if m.value.startswith("#### ")]
+    assert headers == [f"#### {first}", f"#### {second}"]
+    shown = texts(at)
+    assert "Brew it at 85 degrees Celsius" in shown and "85 °C" in shown
+
+
+def test_archive_hides_a_version_from_the_pickers_and_unarchive_brings_it_back(settings) -> None:
+    from ragloom.prompts.authoring import create_version
+
+    bad = create_version(_store(settings), "answer", [
+        {"role": "user", "content": "{{ context }}\n{{ question }} Answer badly."}],
+        message="worse", author="Mari")
+    at = app_test(settings, fake_services(), page="prompts")
+    at.selectbox(key="pr-archive-v-answer").set_value(bad.version)
+    at.button(key="pr-archive-go-answer").click().run()
+    assert not at.exception and bad.version in _store(settings).archived("answer")
+    assert bad.version not in at.selectbox(key="pr-label-v-answer").options
+    assert bad.version not in at.selectbox(key="pr-try-v-answer").options
+    table = at.dataframe[0].value
+    assert dict(zip(table["version"], table["archived"], strict=True))[bad.version] == "archived"
+    # The Ask page's prompt picker does not offer it either.
+    ask = app_test(settings, fake_services())
+    assert bad.ref not in ask.sidebar.selectbox(key="ask-prompt").options
+    # A version a label points to is refused, with the reason.
+    production = _store(settings).labels("answer")["production"]
+    at.selectbox(key="pr-archive-v-answer").set_value(production)
+    at.button(key="pr-archive-go-answer").click().run()
+    assert any("move the label to another version first" in e.value for e in at.error)
+    at.selectbox(key="pr-archive-v-answer").set_value(bad.version).run()
+    assert at.button(key="pr-archive-go-answer").label == "Unarchive"
+    at.button(key="pr-archive-go-answer").click().run()
+    assert bad.version in _store(settings).active_versions("answer")
