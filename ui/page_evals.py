@@ -214,11 +214,26 @@ def _results_tab(s: Settings) -> None:
             help="Its remaining rows are not answered (by this app or by the workers)"):
         with shown_errors("cancelling the run"):
             _cancel([run["id"]])
-    rows = [{**r, "trace": f"traces?trace={r['trace']}" if r["trace"] else None}
-            for r in rows_table(run)]
+    table = rows_table(run)
+    rows = [{**r, "trace": f"traces?trace={r['trace']}" if r["trace"] else None} for r in table]
     st.dataframe(rows, hide_index=True, column_config={"trace": st.column_config.LinkColumn(
         "trace", display_text="open trace", help="How this row's answer was made")})
+    _row_trace(s, run["id"], {r["id"]: r["trace"] for r in table if r["trace"]})
     _exports(s, run)
+
+
+def _row_trace(s: Settings, run_id: str, traces: dict[str, str]) -> None:
+    """A row's trace here on the page (the table's link opens it on the Traces page)."""
+    if not traces:
+        return
+    row = st.selectbox("Why did a row score as it did? Open its trace", ["(none)", *traces],
+                       key=f"ev-row-trace-{run_id}")
+    if row != "(none)":
+        from ragloom.agents.service import get_trace
+        from ragloom.ui.trace_view import render_trace_detail
+
+        with st.container(border=True):
+            render_trace_detail(get_trace(s, traces[row]))
 
 
 def _compare_tab(s: Settings) -> None:

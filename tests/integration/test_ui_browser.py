@@ -2,7 +2,8 @@
 
 A new user's path without a terminal: upload their own PDF, ask (embedded Qwen 0.5B + MiniLM),
 watch the answer stream, click its citation, open the cited PDF page, open its trace, save a prompt
-version and promote it, reopen the chat; a screenshot of every page goes to
+version and promote it (after a confirmation), evaluate and open a row's trace, archive a version,
+run the playground on two versions, reopen the chat, stop an answer; a screenshot of every page goes to
 ``RAGLOOM_SCREENSHOTS`` (default: the test's tmp dir).
 """
 
@@ -111,13 +112,29 @@ class Page:
         self.idle()
 
     def button(self, label: str) -> Any:
+        # An icon button's text starts with the icon's name (a ligature): match the label line.
         return wait_for(f"button {label!r}", lambda: next(
-            b for b in self.css("button") if b.text.strip() == label and b.is_displayed()))
+            b for b in self.css("button")
+            if b.text.strip().split("\n")[-1] == label and b.is_displayed()))
 
     def tab(self, label: str) -> None:
         wait_for(f"tab {label!r}", lambda: next(
             t for t in self.css('[role="tab"]') if t.text.strip() == label)).click()
         time.sleep(0.3)
+
+    def select(self, label: str, option: str) -> None:
+        """Pick ``option`` in the shown selectbox labelled ``label``."""
+        from selenium.webdriver.common.keys import Keys
+
+        box = wait_for(f"selectbox {label!r}", lambda: next(
+            b for b in self.css('[data-testid="stSelectbox"]')
+            if b.is_displayed() and b.text.split("\n")[0].strip() == label))
+        field = box.find_element(self.by.TAG_NAME, "input")
+        field.click()
+        field.send_keys(option)
+        time.sleep(0.5)
+        field.send_keys(Keys.ENTER)
+        self.idle()
 
     def shot(self, name: str) -> None:
         self.d.save_screenshot(str(self.shots / f"{name}.png"))
@@ -134,7 +151,8 @@ def test_upload_ask_cite_and_version_a_prompt_in_a_browser(app_url, browser, sho
         raise
     assert all((shots / f"{n}.png").stat().st_size > 10_000
                for n in ("documents", "ask", "viewer", "traces", "prompts", "evaluations",
-                         "compare", "chats", "settings"))
+                         "eval-trace", "compare", "archive", "playground", "chats", "stop",
+                         "settings"))
     server_log = (tmp_path / "streamlit.log").read_text()
     assert "Traceback" not in server_log, server_log[-3000:]
     if UPDATE_DOCS:
@@ -145,7 +163,8 @@ def test_upload_ask_cite_and_version_a_prompt_in_a_browser(app_url, browser, sho
 
 _STREAMED_TEXT = """return Array.from(document.querySelectorAll('[data-testid="stChatMessage"]'))
   .slice(1).flatMap(m => Array.from(m.querySelectorAll('[data-testid="stMarkdownContainer"]')))
-  .filter(e => !e.closest('[data-testid="stExpander"]')).map(e => e.innerText).join(' ').trim()"""
+  .filter(e => !e.closest('[data-testid="stExpander"]') && !e.closest('button'))
+  .map(e => e.innerText).join(' ').trim()"""
 
 
 def _journey(page: Page, app_url: str, tmp_path: Path) -> None:
@@ -244,11 +263,15 @@ def _journey(page: Page, app_url: str, tmp_path: Path) -> None:
     page.shot("prompts")
     page.tab("Labels")
     page.button("Move label").click()  # defaults: production -> the newest version
+    wait_for("the confirmation", lambda: "Every answer that uses the label changes" in page.text())
     store = PromptStore(tmp_path / "home" / "prompts")
+    assert store.labels("answer")["production"] != new  # nothing moved before the second click
+    page.button("Yes, move it").click()
     wait_for("production to move", lambda: store.labels("answer")["production"] == new)
     assert "Answer in one sentence." in store.get("answer:production").messages[-1][1]
 
     _evaluate(page, [f"answer@{new - 1}", f"answer@{new}"])
+    _archive_and_play(page, store, new)
 
     page.nav("Ask")  # the conversation survived the page switches
     wait_for("the earlier answer", lambda: "every 14 days" in page.text())
@@ -264,6 +287,7 @@ def _journey(page: Page, app_url: str, tmp_path: Path) -> None:
         "a.ragloom-cite"))
     page.idle()
     page.shot("chats")
+    _stop(page)
 
     page.nav("Settings & health")
     page.button("Run health checks").click()
@@ -299,6 +323,52 @@ def _evaluate(page: Page, refs: list[str]) -> None:
     wait_for("the results chart", lambda: page.css('[data-testid="stPlotlyChart"]'))
     time.sleep(1)
     page.shot("evaluations")
+    page.select("Why did a row score as it did? Open its trace", "oolong")
+    wait_for("the row's trace", lambda: "Retrieved chunks" in page.text(), timeout=60)
+    time.sleep(1)
+    page.shot("eval-trace")
     page.tab("Compare")
     wait_for("the comparison", lambda: "B − A over the rows scored in both runs" in page.text())
     page.shot("compare")
+
+
+def _archive_and_play(page: Page, store: PromptStore, new: int) -> None:
+    """Archive a version (gone from the pickers), then answer one question with two versions
+    side by side in the playground."""
+    page.nav("Prompts")
+    page.tab("Labels")
+    page.select("Version", str(new - 1))
+    page.button("Archive").click()
+    wait_for("the archived version", lambda: store.archived("answer") == {new - 1})
+    page.idle()
+    page.shot("archive")
+    page.tab("Preview & try")
+    page.select("Side by side with", f"answer@{new - 2}")
+    question = wait_for("the question box", lambda: next(
+        i for i in page.css('[data-testid="stTextInput"] input') if i.is_displayed()
+        and i.get_attribute("aria-label") == "Question"))
+    question.send_keys("How often is the fog horn tested?")
+    page.button("Ask").click()
+    wait_for("two answers side by side", lambda: f"answer@{new}\n" in page.text() + "\n"
+             and len([h for h in page.css("h4") if h.text.startswith("answer@")]) == 2,
+             timeout=240)
+    page.idle(120)
+    page.d.execute_script("arguments[0].scrollIntoView({block: 'start'})",
+                          next(h for h in page.css("h4") if h.text.startswith("answer@")))
+    time.sleep(1)
+    page.shot("playground")
+
+
+def _stop(page: Page) -> None:
+    """Stop an answer while the model works on it: the turn says stopped, not verified."""
+    from selenium.webdriver.common.keys import Keys
+
+    box = wait_for("the chat box", lambda: page.css('[data-testid="stChatInputTextArea"]')[0])
+    box.send_keys("Which colour is the ledger where keepers record the oil level?", Keys.ENTER)
+    started = time.monotonic()
+    page.button("Stop").click()
+    wait_for("the stopped turn", lambda: "before the answer was finished" in page.text(),
+             timeout=120)
+    log.warning("stopped after %.1fs", time.monotonic() - started)
+    page.idle()
+    page.shot("stop")

@@ -22,7 +22,7 @@ from ragloom.ui import eval_jobs
 from ragloom.ui.eval_views import rows_table, summary_table
 from ragloom.ui.page_evals import JOB_KEY, html_report
 from tests.fakes import BagOfWordsEmbeddings
-from tests.unit.test_ui_support import app_test, fake_services
+from tests.unit.test_ui_support import app_test, fake_services, texts
 
 CHEAP = ["retrieval_recall", "answer_contains", "citation_validity", "refusal", "latency_s"]
 
@@ -89,6 +89,12 @@ def test_run_two_variants_then_results_compare_and_export(settings) -> None:
     assert "only 2 row(s) compared" in " ".join(w.value for w in at.warning)
     assert [b.label for b in at.get("download_button")] == ["Rows as CSV", "Run as JSON",
                                                              "HTML report"]
+    # A row's trace opens on the page: its steps and the chunks the answer read.
+    box = next(b for b in at.selectbox if b.key.startswith("ev-row-trace-"))
+    box.set_value(box.options[1]).run()
+    assert not at.exception, at.exception
+    assert "Retrieved chunks" in texts(at) and any(
+        "start_turn" in list(d.value.get("step", [])) for d in at.dataframe if "step" in d.value)
     report = html_report(settings, job.run_ids[:1]).decode()
     assert report.startswith("<!DOCTYPE html>") or "<html" in report[:200]
     assert "retrieval_recall" in report
@@ -170,7 +176,7 @@ def test_add_an_answer_to_a_suite_from_ask_then_see_it_in_the_dataset_viewer(set
                                                                              tmp_path) -> None:
     from ragloom.evals.suites import load_suite
     from ragloom.ui.page_ask import HISTORY_KEY
-    from tests.unit.test_ui_support import sample_collection, texts
+    from tests.unit.test_ui_support import sample_collection
 
     suite_file = _own_suite(tmp_path)
     sample_collection(settings)
