@@ -147,7 +147,8 @@ def test_the_web_app_promote_button_runs_the_gate_and_shows_its_table(env, monke
         at.selectbox(key="pr-label-answer").set_value("production")
         at.selectbox(key="pr-label-v-answer").set_value(version)
         at.selectbox(key="pr-gate-suite-answer").set_value(str(root / "gated.yaml"))
-        at.button(key="pr-label-set-answer").click()
+        at.button(key="pr-label-set-answer").click().run()
+        at.button(key="pr-label-yes-answer").click()  # the confirmation a label move asks for
         at.run(timeout=300)
         assert not at.exception, at.exception
         gate = at.session_state["pr-gate-answer"]
