@@ -8,6 +8,7 @@ from langgraph.runtime import Runtime
 
 from ragloom.agents.citations import is_refusal
 from ragloom.agents.state import RagContext, RagState
+from ragloom.agents.verify import answers_by_choice, keep_supported
 
 
 def after_simple_retrieval(state: RagState) -> Literal["generate_answer", "decline_answer"]:
@@ -29,15 +30,19 @@ def after_generation(state: RagState) -> Literal["check_claims", "record_turn"]:
 
 def after_claims(state: RagState, runtime: Runtime[RagContext]
                  ) -> Literal["check_grounding", "generate_answer", "keep_supported_claims",
-                              "decline_answer"]:
+                              "record_turn", "decline_answer"]:
     """Only an answer that passed the claim check is worth a model's grounding call. A failed
-    one is regenerated once with the unsupported claims named, then cut to what is supported."""
+    one is regenerated once with the unsupported claims named, then cut to what is supported;
+    a verdict among the question's alternatives is given marked "not verified"."""
     if state.get("grounded"):
         return "check_grounding"
     if state.get("generations", 0) < runtime.context.max_generations:
         return "generate_answer"
-    if any(c.supported for c in state.get("claims") or []):
-        return "keep_supported_claims"
+    claims = state.get("claims") or []
+    if answers_by_choice(claims, state["question"], state.get("sources") or []):
+        return "record_turn"  # check_claims already marked it "(not verified)"
+    if keep_supported(state.get("answer", ""), claims)[0].strip():
+        return "keep_supported_claims"  # never an empty answer labelled grounded
     return "decline_answer"
 
 

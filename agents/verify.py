@@ -8,11 +8,13 @@ from pydantic import BaseModel
 from ragloom.agents.citations import Citation
 from ragloom.agents.claims import (
     BARE_VERDICT,
+    CHOICE,
     MARKER,
     RESTATES,
     ClaimVerdict,
     cited_numbers,
     sentences_of,
+    tokens,
     verify_claims,
 )
 from ragloom.retrieval.types import RetrievedChunk
@@ -93,6 +95,27 @@ def keep_supported(answer: str, claims: list[ClaimVerdict]) -> tuple[str, list[C
             kept_claims += [c.model_copy(update={"sentence": len(kept_text)}) for c in own]
             kept_text.append(sentence)
     return " ".join(kept_text), kept_claims
+
+
+def answers_by_choice(claims: list[ClaimVerdict], question: str,
+                      sources: list[RetrievedChunk]) -> bool:
+    """True when the only unchecked claims are verdicts among the question's own alternatives
+    (a yes/no, or one of "X or Y") and the documents name everything the question names.
+
+    No passage states a comparison, so the literal check cannot pass one; but such a verdict
+    invents no fact or name. It is given marked "not verified" (never grounded) instead of
+    declined: on HotpotQA's comparison questions declining threw away most right answers."""
+    unchecked = [c for c in claims if not c.supported]
+    if not unchecked or not all({CHOICE, BARE_VERDICT} & set(c.missing) for c in unchecked):
+        return False
+    asked = tokens(question)
+    wanted = {k for k in asked.keys if k.isalpha()} | asked.names
+    if not wanted or not sources:
+        return False
+    read = [tokens(s.text) for s in sources]
+    joined = "".join(t.joined for t in read)
+    seen = set().union(*(t.seen for t in read))
+    return all(f" {w} " in joined if " " in w else w in seen for w in wanted)
 
 
 def unsupported_feedback(claims: list[ClaimVerdict]) -> str:

@@ -110,3 +110,61 @@ def test_trace_stores_the_claims(sample, settings) -> None:
             graph="simple")
     trace = get_trace(settings, a.trace_id)
     assert trace["claims"][0]["supported"] is True and trace["claims"][0]["n"] == 1
+
+
+@pytest.fixture
+def bands(settings, fake_embeddings, tmp_path: Path) -> Collection:
+    doc = tmp_path / "bands.md"
+    doc.write_text("# Bands\n\nThe Exies are an American rock band formed in Los Angeles in 1997.\n"
+                   "\nCircus Diablo is an American rock band formed in 2004 by Billy Morrison.\n")
+    col = Collection(settings, "bands", fake_embeddings)
+    ingest([doc], col, workers=1)
+    return col
+
+
+BANDS_Q = "Which band was formed first, The Exies or Circus Diablo?"
+
+
+def test_a_choice_between_the_questions_alternatives_is_given_marked_not_declined(
+        bands, settings) -> None:
+    # No passage says "formed first": the literal check cannot pass a comparison, but the verdict
+    # names only the question's alternatives, and the documents name both.
+    chat = scripted_chat("The Exies [1].", "The Exies.")
+    a = ask(BANDS_Q, settings, context=_ctx(bands, chat, grade_with_model=False), graph="corrective")
+    assert not a.refused and a.grounded is False
+    assert a.answer.startswith("The Exies") and "(not verified)" in a.answer
+    assert a.model_calls == {"chat": 2}  # regenerated once, then given as it is
+
+
+def test_a_choice_is_still_declined_when_the_documents_do_not_name_the_alternatives(
+        bands, settings) -> None:
+    chat = scripted_chat("The Exies [1].", "The Exies.")
+    q = "Which band was formed first, The Exies or Velvet Revolver?"  # one is in no document
+    a = ask(q, settings, context=_ctx(bands, chat, grade_with_model=False), graph="corrective")
+    assert a.refused and "I don't know" in a.answer
+
+
+def test_a_bare_yes_no_is_given_marked_and_an_invented_fact_still_is_not(bands, settings) -> None:
+    q = "Are The Exies and Circus Diablo both American rock bands?"
+    chat = scripted_chat("Yes.", "Yes.")
+    a = ask(q, settings, context=_ctx(bands, chat, grade_with_model=False), graph="corrective")
+    assert not a.refused and a.grounded is False and "(not verified)" in a.answer
+    # A claim that is no verdict (an invented city) is declined as before.
+    chat = scripted_chat("Yes, both were formed in Paris.", "Yes, both were formed in Paris.")
+    b = ask(q, settings, context=_ctx(bands, chat, grade_with_model=False), graph="corrective")
+    assert b.refused
+
+
+def test_nothing_kept_is_a_refusal_not_an_empty_grounded_answer() -> None:
+    from ragloom.agents.claims import ClaimVerdict
+    from ragloom.agents.routing import after_claims
+
+    class _Run:
+        context = RagContext(chat_model=None, retriever=None, max_generations=1)
+
+    # A supported claim in a sentence marked "(not verified)" keeps no text: decline.
+    state = {"question": "q?", "generations": 1, "grounded": False, "sources": [],
+             "answer": "Foo is 3 (not verified).",
+             "claims": [ClaimVerdict(text="Foo is 3", supported=True, sentence=0),
+                        ClaimVerdict(text="bar", supported=False, sentence=0)]}
+    assert after_claims(state, _Run()) == "decline_answer"  # type: ignore[arg-type]
