@@ -218,6 +218,12 @@ class SpanRecorder(BaseCallbackHandler):
 
 
 def retrieval_attributes(chunks: list[Any]) -> dict[str, Any]:
+    # File names, not the server's paths: spans leave for a telemetry backend.
     return {"ragloom.retrieval.chunk_ids": [str(getattr(c, "id", "")) for c in chunks],
             "ragloom.retrieval.scores": [float(getattr(c, "score", 0.0) or 0.0) for c in chunks],
-            "ragloom.retrieval.sources": [str(getattr(c, "source", "")) for c in chunks]}
+            "ragloom.retrieval.sources": [_file_name(str(getattr(c, "source", "")))
+                                          for c in chunks]}
+
+
+def _file_name(source: str) -> str:
+    return source.removeprefix("upload://").rsplit("/", 1)[-1]

@@ -52,6 +52,8 @@ def test_an_api_answer_is_one_tree_under_the_callers_trace(settings, spans) -> N
         assert step.context.trace_id == root.context.trace_id
         assert step.parent.span_id == root.context.span_id, step.name
     assert steps["retrieve_documents"].attributes["ragloom.retrieval.scores"]
+    sources = a["ragloom.retrieval.sources"]  # file names: no server path leaves in a span
+    assert "tea-guide.pdf" in sources and not any("/" in s for s in sources), sources
     chats = [s for s in finished if s.attributes.get("gen_ai.operation.name") == "chat"]
     assert chats and all(by_id[c.parent.span_id].name in steps for c in chats)
     assert chats[0].attributes["gen_ai.provider.name"] == "local"
