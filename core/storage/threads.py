@@ -13,6 +13,19 @@ from typing import Any
 from ragloom.core.private import private_file
 from ragloom.core.storage.engines import libpq_url, shared_engine
 
+# The types a graph's state holds besides plain data. LangGraph warns on any other (and will
+# refuse them): naming them keeps threads readable when that default tightens.
+STATE_TYPES = [("ragloom.retrieval.types", "RetrievedChunk"),
+               ("ragloom.agents.citations", "Citation"),
+               ("ragloom.agents.claims", "ClaimVerdict")]
+
+
+@functools.cache
+def _serde() -> Any:
+    from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+
+    return JsonPlusSerializer(allowed_msgpack_modules=STATE_TYPES)
+
 
 @functools.lru_cache(maxsize=8)
 def _pool(url: str) -> Any:
@@ -31,13 +44,17 @@ def checkpointer(home: Path, database: str | None) -> Iterator[Any]:
     if database:
         from langgraph.checkpoint.postgres import PostgresSaver
 
-        yield PostgresSaver(_pool(database))  # the same URL as the stores: one schema check
+        # The same URL as the stores: one schema check.
+        yield PostgresSaver(_pool(database), serde=_serde())
         return
+    import sqlite3
+
     from langgraph.checkpoint.sqlite import SqliteSaver
 
     path = private_file(home / "conversations.sqlite")  # questions and answers: 0600
-    with SqliteSaver.from_conn_string(str(path)) as saver:
-        yield saver
+    # What SqliteSaver.from_conn_string does, with the serializer that knows our state types.
+    with contextlib.closing(sqlite3.connect(str(path), check_same_thread=False)) as conn:
+        yield SqliteSaver(conn, serde=_serde())
 
 
 def setup_threads(database: str) -> None:

@@ -420,3 +420,16 @@ def test_a_turn_outside_the_conversation_is_a_clear_error(col, settings) -> None
             thread="web-x", from_turn=3)
     with pytest.raises(RagloomError, match="from_turn needs the conversation's thread"):
         ask(OOLONG, settings, context=_ctx(col, scripted_chat("x")), graph="simple", from_turn=0)
+
+
+def test_threads_store_the_state_types_without_langgraph_warnings(col, settings, caplog) -> None:
+    import logging
+
+    with caplog.at_level(logging.WARNING, logger="langgraph"):
+        ask(OOLONG, settings, context=_ctx(col, scripted_chat("85 degrees Celsius [1].")),
+            graph="simple", thread="web-serde")
+        again = ask("How long should Darjeeling black tea steep?", settings, graph="simple",
+                    thread="web-serde", from_turn=1,
+                    context=_ctx(col, scripted_chat("Three to five minutes [1].")))
+    assert again.answer and _thread_state(settings, "web-serde")[0]["answer"].startswith("85")
+    assert not [r for r in caplog.records if "unregistered type" in r.getMessage()]
