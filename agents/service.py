@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-import functools
 import time
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Generator, Iterator
 from typing import Any
 
 from langgraph.errors import GraphRecursionError
@@ -18,7 +16,7 @@ from ragloom.agents.citations import Citation
 from ragloom.agents.claims import ClaimVerdict
 from ragloom.agents.graphs import GraphBuilder, get_graph_builder
 from ragloom.agents.state import RagContext, Turn
-from ragloom.agents.traces import TraceStore
+from ragloom.agents.traces import traces_of
 from ragloom.core import metrics, telemetry
 from ragloom.core.errors import ConfigError, RagloomError
 from ragloom.core.models import get_chat_model, get_embeddings
@@ -27,7 +25,6 @@ from ragloom.core.models.reachability import model_call
 from ragloom.core.models.spec import ModelSpec
 from ragloom.core.models.usage import Usage, UsageRecorder
 from ragloom.core.settings import Settings
-from ragloom.core.storage.engines import store_target
 from ragloom.core.storage.threads import checkpointer
 from ragloom.prompts import prompt_store
 from ragloom.retrieval.rerank import LLMReranker
@@ -162,14 +159,8 @@ def _to_answer(question: str, state: dict[str, Any], settings: Settings, ctx: Ra
              "kept": [h.id for h in state.get("sources", [])],
              "sub_answers": [{"question": s["question"], "answer": s["answer"]}
                              for s in state.get("sub_answers", [])]}
-    answer.trace_id = _traces(settings.home, settings.database).save(trace)
+    answer.trace_id = traces_of(settings).save(trace)
     return answer
-
-
-@functools.lru_cache(maxsize=16)
-def _traces(home: Path, database: str | None) -> TraceStore:
-    """One store per data directory (or shared database), not one per call."""
-    return TraceStore(store_target(database, home / "traces.sqlite"))
 
 
 def ask(question: str, settings: Settings, *, collection: str | None = None,
@@ -260,7 +251,7 @@ def ask_stream(question: str, settings: Settings, *, collection: str | None = No
         answer = _to_answer(question, state, settings, ctx, graph, time.perf_counter() - start,
                             thread, experiment, recorder.usage(), recorder.transcripts())
         if replaced and answer.trace_id:
-            _traces(settings.home, settings.database).replace_turns(replaced, answer.trace_id)
+            traces_of(settings).replace_turns(replaced, answer.trace_id)
     except GraphRecursionError as exc:
         error: BaseException = RagloomError(
             f"the question used up its step budget ({settings.agent.step_budget})",
@@ -281,12 +272,12 @@ def _rewind(compiled: Any, config: dict[str, Any], settings: Settings, thread: s
     if not 0 <= turn <= len(history):
         raise RagloomError(f"turn {turn} is not in this conversation (it has {len(history)})",
                            subject=thread, fix=f"use a turn from 0 to {len(history)}")
-    turns = _traces(settings.home, settings.database).chat_turns(thread)
+    turns = traces_of(settings).chat_turns(thread)
     return history[:turn], [t["id"] for t in turns[turn:]]
 
 
 @contextlib.contextmanager
-def _stopped_on_exit(stream: Iterator[Any], stopper: Cancellation) -> Iterator[None]:
+def _stopped_on_exit(stream: Generator[Any, None, None], stopper: Cancellation) -> Iterator[None]:
     """A caller that drops the answer (GeneratorExit, a Stop button's rerun) stops the model
     first, then closes the graph's stream, which waits for its worker threads to end."""
     try:
@@ -295,10 +286,8 @@ def _stopped_on_exit(stream: Iterator[Any], stopper: Cancellation) -> Iterator[N
         stopper.stop()
         raise
     finally:
-        close = getattr(stream, "close", None)
-        if close is not None:
-            with contextlib.suppress(AnswerStopped):
-                close()
+        with contextlib.suppress(AnswerStopped):
+            stream.close()
 
 
 def _answer_span(tracer: Any, ctx: RagContext, graph: str,
@@ -347,45 +336,15 @@ def _finish(span: Any, graph: str, start: float, answer: Answer | None, state: d
 def search_traces(settings: Settings, **filters: Any) -> list[dict[str, Any]]:
     """Recent traces matching ``TraceStore.search``'s filters (text, collection, graph, rating,
     refused, limit)."""
-    return _traces(settings.home, settings.database).search(**filters)
-
-
-def list_chats(settings: Settings, prefix: str, text: str | None = None) -> list[dict[str, Any]]:
-    """Conversations whose thread starts with ``prefix`` (the web app's: ``web-``), newest first."""
-    return _traces(settings.home, settings.database).chats(prefix, text)
-
-
-def chat_history(settings: Settings, thread: str) -> list[dict[str, Any]]:
-    """A conversation's turns as the Ask page keeps them: ``{"question", "answer": Answer}``."""
-    fields = set(Answer.model_fields)
-    return [{"question": t["question"],
-             "answer": Answer.model_validate({k: v for k, v in t.items() if k in fields}
-                                             | {"trace_id": t["id"]})}
-            for t in _traces(settings.home, settings.database).chat_turns(thread)]
-
-
-def rename_chat(settings: Settings, thread: str, title: str) -> None:
-    title = " ".join(title.split())
-    if not title or len(title) > 200:
-        raise RagloomError("a chat's title must be 1-200 characters", subject=title[:40],
-                           fix="type a shorter title")
-    _traces(settings.home, settings.database).rename_chat(thread, title)
-
-
-def delete_chat(settings: Settings, thread: str) -> None:
-    """Remove a conversation from the list and forget its memory (the checkpointed thread); its
-    answers' traces stay, for the Traces page, ratings and evaluations."""
-    _traces(settings.home, settings.database).delete_chat(thread)
-    with checkpointer(settings.home, settings.database) as saver:
-        saver.delete_thread(thread)
+    return traces_of(settings).search(**filters)
 
 
 def trace_facets(settings: Settings) -> tuple[list[str], list[str]]:
-    return _traces(settings.home, settings.database).facets()
+    return traces_of(settings).facets()
 
 
 def get_trace(settings: Settings, trace_id: str) -> dict[str, Any]:
-    trace = _traces(settings.home, settings.database).get(trace_id)
+    trace = traces_of(settings).get(trace_id)
     if trace is None:
         raise RagloomError(f"no trace '{trace_id}'", fix="see `ragloom trace --list`")
     return trace
@@ -394,7 +353,7 @@ def get_trace(settings: Settings, trace_id: str) -> dict[str, Any]:
 def rate_answer(settings: Settings, trace_id: str, rating: str, comment: str = "") -> None:
     """Record a thumbs up/down (and comment) on an answer; it becomes eval data later."""
     try:
-        _traces(settings.home, settings.database).rate(trace_id, rating, comment)
+        traces_of(settings).rate(trace_id, rating, comment)
     except KeyError:
         raise RagloomError(f"no trace '{trace_id}'", fix="rate an answer that was asked here") from None
     except ValueError as exc:
@@ -402,10 +361,10 @@ def rate_answer(settings: Settings, trace_id: str, rating: str, comment: str = "
 
 
 def rated_answers(settings: Settings, rating: str | None = None) -> list[dict[str, Any]]:
-    return _traces(settings.home, settings.database).feedback(rating)
+    return traces_of(settings).feedback(rating)
 
 
 def recent_trace_bodies(settings: Settings, limit: int = 500) -> list[dict[str, Any]]:
-    return _traces(settings.home, settings.database).recent_bodies(limit)
+    return traces_of(settings).recent_bodies(limit)
 
 

@@ -3,19 +3,24 @@ chunks, prompts; and the users' ratings of answers."""
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 import uuid
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, exists, func, insert, or_, select
 
-from ragloom.core.storage.engines import SqlStore, upsert
+from ragloom.core.storage.engines import SqlStore, store_target, upsert
 from ragloom.core.storage.schema import chats as _chats
 from ragloom.core.storage.schema import experiment_answers as _experiment_answers
 from ragloom.core.storage.schema import feedback as _feedback
 from ragloom.core.storage.schema import replaced_turns as _replaced
 from ragloom.core.storage.schema import traces as _traces
+
+if TYPE_CHECKING:
+    from ragloom.core.settings import Settings
 
 RATINGS = ("up", "down")
 
@@ -179,6 +184,17 @@ class TraceStore(SqlStore):
         with self.engine.connect() as db:
             return [{"trace_id": r[0], "rating": r[1], "comment": r[2], "rated": r[3],
                      "trace": json.loads(r[4])} for r in db.execute(query)]
+
+
+def traces_of(settings: Settings) -> TraceStore:
+    """The trace store of these settings' data directory (or shared database)."""
+    return _store(settings.home, settings.database)
+
+
+@functools.lru_cache(maxsize=16)
+def _store(home: Path, database: str | None) -> TraceStore:
+    """One store per data directory (or shared database), not one per call."""
+    return TraceStore(store_target(database, home / "traces.sqlite"))
 
 
 def _literal(text: str) -> str:

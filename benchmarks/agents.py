@@ -128,9 +128,7 @@ def ask_one(question: Question, settings: Settings, collection: str, label: str,
                 "model_calls": {}, "calls": 0, "trace_id": None, "em": 0.0, "f1": 0.0,
                 "contains": 0.0}
     seconds = time.perf_counter() - start
-    # A refusal scores nothing, even when it quotes the declined claim ("I don't know: the
-    # documents do not say that "the Exies was formed first …"" once counted as containing it).
-    text = "" if answer.refused else strip_citations(answer.answer)
+    text = "" if answer.refused else strip_citations(answer.answer)  # even one quoting the gold
     gold = question.answer or ""
     return {**row, "seconds": seconds, "first_token_s": first_token, "error": None,
             "answer": answer.answer,

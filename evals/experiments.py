@@ -166,14 +166,14 @@ def _rate(k: int, n: int) -> dict[str, Any]:
 
 def report(settings: Settings, ref: str) -> dict[str, Any]:
     """Per-variant figures from the experiment's traces."""
-    from ragloom.agents.service import _traces
+    from ragloom.agents.traces import traces_of
 
     store = ExperimentStore.for_settings(settings)
     try:
         exp = store.get(ref)
     finally:
         store.close()
-    answers = _traces(settings.home, settings.database).experiment_answers(exp.id)
+    answers = traces_of(settings).experiment_answers(exp.id)
     variants = []
     for v in exp.variants:
         mine = [a for a in answers if a["variant"] == v.name]

@@ -269,7 +269,8 @@ def _run_variant(suite: Suite, settings: Settings, variant: Variant, rows: list[
         graph = variant.graph or suite.graph
         threads = (answers_at_once(vsettings.chat, opts.concurrency) if runtime.context is None
                    else opts.concurrency)  # an injected context brings its own models
-        _warm_up(ctx, runtime)
+        if todo:
+            _warm_up(ctx, runtime)
         for start in range(0, len(todo), opts.concurrency):
             if store.cancelled(run_id):  # from the web app, `ragloom eval cancel` or the API
                 report("cancelled", message=f"cancelled after {len(done)} of {len(rows)} rows")

@@ -8,6 +8,7 @@ from typing import Any
 import streamlit as st
 
 from ragloom.core.settings import Settings
+from ragloom.ui.state import pick_suite
 
 
 def dataset_rows(rows: list[Any]) -> list[dict[str, Any]]:
@@ -27,12 +28,9 @@ def dataset_rows(rows: list[Any]) -> list[dict[str, Any]]:
 def render_dataset_tab(s: Settings) -> None:
     from ragloom.evals.dataset_versions import read_version, versions
     from ragloom.evals.runs import dataset_version
-    from ragloom.evals.suites import list_suites, load_suite
 
-    suites = list_suites()
-    name = st.selectbox("Suite", suites, key="ev-ds-suite",
-                        index=suites.index("sample") if "sample" in suites else 0)
-    suite = load_suite(name)
+    suite = pick_suite("ev-ds-suite")
+    name = suite.name
     current = suite.rows()
     now = dataset_version(current)
     older = [v for v in versions(s, suite) if v != now]

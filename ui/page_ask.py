@@ -85,7 +85,7 @@ def new_thread() -> str:
 
 def _chats(s: Settings) -> None:
     """Past conversations: reopen (answers, sources and traces come back), rename, delete."""
-    from ragloom.agents.service import chat_history, delete_chat, list_chats, rename_chat
+    from ragloom.agents.chats import chat_history, delete_chat, list_chats, rename_chat
 
     st.sidebar.subheader("Chats")
     text = st.sidebar.text_input("Search chats", key="ask-chat-search",

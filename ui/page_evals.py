@@ -23,7 +23,7 @@ from ragloom.ui.eval_views import (
     runs_table,
     summary_table,
 )
-from ragloom.ui.state import services, settings, shown_errors
+from ragloom.ui.state import pick_suite, services, settings, shown_errors
 
 JOB_KEY = "ragloom_eval_job"
 
@@ -49,12 +49,9 @@ def _usable(store: Any, ref: str) -> bool:
 def _run_tab(s: Settings) -> None:
     from ragloom.evals.metrics import JUDGE_METRICS
     from ragloom.evals.runs import JudgeOptions, variants_from
-    from ragloom.evals.suites import list_suites, load_suite
 
-    suites = list_suites()
-    name = st.selectbox("Suite", suites, key="ev-suite",
-                        index=suites.index("sample") if "sample" in suites else 0)
-    suite = load_suite(name)
+    suite = pick_suite("ev-suite")
+    name = suite.name
     st.caption(suite.description or "")
     use_judge = st.toggle("Judge metrics (Ragas; each judge call takes 10–30 s on a small CPU model)",
                           value=True, key="ev-use-judge")

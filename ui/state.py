@@ -121,6 +121,16 @@ def collection_names(s: Settings) -> list[str]:
         return []
 
 
+def pick_suite(key: str) -> Any:
+    """A shipped evaluation suite picked by name ("sample" first when there is one), loaded."""
+    from ragloom.evals.suites import list_suites, load_suite
+
+    suites = list_suites()
+    name = st.selectbox("Suite", suites, key=key,
+                        index=suites.index("sample") if "sample" in suites else 0)
+    return load_suite(name)
+
+
 def pick_collection(s: Settings, *, key: str, where: Any = st.sidebar,
                     allow_new: bool = False) -> str | None:
     """A collection picker whose choice survives page switches (kept in session state)."""

@@ -224,7 +224,7 @@ def test_the_pickers_keep_their_values_when_the_page_comes_back(settings) -> Non
 
 
 def test_past_chats_reopen_with_their_answers_rename_search_and_delete(settings) -> None:
-    from ragloom.agents.service import list_chats
+    from ragloom.agents.chats import list_chats
     from ragloom.ui.page_ask import CHAT_PREFIX
 
     sample_collection(settings)
@@ -270,7 +270,7 @@ def test_past_chats_reopen_with_their_answers_rename_search_and_delete(settings)
 
 
 def test_regenerate_edit_and_resend_and_copy(settings) -> None:
-    from ragloom.agents.service import chat_history
+    from ragloom.agents.chats import chat_history
 
     sample_collection(settings)
     at = app_test(settings, fake_services("Brew it at 85 degrees Celsius [1].",
